@@ -1,0 +1,26 @@
+#include "common/File.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <cstdlib>
+
+using namespace xvirt;
+
+TEST(File, WriteAtomicThenRead) {
+  char tmpl[] = "/tmp/xvirt-file-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  std::string dir = tmpl;
+  ASSERT_TRUE(makeDirs(dir + "/a/b", 0700).ok());
+  std::string path = dir + "/a/b/f.xml";
+  ASSERT_TRUE(writeFileAtomic(path, "hello", 0600).ok());
+  ASSERT_TRUE(writeFileAtomic(path, "world", 0600).ok());
+  auto text = readFile(path);
+  ASSERT_TRUE(text.ok());
+  EXPECT_EQ(*text, "world");
+  struct stat st;
+  ASSERT_EQ(stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  EXPECT_FALSE(readFile(dir + "/missing").ok());
+  std::system(("rm -rf " + dir).c_str());
+}
