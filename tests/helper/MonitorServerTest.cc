@@ -1,0 +1,115 @@
+#include "helper/monitor/MonitorServer.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include "MonitorTestClient.h"
+
+using namespace xvirt;
+using namespace xvirt::helper;
+using xvirt::test::MonitorTestClient;
+
+class MonitorServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/xvirt-mon-XXXXXX";
+    dir_ = mkdtemp(tmpl);
+    server_ = std::make_unique<MonitorServer>(MonitorSchema::builtin(),
+                                              Json::object({{"qemu", Json::object({{"major", 0}})}}));
+    server_->addSyncCommand("query-status", [](const Json&) -> QmpResult {
+      return Json::object({{"running", true}, {"singlestep", false}, {"status", "running"}});
+    });
+    server_->addSyncCommand("stop", [this](const Json&) -> QmpResult {
+      server_->emitEvent("STOP");
+      return Json::object();
+    });
+    server_->addCommand("cont", [this](const Json&, MonitorServer::Reply reply) { deferred_ = reply; });
+    ASSERT_TRUE(server_->listen(dir_ + "/mon.sock").ok());
+  }
+  void TearDown() override {
+    server_.reset();
+    std::system(("rm -rf " + dir_).c_str());
+  }
+  MonitorTestClient connect() {
+    MonitorTestClient c(dir_ + "/mon.sock");
+    EXPECT_TRUE(c.connected());
+    Json greeting = c.readJson();
+    EXPECT_TRUE(greeting.get("QMP")) << greeting.dump();
+    return c;
+  }
+
+  std::string dir_;
+  std::unique_ptr<MonitorServer> server_;
+  MonitorServer::Reply deferred_;
+};
+
+TEST_F(MonitorServerTest, NegotiationIsRequiredAndIdIsEchoed) {
+  auto c = connect();
+  Json r = c.execute(R"({"execute": "query-status", "id": "x1"})");
+  ASSERT_TRUE(r.get("error")) << r.dump();
+  EXPECT_EQ(r.get("error")->getString("class"), "CommandNotFound");
+  EXPECT_EQ(r.getString("id"), "x1");
+  r = c.execute(R"({"execute": "qmp_capabilities", "id": 7})");
+  EXPECT_EQ(r.dump(), R"({"return": {}, "id": 7})");
+  r = c.execute(R"({"execute": "qmp_capabilities"})");
+  EXPECT_EQ(r.get("error")->getString("class"), "CommandNotFound");
+  r = c.execute(R"({"execute": "query-status", "id": {"a": [1]}})");
+  EXPECT_EQ(r.dump(), R"({"return": {"running": true, "singlestep": false, "status": "running"}, "id": {"a": [1]}})");
+}
+
+TEST_F(MonitorServerTest, BadInputGetsErrorsAndTheConnectionStays) {
+  auto c = connect();
+  c.execute(R"({"execute": "qmp_capabilities"})");
+  EXPECT_EQ(c.execute("{not json").get("error")->getString("class"), "GenericError");
+  EXPECT_EQ(c.execute("[1, 2]").get("error")->getString("desc"), "QMP input must be a JSON object");
+  EXPECT_EQ(c.execute(R"({"arguments": {}})").get("error")->getString("desc"), "QMP input lacks member 'execute'");
+  EXPECT_EQ(c.execute(R"({"execute": 5})").get("error")->getString("desc"),
+            "QMP input member 'execute' must be a string");
+  EXPECT_EQ(c.execute(R"({"execute": "nope"})").get("error")->getString("class"), "CommandNotFound");
+  EXPECT_EQ(c.execute(R"({"execute": "stop", "arguments": {"x": 1}})").get("error")->getString("desc"),
+            "Parameter 'x' is unexpected");
+  EXPECT_EQ(c.execute(R"({"execute": "stop", "extra": 1})").get("error")->getString("desc"),
+            "QMP input member 'extra' is unexpected");
+  // A 10 MB line is refused once and skipped; the next command still works.
+  c.sendRaw(std::string(10u << 20, 'x') + "\n");
+  Json err = c.readJson();
+  EXPECT_EQ(err.get("error")->getString("class"), "GenericError") << err.dump();
+  EXPECT_EQ(c.execute(R"({"execute": "query-status"})").get("return")->getString("status"), "running");
+}
+
+TEST_F(MonitorServerTest, EventsReachEveryNegotiatedClient) {
+  auto a = connect();
+  auto b = connect();
+  a.execute(R"({"execute": "qmp_capabilities"})");
+  b.execute(R"({"execute": "qmp_capabilities"})");
+  EXPECT_TRUE(a.execute(R"({"execute": "stop"})").get("return"));
+  ASSERT_EQ(a.events.size(), 1u);
+  EXPECT_EQ(a.events[0].getString("event"), "STOP");
+  EXPECT_TRUE(a.events[0].get("timestamp")->get("seconds"));
+  Json ev = b.readJson();
+  EXPECT_EQ(ev.getString("event"), "STOP");
+}
+
+TEST_F(MonitorServerTest, AsyncRepliesKeepCommandOrder) {
+  auto c = connect();
+  c.execute(R"({"execute": "qmp_capabilities"})");
+  c.sendRaw("{\"execute\": \"cont\", \"id\": 1}\n{\"execute\": \"query-status\", \"id\": 2}\n");
+  for (int i = 0; i < 100 && !deferred_; ++i) g_main_context_iteration(nullptr, FALSE);
+  ASSERT_TRUE(deferred_);
+  EXPECT_EQ(c.readLine(100), "");  // query-status waits behind cont
+  deferred_(Json::object());
+  EXPECT_EQ(c.readJson().getInt("id"), 1);
+  EXPECT_EQ(c.readJson().getInt("id"), 2);
+}
+
+TEST_F(MonitorServerTest, ClientLeavingMidCommandIsHarmless) {
+  {
+    auto c = connect();
+    c.execute(R"({"execute": "qmp_capabilities"})");
+    c.sendRaw("{\"execute\": \"cont\"}\n");
+    for (int i = 0; i < 100 && !deferred_; ++i) g_main_context_iteration(nullptr, FALSE);
+  }
+  for (int i = 0; i < 100 && server_->clientCount(); ++i) g_main_context_iteration(nullptr, FALSE);
+  EXPECT_EQ(server_->clientCount(), 0u);
+  deferred_(Json::object());  // dropped quietly
+}
