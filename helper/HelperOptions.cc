@@ -1,0 +1,242 @@
+#include "helper/HelperOptions.h"
+
+#include <map>
+
+#include "common/Strings.h"
+
+namespace xvirt::helper {
+
+const char* helperUsage() {
+  return "usage: xvirt-helper [options]\n"
+         "Guest (qemu-xen style):\n"
+         "  -name NAME            guest name (also guest=NAME,...)\n"
+         "  -uuid UUID            guest UUID\n"
+         "  -M xenpv|xenfv|xenpvh machine: PV, HVM, PVH\n"
+         "  -m MB                 memory in MiB\n"
+         "  -smp N[,maxcpus=M]    virtual CPUs\n"
+         "  -kernel FILE          direct kernel boot (PV, PVH, HVM)\n"
+         "  -initrd FILE          initial ramdisk\n"
+         "  -append CMDLINE       kernel command line\n"
+         "  -hda/-hdb/-hdc/-hdd FILE, -cdrom FILE\n"
+         "  -drive file=F[,if=ide|scsi|xen][,index=N][,format=F][,media=disk|cdrom][,readonly=on]\n"
+         "  -boot ORDER           boot order for HVM (c, d, n)\n"
+         "  -serial pty|file:PATH|stdio|null\n"
+         "  -nographic            no graphics; console on the serial target\n"
+         "  -vnc ADDR:N|none      VNC server on port 5900+N\n"
+         "Process:\n"
+         "  -S                    build the guest paused; start it with the monitor's cont\n"
+         "  -qmp unix:PATH,server[,nowait]  monitor socket\n"
+         "  -pidfile FILE, -daemonize\n"
+         "  --config FILE.json    guest from a GuestConfig document (as xvirtd writes it)\n"
+         "  --restore FILE        bring a saved guest back\n"
+         "  --hypervisor auto|xen|sim, --sim-dir DIR, --bootloader PATH, --log FILE, -v\n";
+}
+
+static Result<std::map<std::string, std::string>> parseKeyValues(const std::string& opt, std::string_view text,
+                                                                 const char* firstKey) {
+  std::map<std::string, std::string> kv;
+  bool first = true;
+  for (const auto& part : split(text, ',')) {
+    if (part.empty()) continue;
+    auto eq = part.find('=');
+    if (eq == std::string::npos) {
+      if (first && firstKey) {
+        kv[firstKey] = part;
+      } else {
+        kv[part] = "on";  // qemu's bare flags: "server", "nowait", "readonly"
+      }
+    } else {
+      kv[part.substr(0, eq)] = part.substr(eq + 1);
+    }
+    first = false;
+  }
+  (void)opt;
+  return kv;
+}
+
+static bool isOn(const std::string& v) { return v == "on" || v == "yes" || v == "true" || v == "1"; }
+
+Result<HelperOptions> parseHelperOptions(const std::vector<std::string>& args) {
+  HelperOptions o;
+  auto invalid = [](const std::string& opt, const std::string& why) {
+    return makeError(ErrorCode::InvalidArgument, opt + ": " + why);
+  };
+  bool sawGuestOption = false;
+  for (size_t i = 0; i < args.size(); ++i) {
+    std::string opt = args[i];
+    // qemu accepts --opt for -opt.
+    if (startsWith(opt, "--") && opt != "--config" && opt != "--restore" && opt != "--hypervisor" &&
+        opt != "--sim-dir" && opt != "--bootloader" && opt != "--log" && opt != "--help" && opt != "--version")
+      opt = opt.substr(1);
+    static const std::map<std::string, bool> takesValue = {
+        {"-name", true}, {"-uuid", true}, {"-M", true}, {"-machine", true}, {"-m", true}, {"-smp", true},
+        {"-kernel", true}, {"-initrd", true}, {"-append", true}, {"-hda", true}, {"-hdb", true},
+        {"-hdc", true}, {"-hdd", true}, {"-cdrom", true}, {"-drive", true}, {"-boot", true},
+        {"-serial", true}, {"-vnc", true}, {"-qmp", true}, {"-pidfile", true}, {"--config", true},
+        {"--restore", true}, {"--hypervisor", true}, {"--sim-dir", true}, {"--bootloader", true},
+        {"--log", true}, {"-S", false}, {"-nographic", false}, {"-daemonize", false}, {"-v", false},
+        {"-h", false}, {"-help", false}, {"--help", false}, {"--version", false}, {"-version", false}};
+    auto spec = takesValue.find(opt);
+    if (spec == takesValue.end()) return invalid(opt, "invalid option");
+    std::string val;
+    if (spec->second) {
+      if (i + 1 >= args.size()) return invalid(opt, "requires an argument");
+      val = args[++i];
+    }
+    static const char* guestOptions[] = {"-name", "-uuid", "-M", "-machine", "-m", "-smp", "-kernel", "-initrd",
+                                         "-append", "-hda", "-hdb", "-hdc", "-hdd", "-cdrom", "-drive", "-boot",
+                                         "--bootloader"};
+    for (const char* g : guestOptions)
+      if (opt == g) sawGuestOption = true;
+
+    if (opt == "-name") {
+      XVIRT_ASSIGN_OR_RETURN(auto kv, parseKeyValues(opt, val, "guest"));
+      o.name = kv["guest"];
+      if (o.name.empty()) return invalid(opt, "the guest name is empty");
+    } else if (opt == "-uuid") {
+      o.uuid = val;
+    } else if (opt == "-M" || opt == "-machine") {
+      XVIRT_ASSIGN_OR_RETURN(auto kv, parseKeyValues(opt, val, "type"));
+      o.machine = kv["type"];
+      if (o.machine != "xenpv" && o.machine != "xenfv" && o.machine != "xenpvh")
+        return invalid(opt, "unsupported machine type '" + o.machine + "' (use xenpv, xenfv or xenpvh)");
+    } else if (opt == "-m") {
+      std::string v = val;
+      if (startsWith(v, "size=")) v = v.substr(5);
+      uint64_t mult = 1;
+      if (!v.empty() && (v.back() == 'M' || v.back() == 'm')) v.pop_back();
+      else if (!v.empty() && (v.back() == 'G' || v.back() == 'g')) { v.pop_back(); mult = 1024; }
+      auto mb = parseUint(v);
+      if (!mb || *mb == 0 || *mb > (1ull << 32)) return invalid(opt, "invalid memory size '" + val + "'");
+      o.memMb = *mb * mult;
+    } else if (opt == "-smp") {
+      XVIRT_ASSIGN_OR_RETURN(auto kv, parseKeyValues(opt, val, "cpus"));
+      auto n = parseUint(kv["cpus"]);
+      if (!n || *n == 0 || *n > 128) return invalid(opt, "invalid number of CPUs '" + val + "'");
+      o.vcpus = static_cast<unsigned>(*n);
+      if (kv.count("maxcpus")) {
+        auto m = parseUint(kv["maxcpus"]);
+        if (!m || *m < *n || *m > 128) return invalid(opt, "maxcpus must be at least cpus and at most 128");
+        o.maxVcpus = static_cast<unsigned>(*m);
+      }
+    } else if (opt == "-kernel") {
+      o.kernel = val;
+    } else if (opt == "-initrd") {
+      o.initrd = val;
+    } else if (opt == "-append") {
+      o.append = val;
+    } else if (opt == "-hda" || opt == "-hdb" || opt == "-hdc" || opt == "-hdd") {
+      o.drives.push_back(DriveOption{val, "", opt[3] - 'a', "", "disk", false});
+    } else if (opt == "-cdrom") {
+      o.drives.push_back(DriveOption{val, "", 2, "", "cdrom", true});
+    } else if (opt == "-drive") {
+      XVIRT_ASSIGN_OR_RETURN(auto kv, parseKeyValues(opt, val, nullptr));
+      DriveOption d;
+      for (const auto& [k, v] : kv) {
+        if (k == "file") d.file = v;
+        else if (k == "if") d.interface = v;
+        else if (k == "index") {
+          auto n = parseUint(v);
+          if (!n || *n > 25) return invalid(opt, "invalid index '" + v + "'");
+          d.index = static_cast<int>(*n);
+        } else if (k == "format") d.format = v;
+        else if (k == "media") d.media = v;
+        else if (k == "readonly") d.readonly = isOn(v);
+        else return invalid(opt, "unknown drive option '" + k + "'");
+      }
+      if (d.interface != "" && d.interface != "ide" && d.interface != "scsi" && d.interface != "xen")
+        return invalid(opt, "unsupported interface '" + d.interface + "' (use ide, scsi or xen)");
+      if (d.media != "disk" && d.media != "cdrom") return invalid(opt, "media must be disk or cdrom");
+      if (d.file.empty() && d.media != "cdrom") return invalid(opt, "a disk drive needs file=");
+      if (d.media == "cdrom") d.readonly = true;
+      o.drives.push_back(std::move(d));
+    } else if (opt == "-boot") {
+      XVIRT_ASSIGN_OR_RETURN(auto kv, parseKeyValues(opt, val, "order"));
+      o.boot = kv["order"];
+      for (char ch : o.boot)
+        if (ch != 'a' && ch != 'c' && ch != 'd' && ch != 'n') return invalid(opt, "invalid boot device '" + std::string(1, ch) + "'");
+    } else if (opt == "-serial") {
+      o.serial = val;
+    } else if (opt == "-vnc") {
+      o.vnc = val;
+      if (val != "none") {
+        auto colon = val.rfind(':');
+        if (colon == std::string::npos || !parseUint(std::string_view(val).substr(colon + 1)))
+          return invalid(opt, "expected ADDR:DISPLAY, e.g. 0.0.0.0:1");
+      }
+    } else if (opt == "-qmp") {
+      if (!startsWith(val, "unix:")) return invalid(opt, "only unix:PATH,server[,nowait] monitors are supported");
+      XVIRT_ASSIGN_OR_RETURN(auto kv, parseKeyValues(opt, std::string_view(val).substr(5), "path"));
+      o.qmpPath = kv["path"];
+      if (o.qmpPath.empty()) return invalid(opt, "the monitor socket path is empty");
+      if (!kv.count("server") || !isOn(kv["server"]))
+        return invalid(opt, "the helper serves the monitor: add ',server'");
+      for (const auto& [k, v] : kv)
+        if (k != "path" && k != "server" && k != "nowait" && k != "wait")
+          return invalid(opt, "unknown monitor option '" + k + "'");
+    } else if (opt == "-pidfile") {
+      o.pidfile = val;
+    } else if (opt == "--config") {
+      o.configFile = val;
+    } else if (opt == "--restore") {
+      o.restoreFile = val;
+    } else if (opt == "--hypervisor") {
+      if (val != "auto" && val != "xen" && val != "sim") return invalid(opt, "use auto, xen or sim");
+      o.hypervisor = val;
+    } else if (opt == "--sim-dir") {
+      o.simDir = val;
+    } else if (opt == "--bootloader") {
+      o.bootloader = val;
+    } else if (opt == "--log") {
+      o.logFile = val;
+    } else if (opt == "-S") {
+      o.startPaused = true;
+    } else if (opt == "-nographic") {
+      o.nographic = true;
+    } else if (opt == "-daemonize") {
+      o.daemonize = true;
+    } else if (opt == "-v") {
+      ++o.verbosity;
+    } else if (opt == "-h" || opt == "-help" || opt == "--help") {
+      o.help = true;
+    } else if (opt == "--version" || opt == "-version") {
+      o.version = true;
+    }
+  }
+  if (o.help || o.version) return o;
+
+  // Contradictions, refused before anything is built.
+  if (!o.configFile.empty() && sawGuestOption)
+    return makeError(ErrorCode::InvalidArgument, "--config: the guest comes from the file; do not combine it with guest options such as -m or -kernel");
+  if (!o.restoreFile.empty() && (sawGuestOption || !o.configFile.empty()))
+    return makeError(ErrorCode::InvalidArgument, "--restore: the guest comes from the saved image; do not combine it with --config or guest options");
+  if (o.configFile.empty() && o.restoreFile.empty()) {
+    if (o.name.empty()) return makeError(ErrorCode::InvalidArgument, "-name: a guest name is required");
+    if (!o.memMb) o.memMb = 128;  // qemu's default
+    if (!o.initrd.empty() && o.kernel.empty())
+      return makeError(ErrorCode::InvalidArgument, "-initrd: only allowed with the -kernel option");
+    if (!o.append.empty() && o.kernel.empty())
+      return makeError(ErrorCode::InvalidArgument, "-append: only allowed with the -kernel option");
+    if (!o.kernel.empty() && !o.bootloader.empty())
+      return makeError(ErrorCode::InvalidArgument, "--bootloader: a guest boots either a -kernel or through a bootloader, not both");
+    if (o.machine != "xenpv" && !o.bootloader.empty())
+      return makeError(ErrorCode::InvalidArgument, "--bootloader: only PV guests (-M xenpv) use a bootloader");
+    if (o.machine == "xenpvh" && o.kernel.empty())
+      return makeError(ErrorCode::InvalidArgument, "-M xenpvh: a PVH guest needs -kernel");
+    if (o.machine == "xenpv" && o.kernel.empty() && o.drives.empty())
+      return makeError(ErrorCode::InvalidArgument, "-M xenpv: a PV guest needs -kernel, or a disk for the pygrub bootloader");
+  }
+  if (o.daemonize && (o.serial == "stdio" || (o.nographic && o.serial.empty())))
+    return makeError(ErrorCode::InvalidArgument, "-daemonize: cannot be used with a console on stdio");
+  if (o.nographic && !o.vnc.empty() && o.vnc != "none")
+    return makeError(ErrorCode::InvalidArgument, "-nographic: cannot be combined with -vnc");
+  std::map<std::string, int> seen;  // one drive per bus slot
+  for (const auto& d : o.drives) {
+    std::string slot = (d.interface.empty() ? "default" : d.interface) + std::to_string(d.index);
+    if (d.index >= 0 && seen[slot]++)
+      return makeError(ErrorCode::InvalidArgument, "-drive: two drives use index " + std::to_string(d.index));
+  }
+  return o;
+}
+
+}  // namespace xvirt::helper
