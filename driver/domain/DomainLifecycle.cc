@@ -1,0 +1,452 @@
+// Starting and stopping guests, reacting to their helpers' events, and reconnecting after a
+// daemon restart. One helper per running guest; the driver only talks to it through its monitor.
+#include <signal.h>
+#include <unistd.h>
+
+#include "common/File.h"
+#include "common/Log.h"
+#include "domain-xml/DomainXml.h"
+#include "driver/domain/DomainManager.h"
+#include "driver/domain/HelperLauncher.h"
+#include "driver/monitor/MonitorClient.h"
+
+namespace xvirt::driver {
+
+using namespace std::chrono_literals;
+
+// For clean-up steps whose failure must not hide the error being reported: log and go on.
+static void logIfFailed(const Status& s) {
+  if (!s.ok()) logWarning(s.error().message);
+}
+
+void DomainManager::writeStatus(const DomainObject& dom) {
+  if (!dom.isActive() || !dom.liveDef) return;
+  DomainStatus st;
+  st.state = dom.state;
+  st.reason = dom.reason;
+  st.domid = dom.id;
+  st.helperPid = dom.helperPid;
+  st.monitorPath = dom.monitorPath;
+  st.persistent = dom.isPersistent();
+  st.liveXml = dom::formatDomainXml(*dom.liveDef, dom::kFormatSecure);
+  Status s = store_.saveStatus(dom.name(), st);
+  if (!s.ok()) logError("Cannot save the status of domain '" + dom.name() + "': " + s.error().message);
+}
+
+void DomainManager::markStopped(DomainObject& dom, int reason) {
+  if (dom.monitor) dom.monitor->close();
+  dom.monitor.reset();
+  dom.id = -1;
+  dom.helperPid = 0;
+  dom.liveDef.reset();
+  dom.updated = false;
+  dom.state = DomainState::Shutoff;
+  dom.reason = reason;
+  Status s = store_.removeStatus(dom.name());
+  if (!s.ok()) logError(s.error().message);
+  ::unlink(store_.guestConfigPath(dom.name()).c_str());
+  ::unlink(store_.pidfilePath(dom.name()).c_str());
+  ::unlink(dom.monitorPath.c_str());
+}
+
+void DomainManager::cleanupOrphanDomain(int domid, const std::string& name) {
+  if (domid <= 0) return;
+  auto info = hv_.domainInfo(static_cast<hv::DomId>(domid));
+  if (!info.ok()) return;  // already gone
+  logWarning("Destroying domain " + std::to_string(domid) + " of '" + name + "', whose helper is gone.");
+  Status s = hv_.destroy(static_cast<hv::DomId>(domid));
+  if (!s.ok()) logError("Cannot destroy orphan domain " + std::to_string(domid) + ": " + s.error().message);
+}
+
+void DomainManager::attachMonitor(const std::shared_ptr<DomainObject>& dom,
+                                  const std::shared_ptr<MonitorClient>& monitor) {
+  std::weak_ptr<DomainObject> weak = dom;
+  std::weak_ptr<MonitorClient> weakMon = monitor;
+  auto post = [this, weak, weakMon](std::string event, Json data) {
+    auto d = weak.lock();
+    auto m = weakMon.lock();
+    if (!d || !m) return;
+    {
+      std::lock_guard lock(qmu_);
+      queue_.push_back(HelperEvent{d, m, std::move(event), std::move(data)});
+    }
+    qcv_.notify_one();
+  };
+  monitor->setCallbacks([post](const std::string& ev, const Json& data) { post(ev, data); },
+                        [post] { post("", Json()); });
+}
+
+Status DomainManager::startLocked(const std::shared_ptr<DomainObject>& dom, const dom::DomainDef& def, bool paused) {
+  XVIRT_ASSIGN_OR_RETURN(std::string gc, config_.guestConfigJson(def));
+  XVIRT_TRY(writeFileAtomic(store_.guestConfigPath(def.name), gc, 0600));
+  HelperLaunch launch;
+  launch.name = def.name;
+  launch.helperBinary = config_.helperBinary;
+  launch.guestConfigPath = store_.guestConfigPath(def.name);
+  launch.monitorPath = store_.monitorPath(def.name);
+  launch.pidfile = store_.pidfilePath(def.name);
+  launch.logPath = store_.logPath(def.name);
+  launch.hypervisor = config_.hypervisorName;
+  launch.simDir = store_.paths().simDir;
+  XVIRT_ASSIGN_OR_RETURN(LaunchedHelper helper, launchHelper(launch));
+
+  auto fail = [&](const Error& e) {
+    logIfFailed(stopHelper(helper.pid, 5s));
+    ::unlink(store_.guestConfigPath(def.name).c_str());
+    return makeError(e.code, "Failed to start domain '" + def.name + "': " + e.message);
+  };
+  auto domInfo = helper.monitor->execute("query-domain");
+  if (!domInfo.ok()) return fail(domInfo.error());
+  int domid = static_cast<int>(domInfo->getInt("domid", -1));
+  {
+    std::lock_guard lock(dom->mu());
+    dom->id = domid;
+    dom->liveDef = def;
+    dom->liveDef->id = domid;
+    dom->helperPid = helper.pid;
+    dom->monitorPath = launch.monitorPath;
+    dom->monitor = helper.monitor;
+    dom->logPath = launch.logPath;
+    dom->state = DomainState::Paused;
+    dom->reason = reason::kPausedStartingUp;
+    writeStatus(*dom);  // early: a daemon restart from here on finds the helper
+  }
+  attachMonitor(dom, helper.monitor);
+  if (!paused) {
+    auto cont = helper.monitor->execute("cont");
+    if (!cont.ok()) {
+      std::lock_guard lock(dom->mu());
+      markStopped(*dom, reason::kShutoffFailed);
+      return fail(cont.error());
+    }
+  }
+  std::lock_guard lock(dom->mu());
+  dom->state = paused ? DomainState::Paused : DomainState::Running;
+  dom->reason = paused ? reason::kPausedUser : reason::kRunningBooted;
+  writeStatus(*dom);
+  emit(*dom, LifecycleEvent::Started, detail::kStartedBooted);
+  if (paused) emit(*dom, LifecycleEvent::Suspended, detail::kSuspendedPaused);
+  return okStatus();
+}
+
+static Status checkStartFlags(unsigned f) {
+  const unsigned known = flags::kStartPaused | flags::kStartAutodestroy | flags::kStartBypassCache |
+                         flags::kStartForceBoot | flags::kStartValidate;
+  if (f & ~known)
+    return makeError(ErrorCode::InvalidArgument,
+                     "unsupported flags (0x" + std::to_string(f & ~known) + ") in function xvirtDomainCreateWithFlags");
+  if (f & flags::kStartAutodestroy)
+    return makeError(ErrorCode::NoSupport, "autodestroy is not supported by xvirt yet");
+  return okStatus();
+}
+
+Result<DomainRef> DomainManager::create(const DomainRef& ref, unsigned startFlags) {
+  XVIRT_TRY(checkStartFlags(startFlags));
+  XVIRT_ASSIGN_OR_RETURN(auto dom, find(ref));
+  XVIRT_ASSIGN_OR_RETURN(JobGuard job, JobGuard::acquire(dom, "create"));
+  dom::DomainDef def;
+  {
+    std::lock_guard lock(dom->mu());
+    if (dom->isActive()) return makeError(ErrorCode::OperationInvalid, "domain is already running");
+    if (dom->hasManagedSave && !(startFlags & flags::kStartForceBoot))
+      return makeError(ErrorCode::NoSupport,
+                       "domain '" + dom->name() + "' has a managed save image; resuming from it is not supported yet");
+    def = *dom->persistentDef;
+  }
+  XVIRT_TRY(startLocked(dom, def, startFlags & flags::kStartPaused));
+  std::lock_guard lock(dom->mu());
+  return refOf(*dom);
+}
+
+Result<DomainRef> DomainManager::createXml(const std::string& xml, unsigned startFlags) {
+  XVIRT_TRY(checkStartFlags(startFlags & ~flags::kStartValidate));
+  unsigned parseFlags = (startFlags & flags::kStartValidate) ? unsigned(dom::kParseValidate) : 0u;
+  XVIRT_ASSIGN_OR_RETURN(dom::DomainDef def, dom::parseDomainXml(xml, parseFlags | dom::kParseInactive));
+  def.id = -1;
+  auto byName = list_.byName(def.name);
+  auto byUuid = list_.byUuid(def.uuid);
+  if (byUuid && byUuid != byName)
+    return makeError(ErrorCode::DomainExists,
+                     "domain '" + byUuid->name() + "' is already defined with uuid " + def.uuid.str());
+  if (byName && byName->uuid() != def.uuid)
+    return makeError(ErrorCode::DomainExists,
+                     "domain '" + def.name + "' already exists with uuid " + byName->uuid().str());
+  std::shared_ptr<DomainObject> dom = byName;
+  bool added = false;
+  if (!dom) {
+    XVIRT_ASSIGN_OR_RETURN(dom, list_.add(def.name, def.uuid));
+    added = true;
+  }
+  XVIRT_ASSIGN_OR_RETURN(JobGuard job, JobGuard::acquire(dom, "createXml"));
+  {
+    std::lock_guard lock(dom->mu());
+    if (dom->isActive()) return makeError(ErrorCode::OperationInvalid, "domain '" + def.name + "' is already active");
+  }
+  Status started = startLocked(dom, def, startFlags & flags::kStartPaused);
+  if (!started.ok()) {
+    if (added) list_.remove(dom);
+    return started.takeError();
+  }
+  std::lock_guard lock(dom->mu());
+  return refOf(*dom);
+}
+
+Status DomainManager::destroy(const DomainRef& ref, unsigned destroyFlags) {
+  if (destroyFlags & ~flags::kDestroyGraceful)
+    return makeError(ErrorCode::InvalidArgument, "unsupported flags (0x" + std::to_string(destroyFlags) +
+                                                     ") in function xvirtDomainDestroyFlags");
+  XVIRT_ASSIGN_OR_RETURN(auto dom, findActive(ref));
+  XVIRT_ASSIGN_OR_RETURN(JobGuard job, JobGuard::acquire(dom, "destroy"));
+  pid_t pid;
+  int domid;
+  std::shared_ptr<MonitorClient> monitor;
+  {
+    std::lock_guard lock(dom->mu());
+    if (!dom->isActive()) return makeError(ErrorCode::OperationInvalid, "domain is not running");
+    pid = dom->helperPid;
+    domid = dom->id;
+    monitor = dom->monitor;
+    dom->monitor.reset();  // the EOF that follows is ours, not a crash
+  }
+  if (monitor) monitor->close();
+  // Killing the helper destroys the guest: the helper tears the domain down on SIGTERM.
+  Status stopped = stopHelper(pid, (destroyFlags & flags::kDestroyGraceful) ? 30s : 10s);
+  if (!stopped.ok()) logWarning(stopped.error().message);
+  cleanupOrphanDomain(domid, ref.name);
+  std::lock_guard lock(dom->mu());
+  DomainRef before = refOf(*dom);
+  markStopped(*dom, reason::kShutoffDestroyed);
+  events_.lifecycle(before, LifecycleEvent::Stopped, detail::kStoppedDestroyed);
+  if (!dom->isPersistent()) {
+    dom->removed = true;
+    list_.remove(dom);
+  }
+  return okStatus();
+}
+
+Status DomainManager::shutdown(const DomainRef& ref, unsigned shutdownFlags) {
+  (void)shutdownFlags;  // every mode ends in control/shutdown=poweroff for a Xen guest
+  XVIRT_ASSIGN_OR_RETURN(auto dom, findActive(ref));
+  XVIRT_ASSIGN_OR_RETURN(JobGuard job, JobGuard::acquire(dom, "shutdown"));
+  std::shared_ptr<MonitorClient> monitor;
+  {
+    std::lock_guard lock(dom->mu());
+    monitor = dom->monitor;
+  }
+  if (!monitor) return makeError(ErrorCode::OperationFailed, "domain's helper is not reachable");
+  auto r = monitor->execute("system_powerdown");
+  if (!r.ok()) return r.takeError();
+  return okStatus();
+}
+
+Status DomainManager::reboot(const DomainRef& ref, unsigned rebootFlags) {
+  (void)rebootFlags;
+  XVIRT_ASSIGN_OR_RETURN(auto dom, findActive(ref));
+  XVIRT_ASSIGN_OR_RETURN(JobGuard job, JobGuard::acquire(dom, "reboot"));
+  std::shared_ptr<MonitorClient> monitor;
+  {
+    std::lock_guard lock(dom->mu());
+    monitor = dom->monitor;
+  }
+  if (!monitor) return makeError(ErrorCode::OperationFailed, "domain's helper is not reachable");
+  auto r = monitor->execute("system_reset");
+  if (!r.ok()) return r.takeError();
+  return okStatus();
+}
+
+Status DomainManager::suspend(const DomainRef& ref) {
+  XVIRT_ASSIGN_OR_RETURN(auto dom, findActive(ref));
+  XVIRT_ASSIGN_OR_RETURN(JobGuard job, JobGuard::acquire(dom, "suspend"));
+  std::shared_ptr<MonitorClient> monitor;
+  {
+    std::lock_guard lock(dom->mu());
+    if (dom->state == DomainState::Paused) return okStatus();
+    monitor = dom->monitor;
+  }
+  if (!monitor) return makeError(ErrorCode::OperationFailed, "domain's helper is not reachable");
+  auto r = monitor->execute("stop");
+  if (!r.ok()) return r.takeError();
+  std::lock_guard lock(dom->mu());
+  if (dom->state != DomainState::Paused) {
+    dom->state = DomainState::Paused;
+    dom->reason = reason::kPausedUser;
+    writeStatus(*dom);
+    emit(*dom, LifecycleEvent::Suspended, detail::kSuspendedPaused);
+  }
+  return okStatus();
+}
+
+Status DomainManager::resume(const DomainRef& ref) {
+  XVIRT_ASSIGN_OR_RETURN(auto dom, findActive(ref));
+  XVIRT_ASSIGN_OR_RETURN(JobGuard job, JobGuard::acquire(dom, "resume"));
+  std::shared_ptr<MonitorClient> monitor;
+  {
+    std::lock_guard lock(dom->mu());
+    if (dom->state != DomainState::Paused) return makeError(ErrorCode::OperationInvalid, "domain is not paused");
+    monitor = dom->monitor;
+  }
+  if (!monitor) return makeError(ErrorCode::OperationFailed, "domain's helper is not reachable");
+  auto r = monitor->execute("cont");
+  if (!r.ok()) return r.takeError();
+  std::lock_guard lock(dom->mu());
+  if (dom->state != DomainState::Running) {
+    dom->state = DomainState::Running;
+    dom->reason = reason::kRunningUnpaused;
+    writeStatus(*dom);
+    emit(*dom, LifecycleEvent::Resumed, detail::kResumedUnpaused);
+  }
+  return okStatus();
+}
+
+void DomainManager::eventLoop() {
+  for (;;) {
+    HelperEvent ev;
+    {
+      std::unique_lock lock(qmu_);
+      qcv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;
+      ev = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    handleHelperEvent(ev);
+  }
+}
+
+void DomainManager::handleHelperEvent(const HelperEvent& ev) {
+  auto& dom = ev.dom;
+  std::lock_guard lock(dom->mu());
+  if (dom->monitor != ev.monitor) return;  // from a connection we already let go of
+  if (ev.event == "STOP") {
+    if (dom->state == DomainState::Running) {
+      dom->state = DomainState::Paused;
+      dom->reason = reason::kPausedUser;
+      writeStatus(*dom);
+      emit(*dom, LifecycleEvent::Suspended, detail::kSuspendedPaused);
+    }
+  } else if (ev.event == "RESUME") {
+    if (dom->state == DomainState::Paused && dom->reason != reason::kPausedStartingUp) {
+      dom->state = DomainState::Running;
+      dom->reason = reason::kRunningUnpaused;
+      writeStatus(*dom);
+      emit(*dom, LifecycleEvent::Resumed, detail::kResumedUnpaused);
+    }
+  } else if (ev.event == "SHUTDOWN") {
+    // The guest is going down by itself; the helper exits next and its EOF finishes the job.
+    bool crash = ev.data.getString("xen-reason") == "crash";
+    dom->state = crash ? DomainState::Crashed : DomainState::Shutdown;
+    dom->reason = crash ? reason::kCrashedPanicked : reason::kShutdownUser;
+    if (!crash) emit(*dom, LifecycleEvent::Shutdown, detail::kShutdownFinished);
+    else emit(*dom, LifecycleEvent::Crashed, detail::kCrashedPanicked);
+  } else if (ev.event.empty()) {
+    // Monitor EOF: the helper is gone.
+    DomainRef before = refOf(*dom);
+    int domid = dom->id;
+    if (dom->state == DomainState::Shutdown) {
+      markStopped(*dom, reason::kShutoffShutdown);
+      events_.lifecycle(before, LifecycleEvent::Stopped, detail::kStoppedShutdown);
+    } else if (dom->state == DomainState::Crashed) {
+      markStopped(*dom, reason::kShutoffCrashed);
+      events_.lifecycle(before, LifecycleEvent::Stopped, detail::kStoppedCrashed);
+    } else {
+      logError("The helper of domain '" + dom->name() + "' died unexpectedly; see " + dom->logPath);
+      cleanupOrphanDomain(domid, dom->name());
+      markStopped(*dom, reason::kShutoffCrashed);
+      events_.lifecycle(before, LifecycleEvent::Stopped, detail::kStoppedFailed);
+    }
+    if (!dom->isPersistent() && !dom->removed) {
+      dom->removed = true;
+      list_.remove(dom);
+    }
+  }
+}
+
+void DomainManager::detachAll() {
+  for (auto& dom : list_.all()) {
+    std::shared_ptr<MonitorClient> monitor;
+    {
+      std::lock_guard lock(dom->mu());
+      monitor = std::move(dom->monitor);
+    }
+    if (monitor) monitor->close();
+  }
+}
+
+void DomainManager::load() {
+  std::vector<std::string> problems;
+  for (auto& def : store_.loadConfigs(&problems)) {
+    auto added = list_.add(def.name, def.uuid);
+    if (!added.ok()) {
+      problems.push_back("Ignoring the config of '" + def.name + "': " + added.error().message);
+      continue;
+    }
+    auto dom = *added;
+    std::lock_guard lock(dom->mu());
+    dom->autostart = store_.isAutostart(def.name);
+    dom->hasManagedSave = pathExists(store_.managedSavePath(def.name));
+    dom->persistentDef = std::move(def);
+  }
+  // Reconnect to every helper that kept running while the daemon was away.
+  for (const auto& name : store_.statusNames()) {
+    auto st = store_.loadStatus(name);
+    if (!st.ok()) {
+      problems.push_back(st.error().message);
+      logIfFailed(store_.removeStatus(name));
+      continue;
+    }
+    auto live = dom::parseDomainXml(st->liveXml, 0);
+    bool alive = helperAlive(st->helperPid);
+    std::shared_ptr<MonitorClient> monitor;
+    if (alive && live.ok()) {
+      auto m = MonitorClient::connect(st->monitorPath, 5s, [pid = st->helperPid] { return helperAlive(pid); });
+      if (m.ok()) monitor = *m;
+    }
+    if (!monitor || !live.ok()) {
+      // Never risk a guest running twice: stop what is left, as libvirt does when it cannot reconnect.
+      if (alive) logIfFailed(stopHelper(st->helperPid, 5s));
+      cleanupOrphanDomain(st->domid, name);
+      logIfFailed(store_.removeStatus(name));
+      problems.push_back("Domain '" + name + "' stopped while xvirtd was not running.");
+      continue;
+    }
+    auto dom = list_.byName(name);
+    if (!dom) {
+      auto added = list_.add(name, live->uuid);
+      if (!added.ok()) {
+        problems.push_back(added.error().message);
+        continue;
+      }
+      dom = *added;
+    }
+    auto status = monitor->execute("query-status");
+    std::lock_guard lock(dom->mu());
+    dom->id = st->domid;
+    dom->liveDef = std::move(live).value();
+    dom->liveDef->id = st->domid;
+    dom->helperPid = st->helperPid;
+    dom->monitorPath = st->monitorPath;
+    dom->monitor = monitor;
+    dom->logPath = store_.logPath(name);
+    bool running = status.ok() && status->getBool("running");
+    dom->state = running ? DomainState::Running : DomainState::Paused;
+    dom->reason = running ? (st->state == DomainState::Running ? st->reason : reason::kRunningUnpaused)
+                          : reason::kPausedUser;
+    writeStatus(*dom);
+    attachMonitor(dom, monitor);
+  }
+  for (const auto& p : problems) logWarning(p);
+}
+
+void DomainManager::autostartAll() {
+  for (auto& dom : list_.all()) {
+    DomainRef ref;
+    {
+      std::lock_guard lock(dom->mu());
+      if (!dom->autostart || dom->isActive()) continue;
+      ref = refOf(*dom);
+    }
+    auto r = create(ref, 0);
+    if (!r.ok()) logError("Failed to autostart domain '" + ref.name + "': " + r.error().message);
+  }
+}
+
+}  // namespace xvirt::driver

@@ -1,0 +1,149 @@
+// DomainManager: the driver's domain logic behind the libvirt API — define/undefine, start/stop,
+// suspend/resume, lookups and listings, state, XML — over DomainList, DomainStore and one helper
+// per running guest. RPC handlers call it; it raises lifecycle events through DomainEventSink.
+#pragma once
+
+#include <sys/types.h>
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/Json.h"
+#include "common/Result.h"
+#include "domain-xml/DomainDef.h"
+#include "driver/domain/DomainList.h"
+#include "driver/domain/DomainStore.h"
+#include "hypervisor/Hypervisor.h"
+
+namespace xvirt::driver {
+
+// What the wire protocol calls a domain: name, UUID and live id (-1 when inactive).
+struct DomainRef {
+  std::string name;
+  Uuid uuid;
+  int id = -1;
+};
+
+class DomainEventSink {
+ public:
+  virtual ~DomainEventSink() = default;
+  virtual void lifecycle(const DomainRef& dom, LifecycleEvent event, int detail) = 0;
+};
+
+struct DomainInfoReply {
+  DomainState state = DomainState::Shutoff;
+  uint64_t maxMemKib = 0;
+  uint64_t memKib = 0;
+  unsigned nrVirtCpu = 0;
+  uint64_t cpuTimeNs = 0;
+};
+
+// libvirt's flag values the manager honours.
+namespace flags {
+inline constexpr unsigned kDefineValidate = 1;              // VIR_DOMAIN_DEFINE_VALIDATE
+inline constexpr unsigned kStartPaused = 1;                 // VIR_DOMAIN_START_PAUSED
+inline constexpr unsigned kStartAutodestroy = 2;
+inline constexpr unsigned kStartBypassCache = 4;
+inline constexpr unsigned kStartForceBoot = 8;
+inline constexpr unsigned kStartValidate = 16;
+inline constexpr unsigned kXmlSecure = 1, kXmlInactive = 2, kXmlUpdateCpu = 4, kXmlMigratable = 8;
+inline constexpr unsigned kUndefineManagedSave = 1, kUndefineSnapshotsMetadata = 2, kUndefineNvram = 4,
+                          kUndefineKeepNvram = 8, kUndefineCheckpointsMetadata = 16, kUndefineTpm = 32,
+                          kUndefineKeepTpm = 64;
+inline constexpr unsigned kDestroyGraceful = 1;
+}  // namespace flags
+
+struct DomainManagerConfig {
+  std::string helperBinary;
+  std::string hypervisorName;  // passed to helpers: xen | sim
+  // DomainDef -> the GuestConfig JSON document a helper reads (domain-xml/GuestConfigBuilder).
+  std::function<Result<std::string>(const dom::DomainDef&)> guestConfigJson;
+};
+
+class DomainManager {
+ public:
+  DomainManager(DomainManagerConfig config, DomainStore store, hv::Hypervisor& hypervisor, DomainEventSink& events);
+  ~DomainManager();
+
+  // Start-up: load persistent configs, reconnect to running helpers from status files, clean up
+  // what died while the daemon was away, then start autostart guests. Problems are logged.
+  void load();
+  void autostartAll();
+
+  Result<DomainRef> defineXml(const std::string& xml, unsigned flags);
+  Status undefine(const DomainRef& ref, unsigned flags);
+  Result<DomainRef> createXml(const std::string& xml, unsigned flags);  // transient
+  Result<DomainRef> create(const DomainRef& ref, unsigned flags);
+
+  Result<DomainRef> lookupByName(const std::string& name) const;
+  Result<DomainRef> lookupByUuid(const Uuid& uuid) const;
+  Result<DomainRef> lookupById(int id) const;
+  // listAllDomains with libvirt's filter flags (each pair filters only when exactly one bit is set).
+  std::vector<DomainRef> listAll(unsigned filterFlags) const;
+  std::vector<int> activeIds() const;
+  std::vector<std::string> definedNames() const;
+
+  Result<bool> isActive(const DomainRef& ref) const;
+  Result<bool> isPersistent(const DomainRef& ref) const;
+  Result<bool> isUpdated(const DomainRef& ref) const;
+  Result<DomainInfoReply> getInfo(const DomainRef& ref) const;
+  Result<std::pair<DomainState, int>> getState(const DomainRef& ref) const;
+  Result<std::string> getOsType(const DomainRef& ref) const;
+  Result<uint64_t> getMaxMemory(const DomainRef& ref) const;
+  Result<std::string> getXmlDesc(const DomainRef& ref, unsigned flags) const;
+  Result<bool> getAutostart(const DomainRef& ref) const;
+  Status setAutostart(const DomainRef& ref, bool on);
+  Result<bool> hasManagedSave(const DomainRef& ref) const;
+
+  Status shutdown(const DomainRef& ref, unsigned flags);
+  Status reboot(const DomainRef& ref, unsigned flags);
+  Status destroy(const DomainRef& ref, unsigned flags);
+  Status suspend(const DomainRef& ref);
+  Status resume(const DomainRef& ref);
+
+  // Stops every guest's monitor connection without touching the guests (daemon shutdown).
+  void detachAll();
+
+  DomainList& domains() { return list_; }
+  const DomainStore& store() const { return store_; }
+
+ private:
+  struct HelperEvent {
+    std::shared_ptr<DomainObject> dom;
+    std::shared_ptr<MonitorClient> monitor;  // the connection it came from
+    std::string event;                       // QMP event name, or "" for EOF
+    Json data;
+  };
+
+  Result<std::shared_ptr<DomainObject>> find(const DomainRef& ref) const;
+  Result<std::shared_ptr<DomainObject>> findActive(const DomainRef& ref) const;
+  DomainRef refOf(const DomainObject& dom) const;
+  Status startLocked(const std::shared_ptr<DomainObject>& dom, const dom::DomainDef& def, bool paused);
+  void attachMonitor(const std::shared_ptr<DomainObject>& dom, const std::shared_ptr<MonitorClient>& monitor);
+  void markStopped(DomainObject& dom, int reason);  // mu() held
+  void writeStatus(const DomainObject& dom);        // mu() held
+  void cleanupOrphanDomain(int domid, const std::string& name);
+  void emit(const DomainObject& dom, LifecycleEvent event, int detail);
+  void eventLoop();
+  void handleHelperEvent(const HelperEvent& ev);
+
+  DomainManagerConfig config_;
+  DomainStore store_;
+  hv::Hypervisor& hv_;
+  DomainEventSink& events_;
+  DomainList list_;
+
+  std::mutex qmu_;
+  std::condition_variable qcv_;
+  std::deque<HelperEvent> queue_;
+  bool stopping_ = false;
+  std::thread worker_;
+};
+
+}  // namespace xvirt::driver

@@ -1,0 +1,51 @@
+// HelperLauncher: starts one xvirt-helper for one guest the way libvirt starts QEMU: log file first,
+// daemonized helper that reports readiness, pid from its pidfile, then the monitor connection.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/Result.h"
+
+namespace xvirt::driver {
+
+class MonitorClient;
+
+struct HelperLaunch {
+  std::string name;             // for messages
+  std::string helperBinary;     // xvirt-helper
+  std::string guestConfigPath;  // --config (empty with restoreFile)
+  std::string restoreFile;      // --restore
+  std::string monitorPath;
+  std::string pidfile;
+  std::string logPath;
+  std::string hypervisor;       // auto | xen | sim
+  std::string simDir;
+  bool paused = true;           // -S: the driver tunes, then sends cont
+};
+
+struct LaunchedHelper {
+  pid_t pid = 0;
+  std::shared_ptr<MonitorClient> monitor;
+};
+
+Result<LaunchedHelper> launchHelper(const HelperLaunch& launch,
+                                    std::chrono::milliseconds timeout = std::chrono::seconds(30));
+
+// The last lines of a log file, for error messages ("the helper said: ...").
+std::string logTail(const std::string& path, size_t maxLines = 5);
+
+// Whether `pid` is alive and is an xvirt-helper (guards against a recycled pid after a restart).
+bool helperAlive(pid_t pid);
+
+// Sends SIGTERM (then SIGKILL after `grace`) and waits for the process to be gone.
+Status stopHelper(pid_t pid, std::chrono::milliseconds grace = std::chrono::seconds(10));
+
+// Waits until `pid` has exited, up to `timeout`; true when it is gone.
+bool waitForExit(pid_t pid, std::chrono::milliseconds timeout);
+
+}  // namespace xvirt::driver
