@@ -47,6 +47,8 @@ struct OsDef {
 // A feature is either absent, or present as on/off (<hap state='off'/>).
 struct FeaturesDef {
   std::optional<bool> pae, acpi, apic, hap, viridian, hpet;
+  // hpet is libvirt's <clock><timer name='hpet' present='yes|no'/>, not a <features> child.
+  std::vector<std::string> keptXml;  // harmless libvirt features (<pmu>, <vmport>...), verbatim
 };
 
 struct ClockDef {
@@ -55,6 +57,7 @@ struct ClockDef {
   std::string timezone;
   std::string basis;                  // "utc" or "localtime" with offset='variable'
   std::vector<std::string> timersXml; // <timer .../> elements kept verbatim
+  bool adjustmentReset = false;      // adjustment='reset' with offset utc/localtime
 };
 
 struct DiskDef {
@@ -68,6 +71,7 @@ struct DiskDef {
   bool readonly = false;
   bool shareable = false;
   std::string script;              // <script path=.../> block script, if any
+  std::vector<std::string> keptXml; // harmless children (<address>, <alias>), verbatim
 };
 
 struct InterfaceDef {
@@ -78,6 +82,7 @@ struct InterfaceDef {
   std::string model;               // netfront | e1000 | rtl8139 (empty: netfront for PV)
   std::string target;              // vifN.M name, if given
   std::string ip;                  // <ip address=.../>
+  std::vector<std::string> keptXml; // harmless children (<address>, <alias>), verbatim
 };
 
 // <console> and <serial>: both are character devices with a source and a target.
@@ -106,6 +111,7 @@ struct GraphicsDef {
 struct InputDef {
   std::string type;                // mouse | tablet | keyboard
   std::string bus;                 // xen | ps2 | usb
+  std::vector<std::string> keptXml; // harmless children (<address>, <alias>), verbatim
 };
 
 struct VideoDef {

@@ -11,6 +11,9 @@
 namespace xvirt::dom {
 
 enum class NativeFormat { XenXl, XenXm };
+
+// Where bios="ovmf" finds its firmware when bios_path_override does not say (Debian's ovmf package).
+inline constexpr const char* kDefaultOvmf = "/usr/share/ovmf/OVMF.fd";
 Result<NativeFormat> parseNativeFormat(std::string_view name);  // "xen-xl" | "xen-xm"
 
 Result<DomainDef> parseXlConfig(std::string_view text, NativeFormat format);

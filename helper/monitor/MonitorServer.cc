@@ -61,6 +61,12 @@ void MonitorServer::addSyncCommand(const std::string& name, std::function<QmpRes
   addCommand(name, [fn = std::move(fn)](const Json& args, Reply reply) { reply(fn(args)); });
 }
 
+std::vector<std::string> MonitorServer::commandNames() const {
+  std::vector<std::string> names = {"qmp_capabilities"};
+  for (const auto& [name, handler] : handlers_) names.push_back(name);
+  return names;
+}
+
 Status MonitorServer::listen(const std::string& path) {
   sockaddr_un addr{};
   if (path.size() >= sizeof addr.sun_path)

@@ -50,6 +50,8 @@ class MonitorServer {
   void emitEvent(const std::string& name, Json data = Json::object());
 
   size_t clientCount() const { return clients_.size(); }
+  // The commands this helper serves (query-commands): qmp_capabilities and every registered one.
+  std::vector<std::string> commandNames() const;
   const std::string& path() const { return path_; }
 
   // Input lines longer than this are refused with a GenericError and skipped.

@@ -1,0 +1,57 @@
+// xvirtd's process shell: command line, host paths (DESIGN.md "Files on the host"), sockets (own or
+// systemd-activated), pidfile, signals. runDaemon() is main() with the hypervisor backend injected.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/Result.h"
+#include "hypervisor/Hypervisor.h"
+
+namespace xvirt::driver {
+
+struct DaemonOptions {
+  bool systemMode = false;
+  std::string hypervisor = "auto";  // auto | xen | sim
+  bool listenLibvirtSocket = false; // --listen: also serve libvirt's virtxend-sock path
+  std::string pidFile;
+  std::string runtimeDir;           // overrides the mode's default
+  std::string stateDir;
+  int verbosity = 0;
+};
+
+// Parses argv; the error names the bad option. --help is reported as NoSupport with the usage text.
+Result<DaemonOptions> parseDaemonOptions(const std::vector<std::string>& args);
+std::string daemonUsage();
+
+struct DaemonPaths {
+  std::string runtimeDir;  // sockets, status files, the simulated host
+  std::string socket;      // read-write
+  std::string socketRo;    // read-only
+  std::string libvirtSocket, libvirtSocketRo;  // with --listen
+  std::string simDir;
+  std::string configDir;   // persistent domain XML
+  std::string stateDir;    // managed save images
+  std::string logDir;      // per-guest logs
+};
+
+// Paths for the mode, from XDG_* / HOME in session mode. Fails when session mode has no
+// XDG_RUNTIME_DIR and no --runtime-dir.
+Result<DaemonPaths> daemonPaths(const DaemonOptions& options);
+
+using HypervisorFactory =
+    std::function<Result<std::unique_ptr<hv::Hypervisor>>(const DaemonOptions&, const DaemonPaths&)>;
+
+struct DriverContext;
+
+// Extension points for the daemon's builds: `started` runs once the sockets accept clients.
+struct DaemonHooks {
+  std::function<void(DriverContext&)> started;
+};
+
+// Runs until SIGTERM or SIGINT; returns the process exit status.
+int runDaemon(int argc, char** argv, const HypervisorFactory& openHypervisor, const DaemonHooks& hooks = {});
+
+}  // namespace xvirt::driver

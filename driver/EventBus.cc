@@ -1,0 +1,71 @@
+// EventBus: encoding happens per registration because the callback id is part of each message.
+#include "driver/EventBus.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "driver/rpc/Packet.h"
+#include "driver/rpc/ProcedureNumbers.h"
+
+namespace xvirt::driver {
+
+int32_t EventBus::add(const std::shared_ptr<rpc::Connection>& conn, int32_t eventId, std::optional<Uuid> domain) {
+  std::lock_guard lock(mu_);
+  int32_t id = nextId_++;
+  regs_[id] = Registration{conn, conn->id(), eventId, domain, false};
+  return id;
+}
+
+void EventBus::activate(int32_t callbackId) {
+  std::lock_guard lock(mu_);
+  auto it = regs_.find(callbackId);
+  if (it != regs_.end()) it->second.active = true;
+}
+
+Status EventBus::remove(uint64_t connectionId, int32_t callbackId) {
+  std::lock_guard lock(mu_);
+  auto it = regs_.find(callbackId);
+  if (it == regs_.end() || it->second.connectionId != connectionId)
+    return makeError(ErrorCode::InvalidArgument,
+                     "The domain event callback " + std::to_string(callbackId) + " is not registered on this connection.");
+  regs_.erase(it);
+  return okStatus();
+}
+
+void EventBus::removeConnection(uint64_t connectionId) {
+  std::lock_guard lock(mu_);
+  std::erase_if(regs_, [&](const auto& kv) { return kv.second.connectionId == connectionId; });
+}
+
+size_t EventBus::size() const {
+  std::lock_guard lock(mu_);
+  return regs_.size();
+}
+
+size_t EventBus::activeSize() const {
+  std::lock_guard lock(mu_);
+  return static_cast<size_t>(std::count_if(regs_.begin(), regs_.end(), [](const auto& kv) { return kv.second.active; }));
+}
+
+void EventBus::publishLifecycle(const rpc::RemoteDomain& dom, int32_t event, int32_t detail) {
+  std::vector<std::pair<int32_t, std::shared_ptr<rpc::Connection>>> targets;
+  {
+    std::lock_guard lock(mu_);
+    for (auto& [id, reg] : regs_) {
+      if (!reg.active || reg.eventId != kEventIdLifecycle) continue;
+      if (reg.domain && *reg.domain != dom.uuid) continue;
+      if (auto conn = reg.conn.lock()) targets.emplace_back(id, std::move(conn));
+    }
+  }
+  // Sending outside the lock: a connection's queue lock must never nest inside ours.
+  for (auto& [id, conn] : targets) {
+    rpc::XdrWriter w;
+    w.i32(id);
+    dom.encode(w);
+    w.i32(event);
+    w.i32(detail);
+    conn->sendMessage(rpc::kRemoteProgram, rpc::proc::kDomainEventCallbackLifecycle, w.bytes());
+  }
+}
+
+}  // namespace xvirt::driver

@@ -1,0 +1,48 @@
+// EventBus: the domain event registrations of all clients (server-chosen callback ids) and the
+// delivery of lifecycle events to them as DOMAIN_EVENT_CALLBACK_LIFECYCLE messages.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+
+#include "common/Result.h"
+#include "driver/rpc/Connection.h"
+#include "driver/rpc/RemoteDomain.h"
+
+namespace xvirt::driver {
+
+inline constexpr int32_t kEventIdLifecycle = 0;  // VIR_DOMAIN_EVENT_ID_LIFECYCLE
+
+class EventBus {
+ public:
+  // Adds a registration that stays silent until activate(): events must not overtake the
+  // REGISTER reply. Returns the callback id the client will see in every event.
+  int32_t add(const std::shared_ptr<rpc::Connection>& conn, int32_t eventId, std::optional<Uuid> domain);
+  void activate(int32_t callbackId);
+  // InvalidArgument when the id is not one of this connection's registrations.
+  Status remove(uint64_t connectionId, int32_t callbackId);
+  void removeConnection(uint64_t connectionId);  // on CONNECT_CLOSE and EOF
+  size_t size() const;
+  size_t activeSize() const;  // registrations already delivering events
+
+  // Sends (event, detail) for dom to every active lifecycle registration that matches it.
+  // Thread-safe; called by the domain code.
+  void publishLifecycle(const rpc::RemoteDomain& dom, int32_t event, int32_t detail);
+
+ private:
+  struct Registration {
+    std::weak_ptr<rpc::Connection> conn;
+    uint64_t connectionId = 0;
+    int32_t eventId = 0;
+    std::optional<Uuid> domain;
+    bool active = false;
+  };
+  mutable std::mutex mu_;
+  std::map<int32_t, Registration> regs_;
+  int32_t nextId_ = 1;
+};
+
+}  // namespace xvirt::driver

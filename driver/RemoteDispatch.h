@@ -1,0 +1,118 @@
+// RemoteDispatch: the procedure table of REMOTE_PROGRAM (one row per libvirt API: number, name,
+// handler, flags) and ClientSession, the per-connection state that runs calls through it.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+
+#include "common/Result.h"
+#include "driver/DomainRegistry.h"
+#include "driver/EventBus.h"
+#include "driver/rpc/Connection.h"
+#include "driver/rpc/Xdr.h"
+#include "hypervisor/Hypervisor.h"
+
+namespace xvirt::driver {
+
+// What every handler can reach: one per daemon.
+struct DriverContext {
+  DriverContext(hv::Hypervisor& h, DomainRegistry& d, EventBus& e, bool system)
+      : hypervisor(h), domains(d), events(e), systemMode(system) {}
+
+  hv::Hypervisor& hypervisor;
+  DomainRegistry& domains;
+  EventBus& events;
+  bool systemMode = false;  // xen:///system, else xen:///session
+
+  std::string uri() const { return systemMode ? "xen:///system" : "xen:///session"; }
+  Result<hv::PhysInfo> physInfo();  // serialized: backends need not be thread-safe
+
+ private:
+  std::mutex hvMu_;
+};
+
+class ClientSession;
+
+// One call being handled: decode args from `args`, encode the ret struct into `ret`.
+struct Call {
+  DriverContext& ctx;
+  ClientSession& session;
+  rpc::Connection& conn;
+  rpc::XdrReader args;
+  rpc::XdrWriter ret;
+  std::function<void()> afterReply;  // see rpc::CallReply::afterReply
+};
+
+using ProcedureHandler = Status (*)(Call& call);
+
+namespace procflag {
+inline constexpr unsigned kPreOpen = 1;   // allowed before CONNECT_OPEN
+inline constexpr unsigned kMutating = 2;  // denied on read-only connections
+inline constexpr unsigned kNoArgs = 4;    // the args struct is empty (checked before the handler runs)
+}  // namespace procflag
+
+struct ProcedureEntry {
+  int32_t number;
+  const char* name;
+  ProcedureHandler handler;  // nullptr: known but not implemented yet (answers VIR_ERR_NO_SUPPORT)
+  unsigned flags;
+};
+
+std::span<const ProcedureEntry> remoteProcedures();
+const ProcedureEntry* findRemoteProcedure(int32_t number);
+
+class ClientSession final : public rpc::CallHandler {
+ public:
+  ClientSession(DriverContext& ctx, rpc::Connection& conn);
+
+  rpc::CallReply handleCall(rpc::Connection& conn, const rpc::Header& header, std::span<const uint8_t> payload) override;
+  void closed(rpc::Connection& conn) override;
+
+  // Connection state, for the handlers.
+  Status open(bool readOnlyRequested);
+  void close();
+  bool isOpen() const;
+  bool readOnly() const;
+  void setCloseCallback(bool on);
+
+ private:
+  DriverContext& ctx_;
+  const uint64_t connectionId_;
+  const bool readOnlySocket_;
+  mutable std::mutex mu_;
+  bool open_ = false;
+  bool readOnly_ = false;
+  bool closeCallback_ = false;
+};
+
+// Handlers, defined in ConnectProcedures.cc (connection and host) and EventProcedures.cc.
+Status handleAuthList(Call&);
+Status handleSupportsFeature(Call&);
+Status handleConnectOpen(Call&);
+Status handleConnectClose(Call&);
+Status handleRegisterCloseCallback(Call&);
+Status handleUnregisterCloseCallback(Call&);
+Status handleGetType(Call&);
+Status handleGetVersion(Call&);
+Status handleGetLibVersion(Call&);
+Status handleGetHostname(Call&);
+Status handleGetUri(Call&);
+Status handleIsSecure(Call&);
+Status handleGetMaxVcpus(Call&);
+Status handleGetCapabilities(Call&);
+Status handleNodeGetInfo(Call&);
+Status handleNodeGetCpuMap(Call&);
+Status handleNodeGetFreeMemory(Call&);
+Status handleNodeGetSecurityModel(Call&);
+Status handleListAllDomains(Call&);
+Status handleDomainLookupById(Call&);
+Status handleDomainLookupByName(Call&);
+Status handleDomainLookupByUuid(Call&);
+Status handleDomainEventRegisterAny(Call&);
+Status handleDomainEventDeregisterAny(Call&);
+
+}  // namespace xvirt::driver

@@ -1,0 +1,122 @@
+// Connection: one client on a UNIX socket. One reader thread frames packets and hands calls to the
+// worker pool; one writer thread sends replies, events and keepalives in the order they were queued.
+#pragma once
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <thread>
+#include <vector>
+
+#include "common/UniqueFd.h"
+#include "driver/rpc/Packet.h"
+#include "driver/rpc/RemoteError.h"
+
+namespace xvirt::rpc {
+
+class Connection;
+class WorkerPool;
+
+struct PeerCredentials {
+  pid_t pid = -1;
+  uid_t uid = static_cast<uid_t>(-1);
+  gid_t gid = static_cast<gid_t>(-1);
+};
+
+// What a handler returns for one CALL: a REPLY/OK payload or a REPLY/ERROR.
+struct CallReply {
+  std::vector<uint8_t> payload;
+  std::optional<RemoteError> error;
+  // Runs right after the reply is queued, so that e.g. an event registration only starts
+  // delivering events once the client has seen the REGISTER reply.
+  std::function<void()> afterReply;
+
+  static CallReply ok(std::vector<uint8_t> payload = {}) { return CallReply{std::move(payload), std::nullopt, {}}; }
+  static CallReply fail(RemoteError e) { return CallReply{{}, std::move(e), {}}; }
+};
+
+// The driver's side of one connection: decodes and answers REMOTE_PROGRAM calls. Called from
+// worker threads, possibly several at once for one connection.
+class CallHandler {
+ public:
+  virtual ~CallHandler() = default;
+  virtual CallReply handleCall(Connection& conn, const Header& header, std::span<const uint8_t> payload) = 0;
+  virtual void closed(Connection& /*conn*/) {}  // after the last call finished; drop registrations here
+};
+
+struct KeepaliveConfig {
+  unsigned intervalSec = 5;  // libvirtd's defaults
+  unsigned count = 5;
+};
+
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  Connection(uint64_t id, UniqueFd fd, bool readOnlySocket, PeerCredentials peer, WorkerPool& pool,
+             unsigned maxInflight);
+  ~Connection();
+
+  uint64_t id() const { return id_; }
+  const PeerCredentials& peer() const { return peer_; }
+  bool readOnlySocket() const { return readOnlySocket_; }
+
+  // Queues a whole packet for the writer. False when the connection is already closing.
+  bool sendPacket(std::vector<uint8_t> packet);
+  // An asynchronous MESSAGE (event or keepalive): serial 0, status OK.
+  bool sendMessage(uint32_t prog, int32_t proc, std::span<const uint8_t> payload);
+
+  // Server-side keepalive, started when the client shows it understands it (probes feature 10).
+  void enableKeepalive() { keepaliveEnabled_ = true; }
+  bool keepaliveEnabled() const { return keepaliveEnabled_; }
+  // Called about once a second by the server: sends a PING when idle, closes when the peer is gone.
+  void keepaliveTick(uint64_t nowNs, const KeepaliveConfig& config);
+
+  // Starts the reader and writer threads; handler answers the calls.
+  void start(std::unique_ptr<CallHandler> handler, std::function<void()> onFinished);
+  void close();                  // stops reading and writing; the threads wind down
+  bool finished() const { return finished_; }
+  void join();                   // waits for both threads (not from them)
+
+ private:
+  void readLoop();
+  void writeLoop();
+  bool readFully(uint8_t* buf, size_t len);
+  void dispatch(const Header& header, std::vector<uint8_t> packet);
+  void sendReply(const Header& call, CallReply reply);
+  void sendError(const Header& call, RemoteError error);
+
+  const uint64_t id_;
+  UniqueFd fd_;
+  const bool readOnlySocket_;
+  const PeerCredentials peer_;
+  WorkerPool& pool_;
+  const unsigned maxInflight_;
+  std::unique_ptr<CallHandler> handler_;
+  std::function<void()> onFinished_;
+
+  std::mutex outMu_;
+  std::condition_variable outCv_;
+  std::deque<std::vector<uint8_t>> outQueue_;
+  size_t outBytes_ = 0;
+  bool closing_ = false;
+
+  std::mutex callMu_;
+  std::condition_variable callCv_;
+  unsigned inflight_ = 0;
+
+  std::atomic<bool> keepaliveEnabled_{false};
+  std::atomic<uint64_t> lastRecvNs_{0};
+  std::atomic<unsigned> pingsSent_{0};
+  std::atomic<bool> finished_{false};
+  std::thread reader_;
+  std::thread writer_;
+};
+
+}  // namespace xvirt::rpc

@@ -1,0 +1,18 @@
+// xvirtd: the libvirt driver daemon for Xen. Opens the real backend (Xen, or the simulated host,
+// started on demand) and serves the libvirt remote protocol until SIGTERM.
+#include "driver/Daemon.h"
+#include "hypervisor/sim/SimHost.h"
+
+namespace {
+
+xvirt::Result<std::unique_ptr<xvirt::hv::Hypervisor>> openBackend(const xvirt::driver::DaemonOptions& options,
+                                                                    const xvirt::driver::DaemonPaths& paths) {
+  XVIRT_ASSIGN_OR_RETURN(auto choice, xvirt::hv::parseBackendChoice(options.hypervisor));
+  choice = xvirt::hv::resolveBackend(choice);
+  if (choice == xvirt::hv::BackendChoice::Sim) XVIRT_TRY(xvirt::hv::ensureSimHost(paths.simDir));
+  return xvirt::hv::openHypervisor(choice, paths.simDir);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) { return xvirt::driver::runDaemon(argc, argv, openBackend); }

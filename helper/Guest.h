@@ -1,0 +1,91 @@
+// Guest: the one Xen domain a helper owns. Builds it from a GuestConfig (create, memory, vCPUs,
+// kernel, xenstore tree, devices), runs and pauses it, follows its shutdowns (on_poweroff,
+// on_reboot, on_crash) and destroys it, leaving no xenstore tree behind.
+#pragma once
+
+#include <glib.h>
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "common/GuestConfig.h"
+#include "common/Json.h"
+#include "common/Result.h"
+#include "hypervisor/Hypervisor.h"
+#include "hypervisor/XenStore.h"
+
+namespace xvirt::helper {
+
+class ConsoleServer;
+
+// The run states query-status reports (QEMU's names).
+enum class RunState { Prelaunch, Running, Paused, Shutdown };
+const char* runStateName(RunState s);
+
+// Why the helper ends; also its exit status (docs/helper.md).
+enum class ExitReason : int {
+  Poweroff = 0,        // the guest powered off (or halted) and on_poweroff said destroy
+  Error = 1,           // the helper failed
+  RebootRequested = 2, // the guest rebooted and on_reboot said destroy
+  Crashed = 3,         // the guest crashed and on_crash said destroy
+  Destroyed = 4,       // quit, SIGTERM/SIGINT/SIGQUIT: the domain was destroyed on request
+  Vanished = 5,        // the domain disappeared behind the helper's back
+};
+
+class Guest {
+ public:
+  // Events go to the monitor; `exit` is called once when the helper should end.
+  struct Callbacks {
+    std::function<void(const std::string& event, Json data)> event;
+    std::function<void(ExitReason)> exit;
+  };
+
+  Guest(GuestConfig config, hv::Hypervisor& hv, hv::XenStore& xs, ConsoleServer* console, Callbacks callbacks);
+  ~Guest();
+
+  // Creates and builds the domain, paused. Nothing is left behind on failure.
+  Status build();
+  Status cont();     // unpause (first start or resume)
+  Status stop();     // pause
+  Status powerdown();  // asks the guest to power off (control/shutdown)
+  Status reset();    // destroy and build again in this process, then run if it was running
+  // Destroys the domain and removes its xenstore tree (idempotent).
+  void destroy();
+
+  RunState state() const { return state_; }
+  int domid() const { return domid_; }
+  const GuestConfig& config() const { return config_; }
+  uint32_t hostCpus() const { return hostCpus_; }
+
+  Json queryDomain();
+  Result<Json> queryCpus();
+
+ private:
+  Status buildDomain();
+  Status loadKernel();
+  Status writeDevices();
+  Status applyAffinity();
+  void watchDomain();
+  void unwatchDomain();
+  static gboolean onWatch(gint fd, GIOCondition cond, gpointer self);
+  void checkDomain();
+  void handleShutdown(hv::ShutdownReason reason);
+  void setState(RunState s);
+
+  GuestConfig config_;
+  hv::Hypervisor& hv_;
+  hv::XenStore& xs_;
+  ConsoleServer* console_;
+  Callbacks cb_;
+  int domid_ = -1;
+  hv::BuildResult build_;
+  RunState state_ = RunState::Prelaunch;
+  guint watchSource_ = 0;
+  std::string watchToken_;
+  uint32_t hostCpus_ = 0;
+  bool ending_ = false;
+};
+
+}  // namespace xvirt::helper

@@ -1,0 +1,303 @@
+// xvirt-helper: one process owns one Xen guest. Start the guest by starting the process, stop it by
+// killing the process, control it through the monitor (DESIGN.md).
+#include <fcntl.h>
+#include <glib-unix.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+
+#include "common/File.h"
+#include "common/Log.h"
+#include "helper/Guest.h"
+#include "helper/GuestFromOptions.h"
+#include "helper/HelperOptions.h"
+#include "helper/SimHostStart.h"
+#include "helper/console/ConsoleServer.h"
+#include "helper/monitor/MonitorServer.h"
+#include "xvirt-config.h"
+
+using namespace xvirt;
+using namespace xvirt::helper;
+
+namespace {
+
+// With -daemonize the first process waits here until the guest is built and the monitor listens,
+// then exits 0, or prints the child's error and exits 1 (qemu's -daemonize contract).
+class Daemonizer {
+ public:
+  void detach() {
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) < 0) {
+      std::perror("xvirt-helper: pipe");
+      std::exit(1);
+    }
+    pid_t child = ::fork();
+    if (child < 0) {
+      std::perror("xvirt-helper: fork");
+      std::exit(1);
+    }
+    if (child > 0) {
+      ::close(fds[1]);
+      std::string msg;
+      char buf[512];
+      ssize_t n;
+      while ((n = ::read(fds[0], buf, sizeof buf)) > 0) msg.append(buf, static_cast<size_t>(n));
+      if (msg == "ok") std::exit(0);
+      if (msg.empty()) msg = "the helper exited during start-up";
+      std::fprintf(stderr, "xvirt-helper: %s\n", msg.c_str());
+      std::exit(1);
+    }
+    ::close(fds[0]);
+    ::setsid();
+    fd_ = fds[1];
+  }
+  void ready() { report("ok"); }
+  void failed(const std::string& why) { report(why); }
+
+ private:
+  void report(const std::string& msg) {
+    if (fd_ < 0) return;
+    (void)!::write(fd_, msg.data(), msg.size());
+    ::close(fd_);
+    fd_ = -1;
+    int devnull = ::open("/dev/null", O_RDWR);
+    if (devnull >= 0) ::dup2(devnull, STDIN_FILENO);
+  }
+  int fd_ = -1;
+};
+
+std::string defaultSimDir() {
+  if (const char* env = std::getenv("XVIRT_SIM_DIR"); env && *env) return env;
+  if (::getuid() == 0) return "/run/xvirt/sim";
+  const char* runtime = std::getenv("XDG_RUNTIME_DIR");
+  return std::string(runtime && *runtime ? runtime : "/tmp") + "/xvirt/sim";
+}
+
+Result<GuestConfig> loadGuestConfig(const HelperOptions& o) {
+  if (!o.restoreFile.empty())
+    return makeError(ErrorCode::NoSupport, "--restore: restoring saved guests is not supported yet");
+  if (o.configFile.empty()) return guestConfigFromOptions(o);
+  XVIRT_ASSIGN_OR_RETURN(std::string text, readFile(o.configFile));
+  auto json = Json::parse(text);
+  if (!json.ok()) return makeError(ErrorCode::InvalidArgument, o.configFile + ": " + json.error().message);
+  auto config = GuestConfig::fromJson(*json);
+  if (!config.ok()) return makeError(ErrorCode::InvalidArgument, o.configFile + ": " + config.error().message);
+  return config;
+}
+
+Result<ConsoleTarget> consoleTarget(const GuestConfig& g) {
+  for (const auto& c : g.chardevs) {
+    if (c.kind != "console") continue;
+    ConsoleTarget t;
+    if (c.type == "pty") t.kind = ConsoleTarget::Kind::Pty;
+    else if (c.type == "file") t = ConsoleTarget{ConsoleTarget::Kind::File, c.path};
+    else if (c.type == "stdio") t.kind = ConsoleTarget::Kind::Stdio;
+    else if (c.type == "null") t.kind = ConsoleTarget::Kind::Null;
+    else return makeError(ErrorCode::ConfigUnsupported, "The console type '" + c.type + "' is not supported by the helper yet.");
+    return t;
+  }
+  return ConsoleTarget{ConsoleTarget::Kind::Null, ""};
+}
+
+void registerCommands(MonitorServer& mon, Guest& guest, ConsoleServer* console, GMainLoop* loop, ExitReason* exitReason) {
+  mon.addSyncCommand("query-version", [](const Json&) -> QmpResult {
+    return Json::object({{"qemu", Json::object({{"major", 0}, {"minor", 1}, {"micro", 0}})},
+                         {"package", std::string("xvirt-helper ") + XVIRT_VERSION}});
+  });
+  mon.addSyncCommand("query-status", [&guest](const Json&) -> QmpResult {
+    return Json::object({{"running", guest.state() == RunState::Running},
+                         {"singlestep", false},
+                         {"status", runStateName(guest.state())}});
+  });
+  mon.addSyncCommand("query-domain", [&guest](const Json&) -> QmpResult { return guest.queryDomain(); });
+  mon.addSyncCommand("query-cpus", [&guest](const Json&) -> QmpResult {
+    auto cpus = guest.queryCpus();
+    if (!cpus.ok()) return qmpErrorFrom(cpus.error());
+    return *cpus;
+  });
+  mon.addSyncCommand("query-chardev", [console](const Json&) -> QmpResult {
+    Json out = Json::array();
+    if (console)
+      out.push(Json::object({{"label", console->label()},
+                             {"filename", console->filename()},
+                             {"frontend-open", true},
+                             {"dropped-bytes", static_cast<long long>(console->droppedBytes())}}));
+    return out;
+  });
+  auto simple = [](Status s) -> QmpResult {
+    if (!s.ok()) return qmpErrorFrom(s.error());
+    return Json::object();
+  };
+  mon.addSyncCommand("stop", [&guest, simple](const Json&) { return simple(guest.stop()); });
+  mon.addSyncCommand("cont", [&guest, simple](const Json&) { return simple(guest.cont()); });
+  mon.addSyncCommand("system_powerdown", [&guest, simple](const Json&) { return simple(guest.powerdown()); });
+  mon.addSyncCommand("system_reset", [&guest, &mon, simple](const Json&) {
+    QmpResult r = simple(guest.reset());
+    if (std::holds_alternative<Json>(r))
+      mon.emitEvent("RESET", Json::object({{"guest", false}, {"reason", "host-qmp-system-reset"}}));
+    return r;
+  });
+  mon.addCommand("quit", [&guest, &mon, loop, exitReason](const Json&, MonitorServer::Reply reply) {
+    reply(Json::object());
+    guest.destroy();
+    mon.emitEvent("SHUTDOWN", Json::object({{"guest", false}, {"reason", "host-qmp-quit"}}));
+    *exitReason = ExitReason::Destroyed;
+    g_main_loop_quit(loop);
+  });
+  mon.addSyncCommand("query-commands", [&mon](const Json&) -> QmpResult {
+    Json out = Json::array();
+    for (const auto& name : mon.commandNames()) out.push(Json::object({{"name", name}}));
+    return out;
+  });
+}
+
+struct SignalState {
+  Guest* guest;
+  MonitorServer* monitor;
+  GMainLoop* loop;
+  ExitReason* exitReason;
+};
+
+gboolean onSignal(gint fd, GIOCondition, gpointer data) {
+  auto* s = static_cast<SignalState*>(data);
+  signalfd_siginfo si;
+  if (::read(fd, &si, sizeof si) != sizeof si) return G_SOURCE_CONTINUE;
+  logInfo("Received signal " + std::to_string(si.ssi_signo) + "; destroying the guest.");
+  s->guest->destroy();
+  if (s->monitor) s->monitor->emitEvent("SHUTDOWN", Json::object({{"guest", false}, {"reason", "host-signal"}}));
+  *s->exitReason = ExitReason::Destroyed;
+  g_main_loop_quit(s->loop);
+  return G_SOURCE_CONTINUE;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  setLogDomain("xvirt-helper");
+  std::vector<std::string> args(argv + 1, argv + argc);
+  auto parsed = parseHelperOptions(args);
+  if (!parsed.ok()) {
+    std::fprintf(stderr, "xvirt-helper: %s\n", parsed.error().message.c_str());
+    return 1;
+  }
+  HelperOptions o = std::move(parsed).value();
+  if (o.help) {
+    std::fputs(helperUsage(), stdout);
+    return 0;
+  }
+  if (o.version) {
+    std::printf("xvirt-helper %s\n", XVIRT_VERSION);
+    return 0;
+  }
+  setLogVerbosity(std::max(o.verbosity, 1));
+  if (!o.logFile.empty()) {
+    int fd = ::open(o.logFile.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (fd < 0) {
+      std::fprintf(stderr, "xvirt-helper: cannot open the log %s\n", o.logFile.c_str());
+      return 1;
+    }
+    ::dup2(fd, STDERR_FILENO);
+    ::close(fd);
+  }
+  auto config = loadGuestConfig(o);
+  if (!config.ok()) {
+    std::fprintf(stderr, "xvirt-helper: %s\n", config.error().message.c_str());
+    return 1;
+  }
+
+  // Everything that can fail before a domain exists is checked above; from here on, failures
+  // clean up what was built.
+  Daemonizer daemon;
+  if (o.daemonize) daemon.detach();
+  auto fail = [&](const std::string& why) {
+    logError(why);
+    daemon.failed(why);
+    if (!o.daemonize) std::fprintf(stderr, "xvirt-helper: %s\n", why.c_str());
+    return 1;
+  };
+
+  ::signal(SIGPIPE, SIG_IGN);
+  sigset_t mask;
+  sigemptyset(&mask);
+  for (int sig : {SIGTERM, SIGINT, SIGQUIT, SIGHUP}) sigaddset(&mask, sig);
+  ::sigprocmask(SIG_BLOCK, &mask, nullptr);
+  int sigfd = ::signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+
+  auto choice = hv::parseBackendChoice(o.hypervisor);
+  if (!choice.ok()) return fail(choice.error().message);
+  hv::BackendChoice backend = hv::resolveBackend(*choice);
+  std::string simDir = o.simDir.empty() ? defaultSimDir() : o.simDir;
+  if (backend == hv::BackendChoice::Sim) {
+    Status sim = startSimHost(simDir);
+    if (!sim.ok()) return fail(sim.error().message);
+  }
+  auto hyp = hv::openHypervisor(backend, simDir);
+  if (!hyp.ok()) return fail(hyp.error().message);
+  auto xs = hv::XenStore::open(backend == hv::BackendChoice::Sim ? simDir + "/xenstored/socket" : "");
+  if (!xs.ok()) return fail(xs.error().message);
+
+  auto target = consoleTarget(*config);
+  if (!target.ok()) return fail(target.error().message);
+  // Even a null console is drained, so the guest never blocks on a full ring.
+  auto createdConsole = ConsoleServer::create(*target, "console0");
+  if (!createdConsole.ok()) return fail(createdConsole.error().message);
+  std::unique_ptr<ConsoleServer> console = std::move(createdConsole).value();
+  if (!console->ptyPath().empty())
+    std::fprintf(stderr, "char device redirected to %s (label console0)\n", console->ptyPath().c_str());
+
+  GMainLoop* loop = g_main_loop_new(nullptr, FALSE);
+  ExitReason exitReason = ExitReason::Destroyed;
+  std::unique_ptr<MonitorServer> monitor;
+  if (!o.qmpPath.empty())
+    monitor = std::make_unique<MonitorServer>(
+        MonitorSchema::builtin(), Json::object({{"qemu", Json::object({{"major", 0}, {"minor", 1}, {"micro", 0}})},
+                                                {"package", std::string("xvirt-helper ") + XVIRT_VERSION}}));
+  Guest guest(std::move(config).value(), **hyp, **xs, console.get(),
+              Guest::Callbacks{[&](const std::string& ev, Json data) {
+                                 if (monitor) monitor->emitEvent(ev, std::move(data));
+                               },
+                               [&](ExitReason why) {
+                                 exitReason = why;
+                                 g_main_loop_quit(loop);
+                               }});
+  if (monitor) {
+    registerCommands(*monitor, guest, console.get(), loop, &exitReason);
+    Status listening = monitor->listen(o.qmpPath);
+    if (!listening.ok()) return fail(listening.error().message);
+  }
+  Status built = guest.build();
+  if (!built.ok()) return fail(built.error().message);
+  if (!o.pidfile.empty()) {
+    Status w = writeFileAtomic(o.pidfile, std::to_string(::getpid()) + "\n", 0644);
+    if (!w.ok()) {
+      guest.destroy();
+      return fail(w.error().message);
+    }
+  }
+  if (!o.startPaused) {
+    Status started = guest.cont();
+    if (!started.ok()) {
+      guest.destroy();
+      return fail(started.error().message);
+    }
+  }
+  logInfo("Guest '" + guest.config().name + "' is domain " + std::to_string(guest.domid()) +
+          (o.startPaused ? " (paused)." : " (running)."));
+  daemon.ready();
+
+  SignalState sigState{&guest, monitor.get(), loop, &exitReason};
+  g_unix_fd_add(sigfd, G_IO_IN, onSignal, &sigState);
+  g_main_loop_run(loop);
+
+  guest.destroy();
+  if (console) console->pump();
+  if (!o.pidfile.empty()) ::unlink(o.pidfile.c_str());
+  monitor.reset();
+  g_main_loop_unref(loop);
+  logInfo("Exiting with status " + std::to_string(static_cast<int>(exitReason)) + ".");
+  return static_cast<int>(exitReason);
+}
