@@ -1,0 +1,2 @@
+// Shared by both backends: CPU maps, shutdown reason names, backend choice.
+#include "hypervisor/Hypervisor.h"
