@@ -209,8 +209,15 @@ int runDaemon(int argc, char** argv, const HypervisorFactory& openHypervisor, co
   logInfo("Using the " + hypervisor.value()->backendName() + " hypervisor backend.");
 
   EventBus events;
-  EmptyDomainRegistry domains;
-  DriverContext ctx{*hypervisor.value(), domains, events, o.systemMode};
+  std::unique_ptr<DomainRegistry> domains;
+  if (hooks.domains) {
+    auto made = hooks.domains(o, p, *hypervisor.value(), events);
+    if (!made) return fail(made.error());
+    domains = std::move(made).value();
+  } else {
+    domains = std::make_unique<EmptyDomainRegistry>();
+  }
+  DriverContext ctx{*hypervisor.value(), *domains, events, o.systemMode};
   rpc::ServerOptions serverOptions;
   if (!o.systemMode) serverOptions.onlyUid = ::geteuid();
   rpc::Server server(serverOptions,
@@ -223,8 +230,9 @@ int runDaemon(int argc, char** argv, const HypervisorFactory& openHypervisor, co
       return fail(st.error());
     }
   }
-  if (hooks.started) hooks.started(ctx);
   logInfo("xvirtd " XVIRT_VERSION " serves " + ctx.uri() + " at " + p.socket + ".");
+  domains->start();
+  if (hooks.started) hooks.started(ctx);
 
   for (;;) {
     int sig = 0;
@@ -234,6 +242,7 @@ int runDaemon(int argc, char** argv, const HypervisorFactory& openHypervisor, co
     break;
   }
   server.stop();
+  domains->stop();  // guests keep running; a restarted xvirtd reconnects to their helpers
   if (!o.pidFile.empty()) ::unlink(o.pidFile.c_str());
   return 0;
 }

@@ -45,9 +45,16 @@ using HypervisorFactory =
     std::function<Result<std::unique_ptr<hv::Hypervisor>>(const DaemonOptions&, const DaemonPaths&)>;
 
 struct DriverContext;
+class DomainRegistry;
+class EventBus;
 
-// Extension points for the daemon's builds: `started` runs once the sockets accept clients.
+using DomainRegistryFactory = std::function<Result<std::unique_ptr<DomainRegistry>>(
+    const DaemonOptions&, const DaemonPaths&, hv::Hypervisor&, EventBus&)>;
+
+// Extension points for the daemon's builds: `domains` serves the domains (none when unset);
+// `started` runs once the sockets accept clients.
 struct DaemonHooks {
+  DomainRegistryFactory domains;
   std::function<void(DriverContext&)> started;
 };
 

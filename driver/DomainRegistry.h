@@ -1,8 +1,10 @@
-// DomainRegistry: what the RPC layer needs from the domain code to list and look up domains.
-// The domain manager implements it; until then xvirtd serves an empty registry.
+// DomainRegistry: what the RPC layer needs from the domain code — lookups, listings, definitions,
+// lifecycle and queries — in wire terms. The domain manager implements it (DomainBridge.h).
 #pragma once
 
+#include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/Result.h"
@@ -10,27 +12,74 @@
 
 namespace xvirt::driver {
 
-class DomainRegistry {
- public:
-  virtual ~DomainRegistry() = default;
-  // libvirt's listAllDomains filter flags; each pair filters only when exactly one of its bits is set.
-  virtual Result<std::vector<rpc::RemoteDomain>> listAll(unsigned filterFlags) = 0;
-  virtual Result<rpc::RemoteDomain> lookupByName(const std::string& name) = 0;  // NoDomain if missing
-  virtual Result<rpc::RemoteDomain> lookupByUuid(const Uuid& uuid) = 0;
-  virtual Result<rpc::RemoteDomain> lookupById(int id) = 0;
+// DOMAIN_GET_INFO's reply, with libvirt's state numbers.
+struct RemoteDomainInfo {
+  int state = 0;
+  uint64_t maxMemKib = 0;
+  uint64_t memKib = 0;
+  unsigned nrVirtCpu = 0;
+  uint64_t cpuTimeNs = 0;
 };
 
-// No domains at all: what xvirtd serves before the domain code is wired in.
+class DomainRegistry {
+ public:
+  using Dom = rpc::RemoteDomain;
+  virtual ~DomainRegistry() = default;
+
+  // Daemon phases: start() runs once the sockets accept clients (autostart); stop() before exit
+  // lets go of the helpers without touching the guests.
+  virtual void start() {}
+  virtual void stop() {}
+
+  // libvirt's listAllDomains filter flags; each pair filters only when exactly one of its bits is set.
+  virtual Result<std::vector<Dom>> listAll(unsigned filterFlags) = 0;
+  virtual Result<Dom> lookupByName(const std::string& name) = 0;  // NoDomain if missing
+  virtual Result<Dom> lookupByUuid(const Uuid& uuid) = 0;
+  virtual Result<Dom> lookupById(int id) = 0;
+
+  // Everything below answers NoSupport unless a registry serves it.
+  virtual Result<std::vector<int>> activeIds() { return unsupported("listing domain ids"); }
+  virtual Result<std::vector<std::string>> definedNames() { return unsupported("listing defined domains"); }
+
+  virtual Result<Dom> defineXml(const std::string&, unsigned) { return unsupported("defining domains"); }
+  virtual Status undefine(const Dom&, unsigned) { return unsupported("undefining domains"); }
+  virtual Result<Dom> createXml(const std::string&, unsigned) { return unsupported("starting domains"); }
+  virtual Result<Dom> create(const Dom&, unsigned) { return unsupported("starting domains"); }
+  virtual Status shutdown(const Dom&, unsigned) { return unsupported("shutting domains down"); }
+  virtual Status reboot(const Dom&, unsigned) { return unsupported("rebooting domains"); }
+  virtual Status destroy(const Dom&, unsigned) { return unsupported("destroying domains"); }
+  virtual Status suspend(const Dom&) { return unsupported("suspending domains"); }
+  virtual Status resume(const Dom&) { return unsupported("resuming domains"); }
+  virtual Status setAutostart(const Dom&, bool) { return unsupported("autostart"); }
+
+  virtual Result<bool> isActive(const Dom&) { return unsupported("domain state"); }
+  virtual Result<bool> isPersistent(const Dom&) { return unsupported("domain state"); }
+  virtual Result<bool> isUpdated(const Dom&) { return unsupported("domain state"); }
+  virtual Result<RemoteDomainInfo> getInfo(const Dom&) { return unsupported("domain information"); }
+  virtual Result<std::pair<int, int>> getState(const Dom&) { return unsupported("domain state"); }
+  virtual Result<std::string> getOsType(const Dom&) { return unsupported("domain information"); }
+  virtual Result<uint64_t> getMaxMemory(const Dom&) { return unsupported("domain information"); }
+  virtual Result<std::string> getXmlDesc(const Dom&, unsigned) { return unsupported("domain XML"); }
+  virtual Result<bool> getAutostart(const Dom&) { return unsupported("autostart"); }
+  virtual Result<bool> hasManagedSave(const Dom&) { return unsupported("managed save"); }
+
+ protected:
+  static Error unsupported(const std::string& what) {
+    return makeError(ErrorCode::NoSupport, "This xvirtd serves no domains, so " + what + " is not supported.");
+  }
+};
+
+// No domains at all: what test daemons built on the fake hypervisor serve.
 class EmptyDomainRegistry final : public DomainRegistry {
  public:
-  Result<std::vector<rpc::RemoteDomain>> listAll(unsigned) override { return std::vector<rpc::RemoteDomain>{}; }
-  Result<rpc::RemoteDomain> lookupByName(const std::string& name) override {
+  Result<std::vector<Dom>> listAll(unsigned) override { return std::vector<Dom>{}; }
+  Result<Dom> lookupByName(const std::string& name) override {
     return makeError(ErrorCode::NoDomain, "Domain not found: no domain with matching name '" + name + "'.");
   }
-  Result<rpc::RemoteDomain> lookupByUuid(const Uuid& uuid) override {
+  Result<Dom> lookupByUuid(const Uuid& uuid) override {
     return makeError(ErrorCode::NoDomain, "Domain not found: no domain with matching uuid '" + uuid.str() + "'.");
   }
-  Result<rpc::RemoteDomain> lookupById(int id) override {
+  Result<Dom> lookupById(int id) override {
     return makeError(ErrorCode::NoDomain, "Domain not found: no domain with matching id " + std::to_string(id) + ".");
   }
 };

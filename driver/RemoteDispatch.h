@@ -115,4 +115,35 @@ Status handleDomainLookupByUuid(Call&);
 Status handleDomainEventRegisterAny(Call&);
 Status handleDomainEventDeregisterAny(Call&);
 
+// Defined in DomainProcedures.cc.
+Status handleListDomains(Call&);
+Status handleNumOfDomains(Call&);
+Status handleListDefinedDomains(Call&);
+Status handleNumOfDefinedDomains(Call&);
+Status handleDomainDefineXml(Call&);
+Status handleDomainDefineXmlFlags(Call&);
+Status handleDomainUndefine(Call&);
+Status handleDomainUndefineFlags(Call&);
+Status handleDomainCreateXml(Call&);
+Status handleDomainCreate(Call&);
+Status handleDomainCreateWithFlags(Call&);
+Status handleDomainShutdown(Call&);
+Status handleDomainShutdownFlags(Call&);
+Status handleDomainReboot(Call&);
+Status handleDomainDestroy(Call&);
+Status handleDomainDestroyFlags(Call&);
+Status handleDomainSuspend(Call&);
+Status handleDomainResume(Call&);
+Status handleDomainSetAutostart(Call&);
+Status handleDomainIsActive(Call&);
+Status handleDomainIsPersistent(Call&);
+Status handleDomainIsUpdated(Call&);
+Status handleDomainGetAutostart(Call&);
+Status handleDomainHasManagedSaveImage(Call&);
+Status handleDomainGetInfo(Call&);
+Status handleDomainGetState(Call&);
+Status handleDomainGetOsType(Call&);
+Status handleDomainGetMaxMemory(Call&);
+Status handleDomainGetXmlDesc(Call&);
+
 }  // namespace xvirt::driver

@@ -1,6 +1,7 @@
 // xvirtd: the libvirt driver daemon for Xen. Opens the real backend (Xen, or the simulated host,
 // started on demand) and serves the libvirt remote protocol until SIGTERM.
 #include "driver/Daemon.h"
+#include "driver/DomainBridge.h"
 #include "hypervisor/sim/SimHost.h"
 
 namespace {
@@ -15,4 +16,8 @@ xvirt::Result<std::unique_ptr<xvirt::hv::Hypervisor>> openBackend(const xvirt::d
 
 }  // namespace
 
-int main(int argc, char** argv) { return xvirt::driver::runDaemon(argc, argv, openBackend); }
+int main(int argc, char** argv) {
+  xvirt::driver::DaemonHooks hooks;
+  hooks.domains = xvirt::driver::makeManagerDomainRegistry;
+  return xvirt::driver::runDaemon(argc, argv, openBackend, hooks);
+}
