@@ -48,8 +48,9 @@ class XsStore {
   // Fires "@introduceDomain" / "@releaseDomain" to every watcher of that special path.
   void fireSpecial(const std::string& special);
 
-  // Number of nodes, for tests and leak checks.
+  // Number of nodes and of open transactions, for tests and leak checks.
   size_t nodeCount() const;
+  size_t transactionCount() const;
 
   // The wire-protocol server and transactions need the engine behind this facade.
   class Impl;

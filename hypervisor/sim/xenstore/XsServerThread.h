@@ -1,0 +1,60 @@
+// XsServerThread: an XsStore and XsServer on a thread of their own with a private GLib main
+// context, for tests and benchmarks that talk to the server from the calling thread.
+#pragma once
+
+#include <glib.h>
+
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "hypervisor/sim/xenstore/XsServer.h"
+#include "hypervisor/sim/xenstore/XsStore.h"
+
+namespace xvirt::sim {
+
+class XsServerThread {
+ public:
+  // Listens on socketPath before returning, so clients may connect at once.
+  static Result<std::unique_ptr<XsServerThread>> start(const std::string& socketPath) {
+    std::unique_ptr<XsServerThread> t(new XsServerThread);
+    g_main_context_push_thread_default(t->context_);
+    t->store_ = std::make_unique<XsStore>();
+    t->server_ = std::make_unique<XsServer>(*t->store_);
+    Status listening = t->server_->listen(socketPath);
+    g_main_context_pop_thread_default(t->context_);
+    if (!listening.ok()) return listening.takeError();
+    t->thread_ = std::thread([loop = t->loop_, ctx = t->context_] {
+      g_main_context_push_thread_default(ctx);
+      g_main_loop_run(loop);
+      g_main_context_pop_thread_default(ctx);
+    });
+    return t;
+  }
+
+  ~XsServerThread() {
+    if (thread_.joinable()) {
+      g_main_loop_quit(loop_);
+      g_main_context_wakeup(context_);
+      thread_.join();
+    }
+    server_.reset();
+    store_.reset();
+    g_main_loop_unref(loop_);
+    g_main_context_unref(context_);
+  }
+
+  // Only while the loop is stopped, or for counters the test reads after the clients are done.
+  XsStore& store() { return *store_; }
+  XsServer& server() { return *server_; }
+
+ private:
+  XsServerThread() : context_(g_main_context_new()), loop_(g_main_loop_new(context_, FALSE)) {}
+  GMainContext* context_;
+  GMainLoop* loop_;
+  std::unique_ptr<XsStore> store_;
+  std::unique_ptr<XsServer> server_;
+  std::thread thread_;
+};
+
+}  // namespace xvirt::sim

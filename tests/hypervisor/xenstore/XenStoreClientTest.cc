@@ -1,0 +1,172 @@
+// The real libxenstore, through the XenStore wrapper, against XsServer on its own thread:
+// node operations, permissions, watches, domain ops, and conflicting transactions.
+#include <gtest/gtest.h>
+#include <poll.h>
+// xenstore.h (Xen 4.17) has no extern "C" guard of its own.
+extern "C" {
+#include <xenstore.h>
+}
+
+#include <cstdlib>
+#include <filesystem>
+
+#include "hypervisor/XenStore.h"
+#include "hypervisor/sim/xenstore/XsServerThread.h"
+
+namespace xvirt {
+namespace {
+
+using hv::XenStore;
+using hv::XenStoreTransaction;
+using hv::XsPerm;
+
+class XenStoreClientTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/xvirt-xs-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    socket_ = dir_ + "/socket";
+    auto server = sim::XsServerThread::start(socket_);
+    ASSERT_TRUE(server.ok()) << server.error().message;
+    server_ = std::move(*server);
+    auto xs = XenStore::open(socket_);
+    ASSERT_TRUE(xs.ok()) << xs.error().message;
+    xs_ = std::move(*xs);
+  }
+  void TearDown() override {
+    xs_.reset();
+    server_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  // The server's own counters, asked over the protocol (it runs on another thread).
+  std::string stats(XenStore& xs) {
+    std::unique_ptr<char, decltype(&std::free)> s(xs_control_command(xs.handle(), "stats", nullptr, 0), &std::free);
+    return s ? std::string(s.get()) : std::string("error");
+  }
+  // Waits (poll with a timeout) for a watch event and returns it.
+  std::pair<std::string, std::string> nextEvent(XenStore& xs) {
+    if (pending_.empty()) {
+      pollfd p{xs.watchFd(), POLLIN, 0};
+      EXPECT_EQ(::poll(&p, 1, 5000), 1) << "no watch event within 5 s";
+      auto events = xs.readWatches();
+      EXPECT_TRUE(events.ok());
+      if (events.ok()) pending_.insert(pending_.end(), events->begin(), events->end());
+    }
+    if (pending_.empty()) return {};
+    auto e = pending_.front();
+    pending_.erase(pending_.begin());
+    return e;
+  }
+
+  std::string dir_, socket_;
+  std::unique_ptr<sim::XsServerThread> server_;
+  std::unique_ptr<XenStore> xs_;
+  std::vector<std::pair<std::string, std::string>> pending_;
+};
+
+TEST_F(XenStoreClientTest, NodeOperations) {
+  ASSERT_TRUE(xs_->write("/vm/a/b", "hello").ok());
+  EXPECT_EQ(*xs_->read("/vm/a/b"), "hello");
+  EXPECT_EQ(xs_->read("/vm/none").error().code, ErrorCode::DeviceNotFound);
+  EXPECT_NE(xs_->read("/vm/none").error().message.find("/vm/none"), std::string::npos);
+  EXPECT_EQ(*xs_->tryRead("/vm/none"), std::nullopt);
+  ASSERT_TRUE(xs_->mkdir("/vm/a/c").ok());
+  EXPECT_EQ(*xs_->directory("/vm/a"), (std::vector<std::string>{"b", "c"}));
+  ASSERT_TRUE(xs_->setPerms("/vm/a/b", {{3, 'n'}, {4, 'r'}}).ok());
+  EXPECT_EQ(*xs_->getPerms("/vm/a/b"), (std::vector<XsPerm>{{3, 'n'}, {4, 'r'}}));
+  EXPECT_EQ(xs_->write("/bad//path", "x").error().code, ErrorCode::InvalidArgument);
+  ASSERT_TRUE(xs_->rm("/vm").ok());
+  ASSERT_TRUE(xs_->rm("/vm").ok());
+  EXPECT_EQ(xs_->directory("/vm").error().code, ErrorCode::DeviceNotFound);
+  // Many children: the list no longer fits one reply, so libxenstore falls back to DIRECTORY_PART.
+  for (int i = 0; i < 400; ++i) ASSERT_TRUE(xs_->write("/many/child-number-" + std::to_string(i), "").ok());
+  auto many = xs_->directory("/many");
+  ASSERT_TRUE(many.ok()) << many.error().message;
+  EXPECT_EQ(many->size(), 400u);
+  EXPECT_EQ(many->back(), "child-number-399");
+}
+
+TEST_F(XenStoreClientTest, ConflictingTransactionsRetry) {
+  auto other = XenStore::open(socket_);
+  ASSERT_TRUE(other.ok());
+  ASSERT_TRUE(xs_->write("/counter", "0").ok());
+  std::string baseline = stats(*xs_);
+
+  // Raw libxenstore first: of two transactions over the same node, the second commit gets EAGAIN.
+  xs_transaction_t t1 = xs_transaction_start(xs_->handle());
+  xs_transaction_t t2 = xs_transaction_start((*other)->handle());
+  ASSERT_NE(t1, XBT_NULL);
+  ASSERT_NE(t2, XBT_NULL);
+  unsigned len = 0;
+  std::free(xs_read(xs_->handle(), t1, "/counter", &len));
+  std::free(xs_read((*other)->handle(), t2, "/counter", &len));
+  ASSERT_TRUE(xs_write(xs_->handle(), t1, "/counter", "1", 1));
+  ASSERT_TRUE(xs_write((*other)->handle(), t2, "/counter", "2", 1));
+  EXPECT_TRUE(xs_transaction_end(xs_->handle(), t1, false));
+  errno = 0;
+  EXPECT_FALSE(xs_transaction_end((*other)->handle(), t2, false));
+  EXPECT_EQ(errno, EAGAIN);
+  EXPECT_EQ(*xs_->read("/counter"), "1");
+
+  // Through the wrapper: the first attempt collides with another client's commit and is re-run.
+  int attempts = 0;
+  Status s = xs_->transaction([&](XenStoreTransaction& tx) -> Status {
+    ++attempts;
+    XVIRT_ASSIGN_OR_RETURN(auto value, tx.tryRead("/counter"));
+    if (attempts == 1) XVIRT_TRY((*other)->write("/counter", "10"));
+    return tx.write("/counter", std::to_string(std::stoi(value.value_or("0")) + 1));
+  });
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  EXPECT_EQ(attempts, 2);
+  EXPECT_EQ(*xs_->read("/counter"), "11");
+  // An error inside the function aborts the transaction and is returned as is.
+  Status failed = xs_->transaction([&](XenStoreTransaction& tx) -> Status {
+    XVIRT_TRY(tx.write("/counter", "99"));
+    return makeError(ErrorCode::OperationFailed, "Stop here.");
+  });
+  EXPECT_EQ(failed.error().message, "Stop here.");
+  EXPECT_EQ(*xs_->read("/counter"), "11");
+  EXPECT_EQ(stats(*xs_), baseline);
+}
+
+TEST_F(XenStoreClientTest, WatchesFireOnRegistrationWriteAndRemoval) {
+  ASSERT_TRUE(xs_->watch("/watched", "tok").ok());
+  EXPECT_EQ(nextEvent(*xs_), (std::pair<std::string, std::string>{"/watched", "tok"}));
+  auto writer = XenStore::open(socket_);
+  ASSERT_TRUE(writer.ok());
+  ASSERT_TRUE((*writer)->write("/watched/leaf", "1").ok());
+  EXPECT_EQ(nextEvent(*xs_), (std::pair<std::string, std::string>{"/watched/leaf", "tok"}));
+  ASSERT_TRUE((*writer)->rm("/watched").ok());
+  EXPECT_EQ(nextEvent(*xs_), (std::pair<std::string, std::string>{"/watched", "tok"}));
+  ASSERT_TRUE(xs_->unwatch("/watched", "tok").ok());
+  EXPECT_EQ(xs_->unwatch("/watched", "tok").error().code, ErrorCode::DeviceNotFound);
+}
+
+TEST_F(XenStoreClientTest, DomainOperations) {
+  int introduced = 0, released = 0;
+  server_->server().setIntroduceHandler([&](uint32_t domid, uint64_t, uint32_t) -> Status {
+    if (domid == 66) return makeError(ErrorCode::NoDomain, "Domain 66 does not exist.");
+    ++introduced;
+    return okStatus();
+  });
+  server_->server().setReleaseHandler([&](uint32_t) -> Status { ++released; return okStatus(); });
+  ASSERT_TRUE(xs_->watch("@introduceDomain", "in").ok());
+  ASSERT_TRUE(xs_->watch("@releaseDomain", "out").ok());
+  EXPECT_EQ(nextEvent(*xs_).second, "in");
+  EXPECT_EQ(nextEvent(*xs_).second, "out");
+  EXPECT_EQ(*xs_->domainPath(7), "/local/domain/7");
+  EXPECT_FALSE(xs_is_domain_introduced(xs_->handle(), 7));
+  ASSERT_TRUE(xs_->introduceDomain(7, 0x1234, 3).ok());
+  EXPECT_EQ(nextEvent(*xs_), (std::pair<std::string, std::string>{"@introduceDomain", "in"}));
+  EXPECT_TRUE(xs_is_domain_introduced(xs_->handle(), 7));
+  EXPECT_FALSE(xs_->introduceDomain(66, 1, 1).ok());
+  ASSERT_TRUE(xs_->releaseDomain(7).ok());
+  EXPECT_EQ(nextEvent(*xs_), (std::pair<std::string, std::string>{"@releaseDomain", "out"}));
+  EXPECT_FALSE(xs_->releaseDomain(7).ok());
+  EXPECT_EQ(introduced, 1);
+  EXPECT_EQ(released, 1);
+}
+
+}  // namespace
+}  // namespace xvirt
