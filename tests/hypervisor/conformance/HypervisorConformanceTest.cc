@@ -1,0 +1,430 @@
+// The Hypervisor conformance suite: one set of behaviours, written only against hypervisor/Hypervisor.h,
+// that every backend must show. Runs on a simulated host in a temporary directory by default, and on
+// the real Xen of this machine with XVIRT_CONFORMANCE_BACKEND=xen (the Xen harness does that).
+#include <gtest/gtest.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "common/UniqueFd.h"
+#include "hypervisor/Hypervisor.h"
+#include "hypervisor/sim/SimHost.h"
+
+namespace xvirt::hv {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+std::string envOr(const char* name, const std::string& fallback) {
+  const char* v = std::getenv(name);
+  return (v && *v) ? std::string(v) : fallback;
+}
+
+// Polls `done` until it holds or `timeout` passes; each wait is a short poll(2) timeout, not a
+// guess at how long the backend needs.
+bool waitUntil(const std::function<bool()>& done, std::chrono::milliseconds timeout = 10s) {
+  auto deadline = Clock::now() + timeout;
+  while (!done()) {
+    if (Clock::now() > deadline) return false;
+    ::poll(nullptr, 0, 10);
+  }
+  return true;
+}
+
+// One backend for the whole run: a simulated host in a temporary directory (stopped at the end by
+// its pid file), or the real Xen of this machine.
+class BackendEnv {
+ public:
+  static BackendEnv& get() {
+    static BackendEnv env;
+    return env;
+  }
+  Hypervisor* hv() { return hv_.get(); }
+  const std::string& setupError() const { return error_; }
+  const std::string& workDir() const { return workDir_; }
+
+  ~BackendEnv() { stop(); }
+
+  void stop() {
+    hv_.reset();
+    if (simDir_.empty()) return;
+    std::ifstream pidFile(simDir_ + "/simxen.pid");
+    pid_t pid = 0;
+    if (pidFile >> pid && pid > 0 && ::kill(pid, SIGTERM) == 0)
+      waitUntil([&] { return ::kill(pid, 0) != 0; }, 10s);
+    std::error_code ec;
+    std::filesystem::remove_all(workDir_, ec);
+    simDir_.clear();
+  }
+
+ private:
+  BackendEnv() {
+    char tmpl[] = "/tmp/xvirt-conformance-XXXXXX";
+    if (!::mkdtemp(tmpl)) {
+      error_ = "Cannot create a temporary directory.";
+      return;
+    }
+    workDir_ = tmpl;
+    auto choice = parseBackendChoice(envOr("XVIRT_CONFORMANCE_BACKEND", "sim"));
+    if (!choice.ok()) {
+      error_ = choice.error().message;
+      return;
+    }
+    if (resolveBackend(*choice) == BackendChoice::Sim) {
+      simDir_ = workDir_ + "/sim";
+      std::filesystem::create_directories(simDir_);
+      if (auto st = ensureSimHost(simDir_); !st.ok()) {
+        error_ = st.error().message;
+        return;
+      }
+    }
+    auto h = openHypervisor(*choice, simDir_);
+    if (!h.ok()) {
+      error_ = h.error().message;
+      return;
+    }
+    hv_ = std::move(h).value();
+  }
+
+  std::string workDir_;
+  std::string simDir_;
+  std::string error_;
+  std::unique_ptr<Hypervisor> hv_;
+};
+
+class HypervisorConformance : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    hv_ = BackendEnv::get().hv();
+    ASSERT_NE(hv_, nullptr) << "The backend did not open: " << BackendEnv::get().setupError();
+    memKib_ = std::stoull(envOr("XVIRT_CONFORMANCE_MEM_MIB", "32")) * 1024;
+    kernel_ = envOr("XVIRT_CONFORMANCE_KERNEL", "");
+    if (kernel_.empty()) {
+      // The sim boots any image; real Xen needs a real PV kernel (XVIRT_CONFORMANCE_KERNEL).
+      kernel_ = BackendEnv::get().workDir() + "/kernel";
+      if (!std::filesystem::exists(kernel_)) {
+        std::ofstream k(kernel_, std::ios::binary);
+        for (int i = 0; i < 64 * 1024; ++i) k.put(char((i * 131 + 7) & 0xff));
+      }
+    }
+  }
+
+  void TearDown() override {
+    for (DomId d : created_) (void)hv_->destroy(d);
+  }
+
+  DomId create(DomainKind kind = DomainKind::PV, unsigned vcpus = 1, Uuid uuid = Uuid::generate()) {
+    CreateParams p;
+    p.kind = kind;
+    p.uuid = uuid;
+    p.maxVcpus = vcpus;
+    auto d = hv_->createDomain(p);
+    EXPECT_TRUE(d.ok()) << d.error().message;
+    if (!d.ok()) return 0;
+    created_.insert(*d);
+    return *d;
+  }
+
+  // A PV guest with memKib_ of RAM, built from the test kernel, still paused.
+  DomId createBuilt(BuildResult* build = nullptr, unsigned vcpus = 1) {
+    DomId d = create(DomainKind::PV, vcpus);
+    if (d == 0) return 0;
+    auto st = hv_->setMaxMemory(d, memKib_);
+    EXPECT_TRUE(st.ok()) << st.error().message;
+    PvBuildParams p;
+    p.memKib = memKib_;
+    p.kernelPath = kernel_;
+    p.cmdline = "console=hvc0 xvirt-conformance";
+    auto b = hv_->buildPV(d, p);
+    EXPECT_TRUE(b.ok()) << b.error().message;
+    if (b.ok() && build) *build = *b;
+    return d;
+  }
+
+  DomainInfo info(DomId d) {
+    auto i = hv_->domainInfo(d);
+    EXPECT_TRUE(i.ok()) << i.error().message;
+    return i.ok() ? *i : DomainInfo{};
+  }
+
+  uint64_t cpuTime(DomId d) { return info(d).cpuTimeNs; }
+
+  Hypervisor* hv_ = nullptr;
+  uint64_t memKib_ = 0;
+  std::string kernel_;
+  std::set<DomId> created_;
+};
+
+TEST_F(HypervisorConformance, PhysInfoIsSane) {
+  auto p = hv_->physInfo();
+  ASSERT_TRUE(p.ok()) << p.error().message;
+  EXPECT_GE(p->nrCpus, 1u);
+  EXPECT_GE(p->threadsPerCore, 1u);
+  EXPECT_GE(p->coresPerSocket, 1u);
+  EXPECT_GE(p->nrNodes, 1u);
+  EXPECT_GT(p->totalKib, 0u);
+  EXPECT_LE(p->freeKib, p->totalKib);
+  EXPECT_GE(p->versionMajor, 4u);
+  EXPECT_FALSE(p->xenCaps.empty());
+  bool pv = false;
+  for (const auto& c : p->capabilities) pv = pv || c == "pv";
+  EXPECT_TRUE(pv) << "capabilities lack pv";
+}
+
+TEST_F(HypervisorConformance, Domain0IsListed) {
+  auto list = hv_->listDomains();
+  ASSERT_TRUE(list.ok()) << list.error().message;
+  ASSERT_FALSE(list->empty());
+  EXPECT_EQ(list->front().domid, 0u);
+}
+
+TEST_F(HypervisorConformance, CreateGivesAPausedDomainWithItsUuid) {
+  Uuid uuid = Uuid::generate();
+  DomId d = create(DomainKind::PV, 2, uuid);
+  ASSERT_NE(d, 0u);
+  DomainInfo i = info(d);
+  EXPECT_EQ(i.domid, d);
+  EXPECT_EQ(i.uuid, uuid);
+  EXPECT_EQ(i.kind, DomainKind::PV);
+  EXPECT_TRUE(i.paused);
+  EXPECT_FALSE(i.shutdown);
+  EXPECT_EQ(i.maxVcpuId, 1u);
+  auto list = hv_->listDomains();
+  ASSERT_TRUE(list.ok()) << list.error().message;
+  bool found = false;
+  for (const auto& e : *list) found = found || (e.domid == d && e.uuid == uuid);
+  EXPECT_TRUE(found) << "domain " << d << " is not listed with its uuid";
+}
+
+TEST_F(HypervisorConformance, CreateKeepsTheKind) {
+  DomId hvm = create(DomainKind::HVM);
+  DomId pvh = create(DomainKind::PVH);
+  ASSERT_NE(hvm, 0u);
+  ASSERT_NE(pvh, 0u);
+  EXPECT_EQ(info(hvm).kind, DomainKind::HVM);
+  EXPECT_EQ(info(pvh).kind, DomainKind::PVH);
+}
+
+TEST_F(HypervisorConformance, DomainIdsIncrease) {
+  DomId a = create();
+  DomId b = create();
+  ASSERT_NE(a, 0u);
+  EXPECT_GT(b, a);
+}
+
+TEST_F(HypervisorConformance, SetMaxMemoryIsReflected) {
+  DomId d = create();
+  ASSERT_NE(d, 0u);
+  ASSERT_TRUE(hv_->setMaxMemory(d, 48 * 1024).ok());
+  EXPECT_EQ(info(d).maxMemKib, 48u * 1024);
+}
+
+TEST_F(HypervisorConformance, SetMaxVcpusWithinTheCreatedCount) {
+  DomId d = create(DomainKind::PV, 2);
+  ASSERT_NE(d, 0u);
+  auto st = hv_->setMaxVcpus(d, 2);
+  EXPECT_TRUE(st.ok()) << st.error().message;
+}
+
+TEST_F(HypervisorConformance, BuiltGuestRunsAndAccruesCpuTime) {
+  DomId d = createBuilt();
+  ASSERT_NE(d, 0u);
+  EXPECT_TRUE(info(d).paused);
+  ASSERT_TRUE(hv_->unpause(d).ok());
+  DomainInfo i = info(d);
+  EXPECT_FALSE(i.paused);
+  EXPECT_FALSE(i.shutdown);
+  EXPECT_GE(i.memKib, 1u);
+  uint64_t t0 = i.cpuTimeNs;
+  EXPECT_TRUE(waitUntil([&] { return cpuTime(d) > t0; })) << "CPU time did not grow while running";
+}
+
+TEST_F(HypervisorConformance, PauseStopsCpuAccrual) {
+  DomId paused = createBuilt();
+  DomId witness = createBuilt();
+  ASSERT_NE(paused, 0u);
+  ASSERT_NE(witness, 0u);
+  ASSERT_TRUE(hv_->unpause(paused).ok());
+  uint64_t start = cpuTime(paused);
+  ASSERT_TRUE(waitUntil([&] { return cpuTime(paused) > start; }));
+  ASSERT_TRUE(hv_->pause(paused).ok());
+  EXPECT_TRUE(info(paused).paused);
+  uint64_t frozen = cpuTime(paused);
+  // Time passes for a running guest (the witness accrues twice) while the paused one stays still.
+  ASSERT_TRUE(hv_->unpause(witness).ok());
+  uint64_t w0 = cpuTime(witness);
+  ASSERT_TRUE(waitUntil([&] { return cpuTime(witness) > w0; }));
+  uint64_t w1 = cpuTime(witness);
+  ASSERT_TRUE(waitUntil([&] { return cpuTime(witness) > w1; }));
+  EXPECT_EQ(cpuTime(paused), frozen);
+}
+
+TEST_F(HypervisorConformance, VcpuInfoAndAffinityRoundTrip) {
+  auto phys = hv_->physInfo();
+  ASSERT_TRUE(phys.ok());
+  const unsigned last = phys->nrCpus - 1;
+  BuildResult build;
+  DomId d = createBuilt(&build, 2);
+  ASSERT_NE(d, 0u);
+  auto v = hv_->vcpuInfo(d, 1);
+  ASSERT_TRUE(v.ok()) << v.error().message;
+  EXPECT_EQ(v->vcpu, 1u);
+
+  CpuMap only(phys->nrCpus, false);
+  only[last] = true;
+  auto st = hv_->setVcpuAffinity(d, 0, only);
+  ASSERT_TRUE(st.ok()) << st.error().message;
+  auto got = hv_->vcpuAffinity(d, 0);
+  ASSERT_TRUE(got.ok()) << got.error().message;
+  EXPECT_EQ(formatCpuMap(*got), formatCpuMap(only));
+
+  ASSERT_TRUE(hv_->unpause(d).ok());
+  ASSERT_TRUE(waitUntil([&] {
+    auto i = hv_->vcpuInfo(d, 0);
+    return i.ok() && i->cpuTimeNs > 0;
+  }));
+  auto ran = hv_->vcpuInfo(d, 0);
+  ASSERT_TRUE(ran.ok());
+  EXPECT_TRUE(ran->online);
+  EXPECT_EQ(ran->cpu, int(last)) << "vCPU 0 ran outside its hard affinity";
+}
+
+TEST_F(HypervisorConformance, VcpuInfoForAMissingVcpuFails) {
+  DomId d = create(DomainKind::PV, 1);
+  ASSERT_NE(d, 0u);
+  EXPECT_FALSE(hv_->vcpuInfo(d, 7).ok());
+}
+
+TEST_F(HypervisorConformance, ShutdownShowsTheReason) {
+  for (ShutdownReason reason : {ShutdownReason::Poweroff, ShutdownReason::Reboot, ShutdownReason::Crash}) {
+    DomId d = createBuilt();
+    ASSERT_NE(d, 0u);
+    ASSERT_TRUE(hv_->unpause(d).ok());
+    auto st = hv_->shutdown(d, reason);
+    ASSERT_TRUE(st.ok()) << st.error().message;
+    EXPECT_TRUE(waitUntil([&] { return info(d).shutdown; })) << shutdownReasonName(reason);
+    EXPECT_EQ(info(d).shutdownReason, reason) << shutdownReasonName(reason);
+  }
+}
+
+TEST_F(HypervisorConformance, DestroyedDomainIsGone) {
+  DomId d = createBuilt();
+  ASSERT_NE(d, 0u);
+  ASSERT_TRUE(hv_->destroy(d).ok());
+  created_.erase(d);
+  // Xen may keep a dying domain around briefly while its pages are freed.
+  EXPECT_TRUE(waitUntil([&] {
+    auto i = hv_->domainInfo(d);
+    return !i.ok() && i.error().code == ErrorCode::NoDomain;
+  }));
+  auto list = hv_->listDomains();
+  ASSERT_TRUE(list.ok());
+  for (const auto& e : *list) EXPECT_NE(e.domid, d);
+}
+
+TEST_F(HypervisorConformance, MappedMemoryIsTheGuestsMemory) {
+  DomId d = createBuilt();
+  ASSERT_NE(d, 0u);
+  auto mem = hv_->mapMemory(d);
+  ASSERT_TRUE(mem.ok()) << mem.error().message;
+  EXPECT_EQ((*mem)->size(), memKib_ * 1024);
+  ASSERT_NE((*mem)->data(), nullptr);
+  volatile uint8_t first = (*mem)->data()[0];
+  volatile uint8_t lastByte = (*mem)->data()[(*mem)->size() - 1];
+  (void)first;
+  (void)lastByte;
+}
+
+TEST_F(HypervisorConformance, ConsoleCarriesTheBootLines) {
+  BuildResult build;
+  DomId d = createBuilt(&build);
+  ASSERT_NE(d, 0u);
+  auto console = hv_->openConsole(d, build);
+  ASSERT_TRUE(console.ok()) << console.error().message;
+  ASSERT_TRUE(hv_->unpause(d).ok());
+  std::string seen;
+  auto deadline = Clock::now() + 20s;
+  while (seen.find("Linux version") == std::string::npos && Clock::now() < deadline) {
+    pollfd p{(*console)->pollFd(), POLLIN, 0};
+    ::poll(&p, 1, 200);
+    auto got = (*console)->read();
+    ASSERT_TRUE(got.ok()) << got.error().message;
+    seen += *got;
+  }
+  EXPECT_NE(seen.find("Linux version"), std::string::npos) << "console so far: " << seen;
+}
+
+TEST_F(HypervisorConformance, SaveAndRestoreKeepTheRam) {
+  DomId d = createBuilt();
+  ASSERT_NE(d, 0u);
+  ASSERT_TRUE(hv_->unpause(d).ok());
+  uint64_t t0 = cpuTime(d);
+  ASSERT_TRUE(waitUntil([&] { return cpuTime(d) > t0; }));
+  ASSERT_TRUE(hv_->pause(d).ok());
+  std::vector<uint8_t> before;
+  {
+    auto mem = hv_->mapMemory(d);
+    ASSERT_TRUE(mem.ok()) << mem.error().message;
+    before.assign((*mem)->data(), (*mem)->data() + (*mem)->size());
+  }
+  std::string path = BackendEnv::get().workDir() + "/save-" + std::to_string(d);
+  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+  ASSERT_TRUE(fd.valid());
+  auto saved = hv_->saveDomain(d, fd.get());
+  ASSERT_TRUE(saved.ok()) << saved.error().message;
+  auto kind = info(d).kind;
+  ASSERT_TRUE(hv_->destroy(d).ok());
+  created_.erase(d);
+
+  DomId r = create(kind, 1);
+  ASSERT_NE(r, 0u);
+  ASSERT_TRUE(hv_->setMaxMemory(r, memKib_).ok());
+  ASSERT_EQ(::lseek(fd.get(), 0, SEEK_SET), 0);
+  auto restored = hv_->restoreDomain(r, fd.get());
+  ASSERT_TRUE(restored.ok()) << restored.error().message;
+  auto mem = hv_->mapMemory(r);
+  ASSERT_TRUE(mem.ok()) << mem.error().message;
+  ASSERT_EQ((*mem)->size(), before.size());
+  EXPECT_EQ(std::memcmp((*mem)->data(), before.data(), before.size()), 0) << "restored RAM differs";
+}
+
+TEST_F(HypervisorConformance, UnknownDomainsGiveNoDomain) {
+  const DomId ghost = 32000;
+  auto isNoDomain = [](const Error& e) { return e.code == ErrorCode::NoDomain; };
+  auto i = hv_->domainInfo(ghost);
+  ASSERT_FALSE(i.ok());
+  EXPECT_TRUE(isNoDomain(i.error())) << i.error().message;
+  for (auto st : {hv_->pause(ghost), hv_->unpause(ghost), hv_->destroy(ghost),
+                  hv_->shutdown(ghost, ShutdownReason::Poweroff), hv_->setMaxMemory(ghost, 1024)}) {
+    ASSERT_FALSE(st.ok());
+    EXPECT_TRUE(isNoDomain(st.error())) << st.error().message;
+  }
+  auto v = hv_->vcpuInfo(ghost, 0);
+  ASSERT_FALSE(v.ok());
+  EXPECT_TRUE(isNoDomain(v.error())) << v.error().message;
+}
+
+}  // namespace
+}  // namespace xvirt::hv
+
+// The simulated host is stopped after the last test, not at static destruction time.
+int main(int argc, char** argv) {
+  ::testing::InitGoogleTest(&argc, argv);
+  int rc = RUN_ALL_TESTS();
+  xvirt::hv::BackendEnv::get().stop();
+  return rc;
+}
