@@ -1,10 +1,11 @@
 // xs-bench: xenstore reads per second through libxenstore (the XenStore wrapper) against XsServer,
 // side by side with a raw UNIX-socket ping-pong moving the same bytes per round trip.
-// Usage: xs-bench [SECONDS-PER-MEASUREMENT] (default 1). Target: reads ≥ 50 % of ping-pong.
+// Usage: xs-bench [SECONDS-PER-MEASUREMENT] (default 1, in 5 interleaved slices). Target: reads ≥ 50 % of ping-pong.
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -21,6 +22,7 @@
 
 using namespace xvirt;
 using Clock = std::chrono::steady_clock;
+constexpr int kSlices = 5;
 
 namespace {
 
@@ -63,30 +65,44 @@ double rate(double seconds, Fn&& fn) {
 }
 
 // The peer: a blocking thread that answers each request of reqLen bytes with replyLen bytes.
-double pingPong(const std::string& dir, size_t reqLen, size_t replyLen, double seconds) {
-  std::string path = dir + "/pingpong";
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
-  UniqueFd listener(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (::bind(listener.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0 || ::listen(listener.get(), 1) < 0)
-    die("cannot listen on " + path);
-  std::thread echo([&] {
-    UniqueFd conn(::accept(listener.get(), nullptr, nullptr));
-    std::string req(reqLen, '\0'), reply(replyLen, 'r');
-    while (ioAll(conn.get(), req.data(), reqLen, false) && ioAll(conn.get(), reply.data(), replyLen, true)) {}
-  });
-  UniqueFd client = connectTo(path);
-  std::string req(reqLen, 'q'), reply(replyLen, '\0');
-  double r = rate(seconds, [&] {
-    if (!ioAll(client.get(), req.data(), reqLen, true) || !ioAll(client.get(), reply.data(), replyLen, false))
-      die("ping-pong peer went away");
-  });
-  client.reset();
-  echo.join();
-  ::unlink(path.c_str());
-  return r;
-}
+// `framed`: the client moves the bytes as libxenstore does (header and payload written apart, then
+// header and payload read apart), which separates libxenstore's own cost from the server's.
+class PingPong {
+ public:
+  PingPong(const std::string& dir, size_t reqLen, size_t replyLen, bool framed)
+      : path_(dir + "/pingpong"), req_(reqLen, 'q'), reply_(replyLen, '\0'), framed_(framed) {
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path_.c_str());
+    UniqueFd listener(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (::bind(listener.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0 || ::listen(listener.get(), 1) < 0)
+      die("cannot listen on " + path_);
+    echo_ = std::thread([this, listener = std::move(listener)] {
+      UniqueFd conn(::accept(listener.get(), nullptr, nullptr));
+      std::string req(req_.size(), '\0'), reply(reply_.size(), 'r');
+      while (ioAll(conn.get(), req.data(), req.size(), false) && ioAll(conn.get(), reply.data(), reply.size(), true)) {}
+    });
+    client_ = connectTo(path_);
+  }
+  ~PingPong() {
+    client_.reset();
+    echo_.join();
+    ::unlink(path_.c_str());
+  }
+  void roundTrip() {
+    const size_t h = framed_ ? sizeof(xsd_sockmsg) : 0;
+    int fd = client_.get();
+    bool ok = (!h || ioAll(fd, req_.data(), h, true)) && ioAll(fd, req_.data() + h, req_.size() - h, true) &&
+              (!h || ioAll(fd, reply_.data(), h, false)) && ioAll(fd, reply_.data() + h, reply_.size() - h, false);
+    if (!ok) die("ping-pong peer went away");
+  }
+
+ private:
+  std::string path_, req_, reply_;
+  bool framed_;
+  std::thread echo_;
+  UniqueFd client_;
+};
 
 }  // namespace
 
@@ -96,6 +112,7 @@ int main(int argc, char** argv) {
   char tmpl[] = "/tmp/xvirt-xs-bench-XXXXXX";
   if (!::mkdtemp(tmpl)) die("cannot create a temporary directory");
   std::string dir = tmpl;
+  std::filesystem::create_directory(dir + "/f");
   auto server = sim::XsServerThread::start(dir + "/socket");
   if (!server.ok()) die(server.error().message);
   auto xs = hv::XenStore::open(dir + "/socket");
@@ -111,21 +128,32 @@ int main(int argc, char** argv) {
       {"value of 1 KiB", "/local/domain/1/data/blob", 1024},
       {"value of 3 KiB", "/local/domain/1/data/large", 3072},
   };
-  std::printf("%-22s %14s %14s %14s %7s\n", "xs READ of", "bytes req/rep", "xs reads/s", "ping-pong/s", "ratio");
+  std::printf("%-20s %11s %11s %11s %7s %11s %7s\n", "xs READ of", "req/reply", "xs reads/s", "ping-pong/s",
+              "ratio", "framed p-p/s", "ratio");
   bool met = true;
   for (const Case& c : cases) {
     if (!(*xs)->write(c.path, std::string(c.valueLen, 'v')).ok()) die("cannot write " + c.path);
     size_t reqLen = sizeof(xsd_sockmsg) + c.path.size() + 1;
     size_t replyLen = sizeof(xsd_sockmsg) + c.valueLen;
-    double reads = rate(seconds, [&] {
-      if (!(*xs)->read(c.path).ok()) die("read of " + c.path + " failed");
-    });
-    double pp = pingPong(dir, reqLen, replyLen, seconds);
+    // Interleaved slices, best of each: both sides see the same machine, and a slice that lost
+    // the CPU to another process does not decide the figure.
+    PingPong raw(dir, reqLen, replyLen, false);
+    PingPong framed(dir + "/f", reqLen, replyLen, true);
+    double reads = 0, pp = 0, fpp = 0;
+    for (int slice = 0; slice < kSlices; ++slice) {
+      reads = std::max(reads, rate(seconds / kSlices, [&] {
+        if (!(*xs)->read(c.path).ok()) die("read of " + c.path + " failed");
+      }));
+      pp = std::max(pp, rate(seconds / kSlices, [&] { raw.roundTrip(); }));
+      fpp = std::max(fpp, rate(seconds / kSlices, [&] { framed.roundTrip(); }));
+    }
     double ratio = reads / pp;
     met = met && ratio >= 0.5;
-    std::printf("%-22s %6zu/%-7zu %14.0f %14.0f %6.0f%%\n", c.name, reqLen, replyLen, reads, pp, 100 * ratio);
+    std::printf("%-20s %5zu/%-5zu %11.0f %11.0f %6.0f%% %11.0f %6.0f%%\n", c.name, reqLen, replyLen, reads, pp,
+                100 * ratio, fpp, 100 * reads / fpp);
   }
-  std::printf("target: xs reads >= 50%% of ping-pong: %s\n", met ? "met" : "NOT met");
+  std::printf("target: xs reads >= 50%% of the raw ping-pong: %s (framed p-p: the client makes libxenstore's\n"
+              "4 calls per round trip, so its ratio is the server's share of the cost)\n", met ? "met" : "NOT met");
   xs->reset();
   server->reset();
   std::filesystem::remove_all(dir);

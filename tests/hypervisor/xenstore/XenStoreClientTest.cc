@@ -145,6 +145,7 @@ TEST_F(XenStoreClientTest, WatchesFireOnRegistrationWriteAndRemoval) {
 
 TEST_F(XenStoreClientTest, DomainOperations) {
   int introduced = 0, released = 0;
+  // Set while the server thread idles; the requests below reach it only afterwards, through the socket.
   server_->server().setIntroduceHandler([&](uint32_t domid, uint64_t, uint32_t) -> Status {
     if (domid == 66) return makeError(ErrorCode::NoDomain, "Domain 66 does not exist.");
     ++introduced;

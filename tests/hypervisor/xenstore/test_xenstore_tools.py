@@ -125,6 +125,18 @@ class ToolsTest(unittest.TestCase):
         self.tool("xenstore-write", "name", "Domain-0")
         self.assertEqual(self.tool("xenstore-read", "/local/domain/0/name").stdout, "Domain-0\n")
 
+    def test_relative_watch_hears_relative_paths(self):
+        client = RawClient(self.server.socket)
+        try:
+            client.send(XS_WATCH, b"rel\0tok\0")
+            self.assertEqual(client.recv()[0], XS_WATCH)
+            self.assertEqual(client.recv()[3], b"rel\0tok\0")
+            self.tool("xenstore-write", "/local/domain/0/rel/x", "1")
+            op, _, _, body = client.recv()
+            self.assertEqual((op, body), (XS_WATCH_EVENT, b"rel/x\0tok\0"))
+        finally:
+            client.close()
+
     def test_chmod_and_ls_perms(self):
         self.tool("xenstore-write", "/perm/node", "v")
         self.tool("xenstore-chmod", "/perm/node", "n5", "r7", "b9")
