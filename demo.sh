@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The main job on the embedded simulated Xen host: installs what is missing, builds, then shows
-# xvirt at work with real tools. Safe to run again; it leaves nothing running.
+# The main job on the embedded simulated Xen host: installs what is missing, builds, starts xvirtd
+# on the simulated Xen host, and defines and starts the example guests with real virsh. Safe to run
+# again; xvirtd stays up afterwards so the URI it prints keeps working.
 set -euo pipefail
 cd "$(dirname "$0")"
 source scripts/setup.sh

@@ -15,9 +15,9 @@
 #include "helper/Guest.h"
 #include "helper/GuestFromOptions.h"
 #include "helper/HelperOptions.h"
-#include "helper/SimHostStart.h"
 #include "helper/console/ConsoleServer.h"
 #include "helper/monitor/MonitorServer.h"
+#include "hypervisor/sim/SimHost.h"
 #include "xvirt-config.h"
 
 using namespace xvirt;
@@ -232,7 +232,7 @@ int main(int argc, char** argv) {
   hv::BackendChoice backend = hv::resolveBackend(*choice);
   std::string simDir = o.simDir.empty() ? defaultSimDir() : o.simDir;
   if (backend == hv::BackendChoice::Sim) {
-    Status sim = startSimHost(simDir);
+    Status sim = hv::ensureSimHost(simDir);
     if (!sim.ok()) return fail(sim.error().message);
   }
   auto hyp = hv::openHypervisor(backend, simDir);

@@ -13,7 +13,7 @@ XVIRT_PACKAGES=(
   libglib2.0-dev libjson-glib-dev libxml2-dev libxml2-utils libxen-dev
   libgtest-dev libgmock-dev
   libvirt-dev libvirt-clients python3-libvirt
-  xenstore-utils socat e2fsprogs
+  xenstore-utils xen-utils-4.17 socat e2fsprogs
 )
 
 xvirt_missing_packages() {

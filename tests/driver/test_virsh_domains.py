@@ -188,7 +188,7 @@ class VirshLifecycleTest(DomainTestCase):
         self.assertIn("failed to get domain 'no-such-domain'", r.stderr)
         self.virsh("start", name)
         r = self.virsh("start", name, check=False)
-        self.assertIn("domain is already running", r.stderr)
+        self.assertIn("Domain is already active", r.stderr)  # virsh checks IS_ACTIVE first
         r = self.virsh("undefine", name, check=False)  # running: undefine makes it transient
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertRegex(self.virsh("dominfo", name).stdout, r"Persistent:\s+no")
@@ -251,7 +251,7 @@ class EventLoopTest(DomainTestCase):
     def test_virsh_event_loop_sees_the_lifecycle(self):
         name, uuid = "ev1", "5a0cfb8e-5d1c-4b0e-8f57-7e1f2a3b4c21"
         self.addCleanup(self.cleanup_domain, name)
-        p = subprocess.Popen(["virsh", "-c", self.d.uri, "event", "--all", "--event", "lifecycle", "--loop"],
+        p = subprocess.Popen(["virsh", "-c", self.d.uri, "event", "--event", "lifecycle", "--loop"],
                              env=self.d.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         self.addCleanup(p.stdout.close)
         self.addCleanup(p.wait, 20)

@@ -55,7 +55,8 @@ class HelperTest(unittest.TestCase):
         self.assertIn('target = "512000"', tree)
         self.assertIn('availability = "online"', tree)
         self.assertIn("51712", tree)  # xvda's frontend
-        backend = self.host.xenstore("read", f"/local/domain/0/backend/vbd/{domid}/51712/params").stdout.strip()
+        # A -hda image file is served by the device model's qdisk backend, as qemu-xen serves it.
+        backend = self.host.xenstore("read", f"/local/domain/0/backend/qdisk/{domid}/51712/params").stdout.strip()
         self.assertEqual(backend, self.disk)
 
         # The console: query-chardev names the pty, and the guest's boot lines are on it.

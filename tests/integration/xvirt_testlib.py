@@ -18,7 +18,7 @@ BUILD = os.environ.get("XVIRT_BUILD_ROOT", os.path.join(SOURCE, "build"))
 
 HELPER = os.path.join(BUILD, "helper", "xvirt-helper")
 SIMXEN = os.path.join(BUILD, "hypervisor", "sim", "daemon", "xvirt-simxen")
-XVIRT_XL = os.path.join(BUILD, "hypervisor", "xvirt-xl")
+XVIRT_XL = os.path.join(BUILD, "hypervisor", "tools", "xvirt-xl")
 XVIRTD = os.path.join(BUILD, "driver", "xvirtd")
 
 
@@ -98,7 +98,8 @@ class TempHost:
         pidfile = os.path.join(self.sim_dir, "simxen.pid")
         if os.path.exists(pidfile):
             try:
-                pid = int(open(pidfile).read().strip())
+                with open(pidfile) as f:
+                    pid = int(f.read().strip())
                 os.kill(pid, signal.SIGTERM)
                 wait_for(lambda: not os.path.exists(f"/proc/{pid}"), 10, "the sim host to exit")
             except (ValueError, ProcessLookupError, TimeoutError):
