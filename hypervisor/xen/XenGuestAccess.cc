@@ -2,6 +2,7 @@
 // (the console page mapped plus the console event channel bound in dom0).
 #include <poll.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <cerrno>

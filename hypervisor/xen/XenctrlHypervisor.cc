@@ -132,7 +132,6 @@ Result<PhysInfo> XenctrlHypervisor::physInfo() {
   if (phys.capabilities & XEN_SYSCTL_PHYSCAP_hap) p.capabilities.push_back("hap");
   // PVH guests run in an HVM container, so every HVM-capable host can run them.
   if (phys.capabilities & XEN_SYSCTL_PHYSCAP_hvm) p.capabilities.push_back("pvh");
-  nrCpus_ = phys.nr_cpus;
   return p;
 }
 
