@@ -1,0 +1,373 @@
+// SimHypervisor: every Hypervisor call as one hypercall to xvirt-simxen (docs/sim.md). Builds copy
+// images into the RAM file here, as libxenguest does through foreign mappings on Xen.
+#include "hypervisor/sim/SimHypervisor.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+
+#include "hypervisor/sim/SimProtocol.h"
+#include "hypervisor/sim/SimSaveStream.h"
+
+namespace xvirt::hv {
+
+namespace sim {
+
+namespace {
+
+constexpr int kReplyTimeoutMs = 120000;  // generous: a `slow` fault may delay replies on purpose
+
+std::string dom(DomId d) { return std::to_string(d); }
+
+class MappedMemory final : public GuestMemory {
+ public:
+  MappedMemory(UniqueFd fd, uint8_t* data, uint64_t size) : fd_(std::move(fd)), data_(data), size_(size) {}
+  ~MappedMemory() override { ::munmap(data_, size_); }
+  uint8_t* data() override { return data_; }
+  uint64_t size() const override { return size_; }
+  int fd() const { return fd_.get(); }
+
+ private:
+  UniqueFd fd_;
+  uint8_t* data_;
+  uint64_t size_;
+};
+
+Result<std::unique_ptr<MappedMemory>> mapRamFile(const std::string& simDir, DomId domid, bool writable) {
+  std::string path = ramFilePath(simDir, domid);
+  UniqueFd fd(::open(path.c_str(), (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC));
+  if (!fd) return Error::system("Opening the memory of domain " + dom(domid) + " (" + path + ")", errno);
+  struct stat st {};
+  if (::fstat(fd.get(), &st) < 0) return Error::system("Reading the size of " + path, errno);
+  if (st.st_size == 0)
+    return makeError(ErrorCode::OperationInvalid, "Domain " + dom(domid) + " has no memory yet.");
+  void* p = ::mmap(nullptr, static_cast<size_t>(st.st_size), writable ? PROT_READ | PROT_WRITE : PROT_READ,
+                   MAP_SHARED, fd.get(), 0);
+  if (p == MAP_FAILED) return Error::system("Mapping the memory of domain " + dom(domid), errno);
+  return std::make_unique<MappedMemory>(std::move(fd), static_cast<uint8_t*>(p), static_cast<uint64_t>(st.st_size));
+}
+
+// The console: the ring in guest RAM plus a console_attach connection as its event channel.
+class SimConsole final : public ConsoleChannel {
+ public:
+  SimConsole(DomId domid, std::unique_ptr<MappedMemory> mem, uint64_t ringOffset, UniqueFd evtchn)
+      : domid_(domid), mem_(std::move(mem)), ring_(reinterpret_cast<XenconsInterface*>(mem_->data() + ringOffset)),
+        evtchn_(std::move(evtchn)) {}
+
+  int pollFd() const override { return evtchn_.get(); }
+
+  Result<std::string> read() override {
+    char buf[256];
+    for (;;) {
+      ssize_t n = ::recv(evtchn_.get(), buf, sizeof buf, MSG_DONTWAIT);
+      if (n > 0) continue;
+      if (n == 0) closed_ = true;
+      break;
+    }
+    std::atomic_ref<uint32_t> cons(ring_->outCons), prod(ring_->outProd);
+    uint32_t p = prod.load(std::memory_order_acquire);
+    uint32_t c = cons.load(std::memory_order_relaxed);
+    if (p - c > sizeof ring_->out) c = p - sizeof ring_->out;
+    std::string out;
+    for (; c != p; ++c) out += ring_->out[c % sizeof ring_->out];
+    cons.store(c, std::memory_order_release);
+    if (!out.empty()) notify();  // the guest may have output waiting for ring space
+    else if (closed_)
+      return makeError(ErrorCode::OperationFailed, "The console of domain " + dom(domid_) + " closed.");
+    return out;
+  }
+
+  Result<size_t> write(std::string_view data) override {
+    if (closed_) return makeError(ErrorCode::OperationFailed, "The console of domain " + dom(domid_) + " closed.");
+    std::atomic_ref<uint32_t> cons(ring_->inCons), prod(ring_->inProd);
+    uint32_t c = cons.load(std::memory_order_acquire);
+    uint32_t p = prod.load(std::memory_order_relaxed);
+    size_t n = 0;
+    while (n < data.size() && p - c < sizeof ring_->in) ring_->in[p++ % sizeof ring_->in] = data[n++];
+    prod.store(p, std::memory_order_release);
+    if (n > 0) notify();
+    return n;
+  }
+
+ private:
+  void notify() { (void)::send(evtchn_.get(), "\x01", 1, MSG_DONTWAIT | MSG_NOSIGNAL); }
+
+  DomId domid_;
+  std::unique_ptr<MappedMemory> mem_;
+  XenconsInterface* ring_;
+  UniqueFd evtchn_;
+  bool closed_ = false;
+};
+
+Result<uint64_t> fileSize(int fd, const std::string& path) {
+  struct stat st {};
+  if (::fstat(fd, &st) < 0) return Error::system("Reading the size of " + path, errno);
+  return static_cast<uint64_t>(st.st_size);
+}
+
+}  // namespace
+
+Result<SimConnection> SimConnection::connect(const std::string& simDir) {
+  std::string path = hypercallSocketPath(simDir);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof addr.sun_path)
+    return makeError(ErrorCode::InvalidArgument, "The socket path " + path + " is too long.");
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd) return Error::system("Creating a socket", errno);
+  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0) {
+    int err = errno;
+    return Error{ErrorCode::OperationFailed,
+                 "No simulated Xen host answers in " + simDir + " (" + path + ": " + std::strerror(err) + ").", err};
+  }
+  SimConnection c;
+  c.simDir_ = simDir;
+  c.fd_ = std::move(fd);
+  return c;
+}
+
+Result<Json> SimConnection::call(const std::string& op, Json args) {
+  if (!fd_) {
+    XVIRT_ASSIGN_OR_RETURN(SimConnection fresh, connect(simDir_));
+    fd_ = std::move(fresh.fd_);
+    buffered_.clear();
+  }
+  Json req = Json::object({{"op", op}});
+  if (args.isObject())
+    for (auto& [k, v] : args.asObject()) req.set(k, std::move(v));
+  std::string line = req.dump() + "\n";
+  auto lost = [&](const std::string& why) -> Error {
+    fd_.reset();  // the next call reconnects: a restarted daemon is picked up
+    return makeError(ErrorCode::OperationFailed,
+                     "The simulated Xen host in " + simDir_ + " stopped answering (" + why + ") during '" + op + "'.");
+  };
+  for (size_t off = 0; off < line.size();) {
+    ssize_t n = ::send(fd_.get(), line.data() + off, line.size() - off, MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return lost(std::strerror(errno));
+    }
+    off += static_cast<size_t>(n);
+  }
+  size_t nl;
+  while ((nl = buffered_.find('\n')) == std::string::npos) {
+    pollfd pfd{fd_.get(), POLLIN, 0};
+    int pr = ::poll(&pfd, 1, kReplyTimeoutMs);
+    if (pr < 0 && errno == EINTR) continue;
+    if (pr <= 0) return lost(pr == 0 ? "no reply in time" : std::strerror(errno));
+    char buf[65536];
+    ssize_t n = ::recv(fd_.get(), buf, sizeof buf, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return lost(n == 0 ? "connection closed" : std::strerror(errno));
+    buffered_.append(buf, static_cast<size_t>(n));
+    if (buffered_.size() > kMaxLineBytes * 16) return lost("reply too long");
+  }
+  std::string reply = buffered_.substr(0, nl);
+  buffered_.erase(0, nl + 1);
+  auto j = Json::parse(reply);
+  if (!j.ok()) return lost("malformed reply");
+  return decodeReply(*j);
+}
+
+SimHypervisor::SimHypervisor(std::string simDir, SimConnection conn)
+    : simDir_(std::move(simDir)), conn_(std::move(conn)) {}
+
+Result<Json> SimHypervisor::call(const std::string& op, Json args) {
+  std::lock_guard lock(mutex_);
+  return conn_.call(op, std::move(args));
+}
+
+Status SimHypervisor::status(const std::string& op, Json args) {
+  XVIRT_TRY(call(op, std::move(args)));
+  return okStatus();
+}
+
+Result<PhysInfo> SimHypervisor::physInfo() {
+  XVIRT_ASSIGN_OR_RETURN(Json j, call("physinfo", Json::object()));
+  XVIRT_ASSIGN_OR_RETURN(PhysInfo p, physInfoFromJson(j));
+  nrCpus_ = p.nrCpus;
+  return p;
+}
+
+Result<DomId> SimHypervisor::createDomain(const CreateParams& params) {
+  XVIRT_ASSIGN_OR_RETURN(Json j, call("create", Json::object({{"kind", kindName(params.kind)},
+                                                              {"uuid", params.uuid.str()},
+                                                              {"max_vcpus", params.maxVcpus},
+                                                              {"hap", params.hap}})));
+  return static_cast<DomId>(j.getInt("domid"));
+}
+
+Status SimHypervisor::setMaxMemory(DomId domid, uint64_t kib) {
+  return status("set_max_mem", Json::object({{"domid", domid}, {"kib", kib}}));
+}
+
+Status SimHypervisor::setMaxVcpus(DomId domid, unsigned n) {
+  return status("set_max_vcpus", Json::object({{"domid", domid}, {"n", n}}));
+}
+
+Result<BuildResult> SimHypervisor::build(DomId domid, const char* op, uint64_t memKib,
+                                         const std::vector<Image>& images, const std::string& cmdline) {
+  XVIRT_ASSIGN_OR_RETURN(auto mem, mapRamFile(simDir_, domid, true));
+  uint64_t memBytes = std::min(memKib * 1024 / kPageSize * kPageSize, mem->size());
+  // The last two pages hold the xenstore and console rings.
+  uint64_t limit = memBytes >= 2 * kPageSize ? memBytes - 2 * kPageSize : 0;
+  Json list = Json::array();
+  for (const Image& img : images) {
+    UniqueFd fd(::open(img.path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) return Error::system("Opening the " + img.role + " " + img.path, errno);
+    XVIRT_ASSIGN_OR_RETURN(uint64_t size, fileSize(fd.get(), img.path));
+    if (img.offset + size > limit)
+      return makeError(ErrorCode::OperationFailed, "The " + img.role + " " + img.path + " (" + std::to_string(size) +
+                                                       " bytes) does not fit in the " + std::to_string(memKib) +
+                                                       " KiB of domain " + dom(domid) + ".");
+    uint8_t* dst = mem->data() + img.offset;
+    for (uint64_t done = 0; done < size;) {
+      ssize_t n = ::pread(fd.get(), dst + done, size - done, static_cast<off_t>(done));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return Error::system("Reading the " + img.role + " " + img.path, errno);
+      if (n == 0) return makeError(ErrorCode::OperationFailed, "The " + img.role + " " + img.path + " shrank while loading.");
+      done += static_cast<uint64_t>(n);
+    }
+    list.push(Json::object({{"role", img.role}, {"path", img.path}, {"offset", img.offset}, {"size", size},
+                            {"sum", hex64(checksum(dst, size))}}));
+  }
+  XVIRT_ASSIGN_OR_RETURN(Json j, call(op, Json::object({{"domid", domid},
+                                                        {"mem_kib", memKib},
+                                                        {"images", std::move(list)},
+                                                        {"cmdline", cmdline}})));
+  return buildResultFromJson(j);
+}
+
+static uint64_t after(const std::string& path, uint64_t offset) {
+  struct stat st {};
+  uint64_t size = ::stat(path.c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
+  return (offset + size + kPageSize - 1) / kPageSize * kPageSize;
+}
+
+Result<BuildResult> SimHypervisor::buildPV(DomId domid, const PvBuildParams& p) {
+  std::vector<Image> images;
+  if (!p.kernelPath.empty()) images.push_back({"kernel", p.kernelPath, kPvKernelOffset});
+  if (!p.ramdiskPath.empty()) images.push_back({"ramdisk", p.ramdiskPath, after(p.kernelPath, kPvKernelOffset)});
+  return build(domid, "build_pv", p.memKib, images, p.cmdline);
+}
+
+Result<BuildResult> SimHypervisor::buildHVM(DomId domid, const HvmBuildParams& p) {
+  std::vector<Image> images;
+  if (!p.firmwarePath.empty()) {
+    struct stat st {};
+    if (::stat(p.firmwarePath.c_str(), &st) == 0 &&
+        static_cast<uint64_t>(st.st_size) > kHvmKernelOffset - kHvmFirmwareOffset && !p.kernelPath.empty())
+      return makeError(ErrorCode::OperationFailed, "The firmware " + p.firmwarePath + " is larger than 1 MiB and "
+                                                   "would overlap the kernel at 0x200000.");
+    images.push_back({"firmware", p.firmwarePath, kHvmFirmwareOffset});
+  }
+  uint64_t next = kHvmKernelOffset;
+  if (!p.kernelPath.empty()) {
+    images.push_back({"kernel", p.kernelPath, kHvmKernelOffset});
+    next = after(p.kernelPath, kHvmKernelOffset);
+  }
+  if (!p.ramdiskPath.empty()) images.push_back({"ramdisk", p.ramdiskPath, next});
+  return build(domid, "build_hvm", p.memKib, images, p.cmdline);
+}
+
+Status SimHypervisor::pause(DomId domid) { return status("pause", Json::object({{"domid", domid}})); }
+Status SimHypervisor::unpause(DomId domid) { return status("unpause", Json::object({{"domid", domid}})); }
+Status SimHypervisor::destroy(DomId domid) { return status("destroy", Json::object({{"domid", domid}})); }
+
+Status SimHypervisor::shutdown(DomId domid, ShutdownReason reason) {
+  return status("shutdown", Json::object({{"domid", domid}, {"reason", static_cast<int>(reason)}}));
+}
+
+Result<std::vector<DomainInfo>> SimHypervisor::listDomains() {
+  XVIRT_ASSIGN_OR_RETURN(Json j, call("list", Json::object()));
+  std::vector<DomainInfo> out;
+  if (const Json* list = j.get("domains"); list && list->isArray())
+    for (const auto& d : list->asArray()) {
+      XVIRT_ASSIGN_OR_RETURN(DomainInfo info, domainInfoFromJson(d));
+      out.push_back(std::move(info));
+    }
+  return out;
+}
+
+Result<DomainInfo> SimHypervisor::domainInfo(DomId domid) {
+  XVIRT_ASSIGN_OR_RETURN(Json j, call("info", Json::object({{"domid", domid}})));
+  return domainInfoFromJson(j);
+}
+
+Result<VcpuInfo> SimHypervisor::vcpuInfo(DomId domid, unsigned vcpu) {
+  XVIRT_ASSIGN_OR_RETURN(Json j, call("vcpu_info", Json::object({{"domid", domid}, {"vcpu", vcpu}})));
+  return vcpuInfoFromJson(j);
+}
+
+Status SimHypervisor::setVcpuAffinity(DomId domid, unsigned vcpu, const CpuMap& hard) {
+  return status("set_affinity", Json::object({{"domid", domid}, {"vcpu", vcpu}, {"cpus", cpuMapToJson(hard)}}));
+}
+
+Result<CpuMap> SimHypervisor::vcpuAffinity(DomId domid, unsigned vcpu) {
+  XVIRT_ASSIGN_OR_RETURN(Json j, call("get_affinity", Json::object({{"domid", domid}, {"vcpu", vcpu}})));
+  const Json* cpus = j.get("cpus");
+  if (!cpus) return makeError(ErrorCode::Corrupt, "The simulated Xen host's affinity reply has no 'cpus'.");
+  return cpuMapFromJson(*cpus, static_cast<unsigned>(j.getInt("nr_cpus")));
+}
+
+Result<std::unique_ptr<GuestMemory>> SimHypervisor::mapMemory(DomId domid) {
+  XVIRT_TRY(domainInfo(domid));  // NoDomain rather than a missing file
+  XVIRT_ASSIGN_OR_RETURN(auto mem, mapRamFile(simDir_, domid, true));
+  return std::unique_ptr<GuestMemory>(std::move(mem));
+}
+
+Result<std::unique_ptr<ConsoleChannel>> SimHypervisor::openConsole(DomId domid, const BuildResult& build) {
+  XVIRT_ASSIGN_OR_RETURN(auto mem, mapRamFile(simDir_, domid, true));
+  if ((build.consoleMfn + 1) * kPageSize > mem->size())
+    return makeError(ErrorCode::InvalidArgument, "The console page of domain " + dom(domid) + " is outside its memory.");
+  // A connection of its own: after console_attach it carries only event-channel bytes.
+  XVIRT_ASSIGN_OR_RETURN(SimConnection conn, SimConnection::connect(simDir_));
+  XVIRT_TRY(conn.call("console_attach", Json::object({{"domid", domid}})));
+  return std::unique_ptr<ConsoleChannel>(
+      std::make_unique<SimConsole>(domid, std::move(mem), build.consoleMfn * kPageSize, conn.releaseFd()));
+}
+
+Status SimHypervisor::saveDomain(DomId domid, int fd) {
+  XVIRT_ASSIGN_OR_RETURN(Json context, call("get_context", Json::object({{"domid", domid}})));
+  XVIRT_ASSIGN_OR_RETURN(auto mem, mapRamFile(simDir_, domid, false));
+  return writeSaveStream(fd, mem->fd(), mem->data(), mem->size(), context);
+}
+
+Result<BuildResult> SimHypervisor::restoreDomain(DomId domid, int fd) {
+  std::unique_ptr<MappedMemory> mem;
+  auto mapRam = [&](uint64_t ramBytes) -> Result<uint8_t*> {
+    XVIRT_ASSIGN_OR_RETURN(DomainInfo info, domainInfo(domid));
+    if (info.maxMemKib * 1024 < ramBytes) XVIRT_TRY(setMaxMemory(domid, ramBytes / 1024));
+    XVIRT_ASSIGN_OR_RETURN(mem, mapRamFile(simDir_, domid, true));
+    return mem->data();
+  };
+  XVIRT_ASSIGN_OR_RETURN(Json context, readSaveStream(fd, mapRam));
+  XVIRT_ASSIGN_OR_RETURN(Json j, call("set_context", Json::object({{"domid", domid}, {"context", std::move(context)}})));
+  return buildResultFromJson(j);
+}
+
+Status SimHypervisor::setLoad(DomId domid, unsigned percent) {
+  return status("set_load", Json::object({{"domid", domid}, {"load", percent}}));
+}
+
+Status SimHypervisor::crash(DomId domid) { return status("crash", Json::object({{"domid", domid}})); }
+
+Status SimHypervisor::fault(Json args) { return status("fault", std::move(args)); }
+
+}  // namespace sim
+
+Result<std::unique_ptr<Hypervisor>> openSimHypervisor(const std::string& simDir) {
+  XVIRT_ASSIGN_OR_RETURN(sim::SimConnection conn, sim::SimConnection::connect(simDir));
+  return std::unique_ptr<Hypervisor>(std::make_unique<sim::SimHypervisor>(simDir, std::move(conn)));
+}
+
+}  // namespace xvirt::hv

@@ -1,0 +1,84 @@
+// SimHypervisor: the Hypervisor interface over xvirt-simxen's hypercall socket. Builds, memory
+// mapping, consoles and save/restore work on the guest's RAM file, as the xen backend does on pages.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "common/Json.h"
+#include "common/UniqueFd.h"
+#include "hypervisor/Hypervisor.h"
+
+namespace xvirt::hv {
+
+// Connects to the simulated host serving simDir (started with ensureSimHost, sim/SimHost.h).
+Result<std::unique_ptr<Hypervisor>> openSimHypervisor(const std::string& simDir);
+
+namespace sim {
+
+// One request/reply connection to the hypercall socket. Not thread-safe; SimHypervisor guards it.
+class SimConnection {
+ public:
+  static Result<SimConnection> connect(const std::string& simDir);
+  // Sends {"op": op, ...args} and returns the reply's "ok" value or its error.
+  Result<Json> call(const std::string& op, Json args);
+  int fd() const { return fd_.get(); }
+  UniqueFd releaseFd() { return std::move(fd_); }
+
+ private:
+  std::string simDir_;
+  UniqueFd fd_;
+  std::string buffered_;
+};
+
+class SimHypervisor final : public Hypervisor {
+ public:
+  SimHypervisor(std::string simDir, SimConnection conn);
+
+  std::string backendName() const override { return "sim"; }
+  Result<PhysInfo> physInfo() override;
+  Result<DomId> createDomain(const CreateParams& params) override;
+  Status setMaxMemory(DomId domid, uint64_t kib) override;
+  Status setMaxVcpus(DomId domid, unsigned n) override;
+  Result<BuildResult> buildPV(DomId domid, const PvBuildParams& params) override;
+  Result<BuildResult> buildHVM(DomId domid, const HvmBuildParams& params) override;
+  Status pause(DomId domid) override;
+  Status unpause(DomId domid) override;
+  Status shutdown(DomId domid, ShutdownReason reason) override;
+  Status destroy(DomId domid) override;
+  Result<std::vector<DomainInfo>> listDomains() override;
+  Result<DomainInfo> domainInfo(DomId domid) override;
+  Result<VcpuInfo> vcpuInfo(DomId domid, unsigned vcpu) override;
+  Status setVcpuAffinity(DomId domid, unsigned vcpu, const CpuMap& hard) override;
+  Result<CpuMap> vcpuAffinity(DomId domid, unsigned vcpu) override;
+  Result<std::unique_ptr<GuestMemory>> mapMemory(DomId domid) override;
+  Result<std::unique_ptr<ConsoleChannel>> openConsole(DomId domid, const BuildResult& build) override;
+  Status saveDomain(DomId domid, int fd) override;
+  Result<BuildResult> restoreDomain(DomId domid, int fd) override;
+
+  // Test controls of the simulated host (docs/sim.md, "Fault injection").
+  Status setLoad(DomId domid, unsigned percent);
+  Status crash(DomId domid);
+  Status fault(Json args);  // {"fail_next": "create"} etc.
+
+  // Any hypercall, for tests and tools.
+  Result<Json> call(const std::string& op, Json args);
+
+ private:
+  struct Image {
+    std::string role, path;
+    uint64_t offset = 0;
+  };
+  Result<BuildResult> build(DomId domid, const char* op, uint64_t memKib, const std::vector<Image>& images,
+                            const std::string& cmdline);
+  Status status(const std::string& op, Json args);
+
+  std::string simDir_;
+  std::mutex mutex_;  // xvirtd calls from several threads; one request at a time on the connection
+  SimConnection conn_;
+  unsigned nrCpus_ = 0;
+};
+
+}  // namespace sim
+}  // namespace xvirt::hv
