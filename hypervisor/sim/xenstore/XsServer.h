@@ -25,7 +25,8 @@ class XsServer {
   // A client that does not read its replies and events is cut off beyond this backlog.
   static constexpr size_t kMaxQueuedOutput = 1 << 20;
 
-  // Sources attach to the thread-default GLib main context current at construction.
+  // Sources attach to the thread-default GLib main context current at construction; `store` must
+  // outlive the server (closing connections aborts their transactions in it).
   explicit XsServer(XsStore& store);
   ~XsServer();
   XsServer(const XsServer&) = delete;

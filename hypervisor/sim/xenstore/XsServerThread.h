@@ -34,8 +34,12 @@ class XsServerThread {
 
   ~XsServerThread() {
     if (thread_.joinable()) {
-      g_main_loop_quit(loop_);
-      g_main_context_wakeup(context_);
+      // Through the context, not g_main_loop_quit() from here: a quit that lands before the
+      // thread enters g_main_loop_run() would be forgotten and the join would never return.
+      g_main_context_invoke(context_, [](gpointer loop) -> gboolean {
+        g_main_loop_quit(static_cast<GMainLoop*>(loop));
+        return G_SOURCE_REMOVE;
+      }, loop_);
       thread_.join();
     }
     server_.reset();

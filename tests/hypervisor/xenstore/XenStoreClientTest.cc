@@ -87,6 +87,17 @@ TEST_F(XenStoreClientTest, NodeOperations) {
   EXPECT_EQ(many->back(), "child-number-399");
 }
 
+TEST_F(XenStoreClientTest, OpenNamesAMissingSocket) {
+  const char* env = std::getenv("XENSTORED_PATH");
+  const std::optional<std::string> before = env ? std::optional<std::string>(env) : std::nullopt;
+  auto missing = XenStore::open(dir_ + "/no-such-socket");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().code, ErrorCode::SystemError);
+  EXPECT_NE(missing.error().message.find("no-such-socket"), std::string::npos);
+  env = std::getenv("XENSTORED_PATH");
+  EXPECT_EQ(env ? std::optional<std::string>(env) : std::nullopt, before);  // restored after the open
+}
+
 TEST_F(XenStoreClientTest, ConflictingTransactionsRetry) {
   auto other = XenStore::open(socket_);
   ASSERT_TRUE(other.ok());
