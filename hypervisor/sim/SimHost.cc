@@ -113,7 +113,8 @@ Status ensureSimHost(const std::string& dir) {
   const Clock& clock = SystemClock::instance();
   uint64_t deadline = clock.monotonicNs() + kStartTimeoutNs;
   int delayMs = 2;
-  while (!simHostRunning(dir)) {
+  // The pid file comes last, once both sockets listen: wait for it too, so callers can rely on it.
+  while (!simHostRunning(dir) || !pathExists(dir + "/simxen.pid")) {
     if (clock.monotonicNs() > deadline) {
       std::string last = lastLogLine(dir);
       return makeError(ErrorCode::Timeout, "xvirt-simxen did not start in " + dir +

@@ -4,6 +4,7 @@
 #include <glib-unix.h>
 #include <glib.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -44,6 +45,24 @@ int fail(const std::string& message) {
 
 gboolean onSignal(gpointer loop) {
   g_main_loop_quit(static_cast<GMainLoop*>(loop));
+  return G_SOURCE_CONTINUE;
+}
+
+// A host whose runtime directory was removed (a test's temporary directory, most often) can no
+// longer be found by anyone: stop rather than linger forever.
+struct DirWatch {
+  std::string lockPath;
+  struct stat held {};
+  GMainLoop* loop = nullptr;
+};
+
+gboolean checkDir(gpointer data) {
+  auto* w = static_cast<DirWatch*>(data);
+  struct stat now {};
+  if (::stat(w->lockPath.c_str(), &now) < 0 || now.st_ino != w->held.st_ino || now.st_dev != w->held.st_dev) {
+    logInfo("The runtime directory's lock file " + w->lockPath + " is gone; stopping.");
+    g_main_loop_quit(w->loop);
+  }
   return G_SOURCE_CONTINUE;
 }
 
@@ -108,11 +127,15 @@ int main(int argc, char** argv) {
     std::string pidFile = dir + "/simxen.pid";
     if (Status s = writeFileAtomic(pidFile, std::to_string(::getpid()) + "\n"); !s.ok())
       return fail(s.error().message);
+    DirWatch dirWatch{dir + "/lock", {}, loop};
+    ::fstat(lock.get(), &dirWatch.held);
+    guint dirTimer = g_timeout_add_seconds(2, checkDir, &dirWatch);
     g_unix_signal_add(SIGTERM, onSignal, loop);
     g_unix_signal_add(SIGINT, onSignal, loop);
     logInfo("Serving a simulated Xen host (" + std::to_string(cpus) + " CPUs) in " + dir + ".");
     g_main_loop_run(loop);
-    logInfo("Stopping on a signal.");
+    g_source_remove(dirTimer);
+    logInfo("Stopping.");
     ::unlink(pidFile.c_str());
     ::unlink(xenstoreSocketPath(dir).c_str());
   }

@@ -200,5 +200,12 @@ TEST_F(SimDaemonTest, SigtermRemovesSocketsAndPidButKeepsRam) {
   EXPECT_NE(p.error().message.find(dir_), std::string::npos);
 }
 
+TEST_F(SimDaemonTest, StopsWhenItsRuntimeDirectoryIsRemoved) {
+  pid_t pid = daemonPid();
+  ASSERT_GT(pid, 0);
+  ASSERT_EQ(::unlink((dir_ + "/lock").c_str()), 0);
+  EXPECT_TRUE(eventually([&] { return gone(pid); }, 10000));
+}
+
 }  // namespace
 }  // namespace xvirt::hv::sim::test
