@@ -114,7 +114,10 @@ void ConsoleServer::pump() {
   if (!channel_) return;
   auto data = channel_->read();
   if (!data.ok()) {
+    // The channel is gone for good (the domain or the host went away): stop watching its fd, which
+    // would otherwise stay readable at EOF and spin the main loop.
     logWarning("Reading the guest console failed: " + data.error().message);
+    detach();
     return;
   }
   if (!data->empty()) deliver(*data);

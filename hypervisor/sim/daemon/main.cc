@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <glib-unix.h>
 #include <glib.h>
+#include <signal.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -69,6 +70,11 @@ gboolean checkDir(gpointer data) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Whoever started us (a helper or xvirtd, which take their signals through signalfd/sigwait)
+  // may have blocked SIGTERM; a daemon that outlives its starter must not inherit that mask.
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
   std::string dir, logFile;
   unsigned cpus = std::max(2u, std::thread::hardware_concurrency());
   if (const char* env = std::getenv("XVIRT_SIM_CPUS"))
