@@ -91,4 +91,69 @@ std::string capabilitiesXml(const hv::PhysInfo& info) {
   return x.str();
 }
 
+Result<std::string> domainCapabilitiesXml(const hv::PhysInfo& info, const DomainCapsQuery& q, int maxVcpus) {
+  std::string arch = q.arch.empty() ? "x86_64" : q.arch;
+  std::string machine = q.machine.empty() ? "xenpv" : q.machine;
+  if (!q.virtType.empty() && q.virtType != "xen")
+    return makeError(ErrorCode::InvalidArgument, "xvirtd serves only the 'xen' virtualization type, not '" + q.virtType + "'.");
+  if (arch != "x86_64" && arch != "i686")
+    return makeError(ErrorCode::InvalidArgument, "xvirtd has no guests of architecture '" + arch + "'; it runs x86_64 and i686.");
+  if (machine != "xenpv" && machine != "xenfv" && machine != "xenpvh")
+    return makeError(ErrorCode::InvalidArgument,
+                     "The machine type '" + machine + "' is not one of xenpv, xenfv or xenpvh.");
+  if (!q.emulator.empty() && q.emulator != kHvmEmulator)
+    return makeError(ErrorCode::InvalidArgument, "The emulator '" + q.emulator + "' is not the one xvirtd uses (" +
+                                                     std::string(kHvmEmulator) + ").");
+  const bool hvm = machine == "xenfv";
+  std::ostringstream x;
+  x << "<domainCapabilities>\n"
+    << "  <path>" << kHvmEmulator << "</path>\n"
+    << "  <domain>xen</domain>\n"
+    << "  <machine>" << machine << "</machine>\n"
+    << "  <arch>" << arch << "</arch>\n"
+    << "  <vcpu max='" << maxVcpus << "'/>\n"
+    << "  <iothreads supported='no'/>\n"
+    << "  <os supported='yes'>\n";
+  if (hvm)
+    x << "    <loader supported='yes'>\n"
+      << "      <value>" << hvmLoaderPath(info) << "</value>\n"
+      << "      <enum name='type'>\n        <value>rom</value>\n      </enum>\n"
+      << "      <enum name='readonly'>\n        <value>yes</value>\n      </enum>\n"
+      << "    </loader>\n";
+  else
+    x << "    <loader supported='no'/>\n";
+  x << "  </os>\n"
+    << "  <cpu>\n"
+    << "    <mode name='host-passthrough' supported='no'/>\n"
+    << "    <mode name='maximum' supported='no'/>\n"
+    << "    <mode name='host-model' supported='no'/>\n"
+    << "    <mode name='custom' supported='no'/>\n"
+    << "  </cpu>\n"
+    << "  <devices>\n"
+    << "    <disk supported='yes'>\n"
+    << "      <enum name='diskDevice'>\n        <value>disk</value>\n        <value>cdrom</value>\n      </enum>\n"
+    << "      <enum name='bus'>\n";
+  if (hvm) x << "        <value>ide</value>\n        <value>scsi</value>\n";
+  x << "        <value>xen</value>\n      </enum>\n"
+    << "    </disk>\n"
+    << "    <graphics supported='yes'>\n"
+    << "      <enum name='type'>\n        <value>sdl</value>\n        <value>vnc</value>\n      </enum>\n"
+    << "    </graphics>\n"
+    << "    <video supported='yes'>\n"
+    << "      <enum name='modelType'>\n";
+  if (hvm) x << "        <value>vga</value>\n        <value>cirrus</value>\n";
+  x << "        <value>xen</value>\n      </enum>\n"
+    << "    </video>\n"
+    << "    <hostdev supported='no'/>\n"
+    << "  </devices>\n"
+    << "  <features>\n"
+    << "    <gic supported='no'/>\n"
+    << "    <vmcoreinfo supported='no'/>\n"
+    << "    <genid supported='no'/>\n"
+    << "    <sev supported='no'/>\n"
+    << "  </features>\n"
+    << "</domainCapabilities>\n";
+  return x.str();
+}
+
 }  // namespace xvirt::driver

@@ -150,6 +150,23 @@ Status handleGetCapabilities(Call& c) {
   return okStatus();
 }
 
+Status handleGetDomainCapabilities(Call& c) {
+  DomainCapsQuery q;
+  q.emulator = c.args.optStr(4096, "emulator").value_or("");
+  q.arch = c.args.optStr(256, "architecture").value_or("");
+  q.machine = c.args.optStr(256, "machine").value_or("");
+  q.virtType = c.args.optStr(256, "virtualization type").value_or("");
+  uint32_t flags = c.args.u32();
+  XVIRT_TRY(c.args.finish());
+  if (flags != 0)
+    return makeError(ErrorCode::InvalidArgument,
+                     "unsupported flags (0x" + std::to_string(flags) + ") in function xvirtConnectGetDomainCapabilities");
+  XVIRT_ASSIGN_OR_RETURN(hv::PhysInfo info, c.ctx.physInfo());
+  XVIRT_ASSIGN_OR_RETURN(std::string xml, domainCapabilitiesXml(info, q, kMaxVcpus));
+  c.ret.str(xml);
+  return okStatus();
+}
+
 Status handleNodeGetInfo(Call& c) {
   XVIRT_ASSIGN_OR_RETURN(hv::PhysInfo info, c.ctx.physInfo());
   unsigned nodes = info.nrNodes ? info.nrNodes : 1;

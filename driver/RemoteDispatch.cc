@@ -73,8 +73,8 @@ constexpr std::array kProcedures = {
                    handleDomainEventRegisterAny, kQuery},
     ProcedureEntry{p::kConnectDomainEventCallbackDeregisterAny, "CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY",
                    handleDomainEventDeregisterAny, kQuery},
-    // Answers VIR_ERR_NO_SUPPORT on purpose: virt-manager and virt-install carry on without it.
-    ProcedureEntry{p::kConnectGetDomainCapabilities, "CONNECT_GET_DOMAIN_CAPABILITIES", nullptr, kQuery},
+    ProcedureEntry{p::kConnectGetDomainCapabilities, "CONNECT_GET_DOMAIN_CAPABILITIES", handleGetDomainCapabilities,
+                   kQuery},
     ProcedureEntry{350, "DOMAIN_DEFINE_XML_FLAGS", handleDomainDefineXmlFlags, kMutating},
     ProcedureEntry{p::kConnectRegisterCloseCallback, "CONNECT_REGISTER_CLOSE_CALLBACK", handleRegisterCloseCallback,
                    kNoArgs},

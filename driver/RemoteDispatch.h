@@ -104,6 +104,7 @@ Status handleGetUri(Call&);
 Status handleIsSecure(Call&);
 Status handleGetMaxVcpus(Call&);
 Status handleGetCapabilities(Call&);
+Status handleGetDomainCapabilities(Call&);
 Status handleNodeGetInfo(Call&);
 Status handleNodeGetCpuMap(Call&);
 Status handleNodeGetFreeMemory(Call&);

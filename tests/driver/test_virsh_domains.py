@@ -193,6 +193,25 @@ class VirshLifecycleTest(DomainTestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertRegex(self.virsh("dominfo", name).stdout, r"Persistent:\s+no")
 
+    def test_start_failure_reports_the_helpers_reason(self):
+        name, uuid = "bad1", "5a0cfb8e-5d1c-4b0e-8f57-7e1f2a3b4c08"
+        self.addCleanup(self.cleanup_domain, name)
+        path = self.xml_file(name, uuid)
+        missing = os.path.join(self.d.dir, "no-such-vmlinuz")
+        with open(path) as f:
+            xml = f.read().replace(self.kernel, missing)
+        with open(path, "w") as f:
+            f.write(xml)
+        self.virsh("define", path)
+        before = self.sim_domids()
+        r = self.virsh("start", name, check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn(f"Failed to start domain '{name}'", r.stderr)
+        self.assertIn(missing, r.stderr)  # the helper's own sentence, from its log
+        self.assertEqual(self.state(name), "shut off (unknown)")
+        self.assertEqual(self.sim_domids(), before, "a failed start leaves no domain behind")
+        self.assertFalse(os.path.exists(os.path.join(self.d.run, "xvirt", "domains", name + ".xml")))
+
     def test_read_only_connection_cannot_start(self):
         name, uuid = "ro1", "5a0cfb8e-5d1c-4b0e-8f57-7e1f2a3b4c05"
         self.addCleanup(self.cleanup_domain, name)

@@ -194,6 +194,22 @@ class VirshTest(XvirtdTestCase):
             p = subprocess.run(["xmllint", "--noout", "--relaxng", CAP_RNG, spath], capture_output=True, text=True)
             self.assertEqual(p.returncode, 0, p.stderr)
 
+    def test_domain_capabilities_validate_against_libvirts_schema(self):
+        rng = "/usr/share/libvirt/schemas/domaincaps.rng"
+        for machine in ("xenpv", "xenfv", "xenpvh"):
+            xml = self.d.virsh("domcapabilities", "--virttype", "xen", "--machine", machine).stdout
+            self.assertIn(f"<machine>{machine}</machine>", xml)
+            path = os.path.join(self.d.dir, f"domcaps-{machine}.xml")
+            with open(path, "w") as f:
+                f.write(xml)
+            args = ["xmllint", "--noout"] + (["--relaxng", rng] if os.path.exists(rng) else []) + [path]
+            p = subprocess.run(args, capture_output=True, text=True)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertEqual("<value>/usr/lib/xen-" in xml, machine == "xenfv", "only HVM guests load hvmloader")
+        r = self.d.virsh("domcapabilities", "--machine", "pc-q35", check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("The machine type 'pc-q35' is not one of xenpv, xenfv or xenpvh.", r.stderr)
+
     def test_uri_and_hostname(self):
         self.assertEqual(self.d.virsh("uri").stdout.strip(), self.d.uri)
         self.assertEqual(self.d.virsh("hostname").stdout.strip(), socket.gethostname())
