@@ -1,8 +1,10 @@
 """xvirt-helper as a real process on the simulated Xen host (issue 4): the design's command lines,
 the xenstore tree, the console, the monitor from a plain Python QMP client, lifecycle and clean-up."""
+import json
 import os
 import select
 import signal
+import socket
 import subprocess
 import sys
 import unittest
@@ -106,6 +108,52 @@ class HelperTest(unittest.TestCase):
         self.assertEqual(proc.wait(20), 4)
         self.assertNotIn(domid, self.host.domain_ids())
         self.assertEqual(self.host.xenstore("exists", f"/local/domain/{domid}", check=False).returncode, 1)
+
+    def console_file_has(self, path, text, count=1):
+        def check():
+            if not os.path.exists(path):
+                return False
+            with open(path, "rb") as f:
+                return f.read().count(text) >= count
+        return check
+
+    def test_file_console_and_reboot_restart_in_the_same_process(self):
+        log = self.host.path("demo-console.log")
+        proc, qmp = self.start("-M", "xenpv", "-m", "128", "-kernel", self.kernel, "-append", "console=hvc0",
+                               "-serial", f"file:{log}")
+        kname = os.path.basename(self.kernel).encode()
+        wait_for(self.console_file_has(log, kname), 10, "boot lines in the console file")
+        first = qmp.execute("query-domain")["return"]["domid"]
+
+        # The guest's own reboot (control/shutdown=reboot); on_reboot is restart for the command line.
+        self.host.xenstore("write", f"/local/domain/{first}/control/shutdown", "reboot")
+        ev = qmp.wait_event("RESET", 20)
+        self.assertEqual(ev["data"], {"guest": True, "reason": "guest-reset"})
+        wait_for(lambda: qmp.execute("query-status")["return"]["status"] == "running", 20, "the rebuilt guest")
+        second = qmp.execute("query-domain")["return"]["domid"]
+        self.assertNotEqual(second, first)
+        self.assertIsNone(proc.poll(), "a restart happens inside the same helper process")
+        ids = self.host.domain_ids()
+        self.assertIn(second, ids)
+        self.assertNotIn(first, ids)
+        wait_for(self.console_file_has(log, kname, 2), 10, "the second boot in the console file")
+        self.assertEqual(qmp.execute("quit"), {"return": {}})
+        self.assertEqual(proc.wait(20), 4)
+        self.assertNotIn(second, self.host.domain_ids())
+
+    def test_guest_crash_ends_the_helper_with_status_3(self):
+        proc, qmp = self.start("-M", "xenpv", "-m", "128", "-kernel", self.kernel, "-serial", "null")
+        domid = qmp.execute("query-domain")["return"]["domid"]
+        # The simulated host's fault hook: the guest panics (shutdown reason crash).
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.connect(os.path.join(self.host.sim_dir, "hypercall.sock"))
+            s.sendall(json.dumps({"op": "crash", "domid": domid}).encode() + b"\n")
+            self.assertIn("ok", json.loads(s.makefile().readline()))
+        ev = qmp.wait_event("SHUTDOWN", 20)
+        self.assertEqual(ev["data"]["reason"], "guest-panic")
+        self.assertEqual(ev["data"]["xen-reason"], "crash")
+        self.assertEqual(proc.wait(20), 3)
+        self.assertNotIn(domid, self.host.domain_ids())
 
     def test_monitor_bad_input_keeps_the_guest_running(self):
         proc, qmp = self.start("-M", "xenpv", "-m", "128", "-kernel", self.kernel, "-serial", "null")
