@@ -35,18 +35,6 @@ void XmlOut::textTag(int level, std::string_view name, const Attrs& attrs, std::
 
 namespace {
 
-const char* lifecycleName(LifecycleAction a) {
-  switch (a) {
-    case LifecycleAction::Destroy: return "destroy";
-    case LifecycleAction::Restart: return "restart";
-    case LifecycleAction::Preserve: return "preserve";
-    case LifecycleAction::RenameRestart: return "rename-restart";
-    case LifecycleAction::CoredumpDestroy: return "coredump-destroy";
-    case LifecycleAction::CoredumpRestart: return "coredump-restart";
-  }
-  return "destroy";
-}
-
 std::string keptName(const std::string& xml) {
   size_t b = xml.find('<');
   if (b == std::string::npos) return {};
@@ -221,9 +209,9 @@ std::string formatDomainXml(const DomainDef& def, unsigned flags) {
   writeFeatures(out, def);
   writeKept(out, def, AfterFeatures);
   writeClock(out, def);
-  out.textTag(1, "on_poweroff", {}, lifecycleName(def.onPoweroff));
-  out.textTag(1, "on_reboot", {}, lifecycleName(def.onReboot));
-  out.textTag(1, "on_crash", {}, lifecycleName(def.onCrash));
+  out.textTag(1, "on_poweroff", {}, lifecycleActionName(def.onPoweroff));
+  out.textTag(1, "on_reboot", {}, lifecycleActionName(def.onReboot));
+  out.textTag(1, "on_crash", {}, lifecycleActionName(def.onCrash));
   writeKept(out, def, AfterLifecycle);
   formatDevices(out, def, flags);
   writeKept(out, def, AfterDevices);

@@ -12,13 +12,6 @@ namespace xvirt::dom {
 
 namespace {
 
-template <typename Set>
-bool containsIn(const Set& set, std::string_view name) {
-  return std::find(std::begin(set), std::end(set), name) != std::end(set);
-}
-[[maybe_unused]] bool contains(std::initializer_list<std::string_view> set, std::string_view name) { return containsIn(set, name); }
-template <size_t N>
-bool contains(const std::string_view (&set)[N], std::string_view name) { return containsIn(set, name); }
 
 // Harmless top-level elements: libvirt knows them, xvirt does not act on them, and the guest is the
 // same either way (labels, host-side tuning, power-management hints). Kept verbatim.
@@ -38,16 +31,6 @@ constexpr std::string_view kRejectedFeatures[] = {
     "hyperv", "smm", "gic", "ioapic", "hpt", "htm", "nested-hv", "msrs", "ccf-assist", "xen",
     "cfpc", "sbbc", "ibs", "tcg", "async-teardown", "ras", "ps2", "aia", "capabilities"};
 constexpr const char* kLibvirtXenNamespace = "http://libvirt.org/schemas/domain/xen/1.0";
-
-Result<LifecycleAction> lifecycleFromString(const std::string& s) {
-  if (s == "destroy") return LifecycleAction::Destroy;
-  if (s == "restart") return LifecycleAction::Restart;
-  if (s == "preserve") return LifecycleAction::Preserve;
-  if (s == "rename-restart") return LifecycleAction::RenameRestart;
-  if (s == "coredump-destroy") return LifecycleAction::CoredumpDestroy;
-  if (s == "coredump-restart") return LifecycleAction::CoredumpRestart;
-  return xmlError("");
-}
 
 }  // namespace
 
@@ -358,8 +341,8 @@ Status DomainXmlParser::parseClock(xmlNode* node) {
 
 Status DomainXmlParser::parseLifecycle(xmlNode* node, LifecycleAction& out, bool crash) {
   std::string text(trim(nodeText(node)));
-  auto action = lifecycleFromString(text);
-  if (!action.ok() || (!crash && (*action == LifecycleAction::CoredumpDestroy ||
+  auto action = lifecycleActionFromName(text);
+  if (!action || (!crash && (*action == LifecycleAction::CoredumpDestroy ||
                                   *action == LifecycleAction::CoredumpRestart)))
     return xmlError("The action '" + text + "' of " + describe(node) + " is not one of destroy, restart, " +
                     "rename-restart, preserve" + (crash ? ", coredump-destroy, coredump-restart." : "."));

@@ -13,13 +13,6 @@ namespace xvirt::dom {
 
 namespace {
 
-template <typename Set>
-bool containsIn(const Set& set, std::string_view name) {
-  return std::find(std::begin(set), std::end(set), name) != std::end(set);
-}
-[[maybe_unused]] bool contains(std::initializer_list<std::string_view> set, std::string_view name) { return containsIn(set, name); }
-template <size_t N>
-bool contains(const std::string_view (&set)[N], std::string_view name) { return containsIn(set, name); }
 
 // Device elements of libvirt's schema that would change the guest if ignored.
 constexpr std::string_view kRejectedDevices[] = {

@@ -4,7 +4,10 @@
 
 #include <libxml/tree.h>
 
+#include <algorithm>
+#include <initializer_list>
 #include <string>
+#include <string_view>
 
 #include "common/Result.h"
 #include "domain-xml/DomainDef.h"
@@ -23,6 +26,15 @@ Error rejectedElement(const xmlNode* node);
 Error unknownElement(const xmlNode* node, const std::string& parent);
 // Parses "yes"/"no" (and "on"/"off" when `onOff`); `what` names the attribute for the error.
 Result<bool> parseYesNo(const std::string& value, const std::string& what, bool onOff = false);
+
+// Whether `name` is one of `set` (a list of element or attribute names).
+inline bool contains(std::initializer_list<std::string_view> set, std::string_view name) {
+  return std::find(set.begin(), set.end(), name) != set.end();
+}
+template <size_t N>
+bool contains(const std::string_view (&set)[N], std::string_view name) {
+  return std::find(std::begin(set), std::end(set), name) != std::end(set);
+}
 
 class DomainXmlParser {
  public:

@@ -11,6 +11,29 @@
 namespace xvirt::dom {
 
 namespace {
+constexpr std::pair<LifecycleAction, const char*> kLifecycleNames[] = {
+    {LifecycleAction::Destroy, "destroy"},
+    {LifecycleAction::Restart, "restart"},
+    {LifecycleAction::Preserve, "preserve"},
+    {LifecycleAction::RenameRestart, "rename-restart"},
+    {LifecycleAction::CoredumpDestroy, "coredump-destroy"},
+    {LifecycleAction::CoredumpRestart, "coredump-restart"},
+};
+}  // namespace
+
+const char* lifecycleActionName(LifecycleAction action) {
+  for (const auto& [a, name] : kLifecycleNames)
+    if (a == action) return name;
+  return "destroy";
+}
+
+std::optional<LifecycleAction> lifecycleActionFromName(std::string_view name) {
+  for (const auto& [a, n] : kLifecycleNames)
+    if (name == n) return a;
+  return std::nullopt;
+}
+
+namespace {
 
 bool ieq(std::string_view a, std::string_view b) { return toLower(a) == toLower(b); }
 

@@ -3,13 +3,19 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "common/Result.h"
+#include "domain-xml/DomainDef.h"
 
 namespace xvirt::dom {
+
+// on_poweroff / on_reboot / on_crash actions, spelled the same in libvirt XML, xl.cfg and GuestConfig.
+const char* lifecycleActionName(LifecycleAction action);
+std::optional<LifecycleAction> lifecycleActionFromName(std::string_view name);
 
 // A memory size with a libvirt unit (b, bytes, k, KiB, KB, M, MiB, MB, G, GiB, GB, T, TiB, TB, P..., E...;
 // case-insensitive, "KB" = 1000, "K"/"KiB" = 1024; empty means KiB) in KiB, rounded up.

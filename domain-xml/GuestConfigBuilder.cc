@@ -11,18 +11,6 @@
 namespace xvirt::dom {
 namespace {
 
-const char* actionName(LifecycleAction a) {
-  switch (a) {
-    case LifecycleAction::Destroy: return "destroy";
-    case LifecycleAction::Restart: return "restart";
-    case LifecycleAction::Preserve: return "preserve";
-    case LifecycleAction::RenameRestart: return "rename-restart";
-    case LifecycleAction::CoredumpDestroy: return "coredump-destroy";
-    case LifecycleAction::CoredumpRestart: return "coredump-restart";
-  }
-  return "destroy";
-}
-
 Error unsupported(const DomainDef& def, const std::string& what) {
   return makeError(ErrorCode::ConfigUnsupported, "The guest '" + def.name + "' " + what + ".");
 }
@@ -216,9 +204,9 @@ Result<GuestConfig> buildGuestConfig(const DomainDef& def) {
   } else if (!clock.offset.empty() && clock.offset != "utc") {
     return unsupported(def, "has the clock offset '" + clock.offset + "', which is not utc, localtime or variable");
   }
-  g.onPoweroff = actionName(def.onPoweroff);
-  g.onReboot = actionName(def.onReboot);
-  g.onCrash = actionName(def.onCrash);
+  g.onPoweroff = lifecycleActionName(def.onPoweroff);
+  g.onReboot = lifecycleActionName(def.onReboot);
+  g.onCrash = lifecycleActionName(def.onCrash);
   g.deviceModel = def.emulator;
 
   XVIRT_TRY(buildDisks(def, g));

@@ -2,24 +2,13 @@
 // formats back to the same text. xl gets xl's spellings (type=, cmdline=, key=value disks);
 // xm gets xm's (builder='hvm' with kernel=hvmloader, extra=, positional disks with prefixes).
 #include "common/Strings.h"
+#include "domain-xml/DomainXmlValues.h"
 #include "domain-xml/XlConfig.h"
 #include "domain-xml/XlConfigSyntax.h"
 #include "domain-xml/XlDevices.h"
 
 namespace xvirt::dom {
 namespace {
-
-const char* actionName(LifecycleAction a) {
-  switch (a) {
-    case LifecycleAction::Destroy: return "destroy";
-    case LifecycleAction::Restart: return "restart";
-    case LifecycleAction::Preserve: return "preserve";
-    case LifecycleAction::RenameRestart: return "rename-restart";
-    case LifecycleAction::CoredumpDestroy: return "coredump-destroy";
-    case LifecycleAction::CoredumpRestart: return "coredump-restart";
-  }
-  return "destroy";
-}
 
 class Writer {
  public:
@@ -78,9 +67,9 @@ Result<std::string> formatXlConfig(const DomainDef& def, NativeFormat format) {
   } else if (!def.vcpu.cpuset.empty()) {
     w.str("cpus", def.vcpu.cpuset);
   }
-  w.str("on_poweroff", actionName(def.onPoweroff));
-  w.str("on_reboot", actionName(def.onReboot));
-  w.str("on_crash", actionName(def.onCrash));
+  w.str("on_poweroff", lifecycleActionName(def.onPoweroff));
+  w.str("on_reboot", lifecycleActionName(def.onReboot));
+  w.str("on_crash", lifecycleActionName(def.onCrash));
 
   if (def.clock.offset == "localtime") {
     w.num("localtime", 1);

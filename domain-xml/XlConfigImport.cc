@@ -120,12 +120,7 @@ class Reader {
 };
 
 Result<LifecycleAction> parseAction(const std::string& v, int line, const std::string& key) {
-  if (v == "destroy") return LifecycleAction::Destroy;
-  if (v == "restart") return LifecycleAction::Restart;
-  if (v == "preserve") return LifecycleAction::Preserve;
-  if (v == "rename-restart") return LifecycleAction::RenameRestart;
-  if (v == "coredump-destroy") return LifecycleAction::CoredumpDestroy;
-  if (v == "coredump-restart") return LifecycleAction::CoredumpRestart;
+  if (auto action = lifecycleActionFromName(v)) return *action;
   return xlLineError(line, "sets " + key + " to '" + v +
                                "', which is not one of destroy, restart, preserve, rename-restart, "
                                "coredump-destroy or coredump-restart");
