@@ -81,6 +81,17 @@ Status ManagerDomainRegistry::suspend(const Dom& d) { return manager_->suspend(t
 Status ManagerDomainRegistry::resume(const Dom& d) { return manager_->resume(toRef(d)); }
 Status ManagerDomainRegistry::setAutostart(const Dom& d, bool on) { return manager_->setAutostart(toRef(d), on); }
 
+Result<RemoteDomainDefs> ManagerDomainRegistry::definitions(const Dom& d) {
+  XVIRT_ASSIGN_OR_RETURN(DomainDefinitions defs, manager_->definitions(toRef(d)));
+  return RemoteDomainDefs{toRemoteDomain(defs.ref), static_cast<int>(defs.state), defs.reason, std::move(defs.live),
+                          std::move(defs.persistent)};
+}
+
+Status ManagerDomainRegistry::modifyDefinitions(const Dom& d, unsigned affect, const std::string& job,
+                                                const DefinitionEdit& edit) {
+  return manager_->modifyDefinitions(toRef(d), affect, job, edit);
+}
+
 Result<bool> ManagerDomainRegistry::isActive(const Dom& d) { return manager_->isActive(toRef(d)); }
 Result<bool> ManagerDomainRegistry::isPersistent(const Dom& d) { return manager_->isPersistent(toRef(d)); }
 Result<bool> ManagerDomainRegistry::isUpdated(const Dom& d) { return manager_->isUpdated(toRef(d)); }

@@ -51,6 +51,8 @@ class ManagerDomainRegistry final : public DomainRegistry {
   Status suspend(const Dom& d) override;
   Status resume(const Dom& d) override;
   Status setAutostart(const Dom& d, bool on) override;
+  Result<RemoteDomainDefs> definitions(const Dom& d) override;
+  Status modifyDefinitions(const Dom& d, unsigned affect, const std::string& job, const DefinitionEdit& edit) override;
 
   Result<bool> isActive(const Dom& d) override;
   Result<bool> isPersistent(const Dom& d) override;

@@ -3,11 +3,14 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "common/Result.h"
+#include "domain-xml/DomainDef.h"
 #include "driver/rpc/RemoteDomain.h"
 
 namespace xvirt::driver {
@@ -20,6 +23,19 @@ struct RemoteDomainInfo {
   unsigned nrVirtCpu = 0;
   uint64_t cpuTimeNs = 0;
 };
+
+// A copy of one domain's definitions and run state (libvirt's state numbers), for the tuning procedures.
+struct RemoteDomainDefs {
+  rpc::RemoteDomain ref;  // with its id at the time of the copy
+  int state = 0;
+  int reason = 0;
+  std::optional<dom::DomainDef> live;        // while active
+  std::optional<dom::DomainDef> persistent;  // absent for a transient domain
+  bool active() const { return ref.id >= 0; }
+};
+
+// Changes one copy of a definition: `live` says which, `domid` is the running domain's id (else -1).
+using DefinitionEdit = std::function<Status(dom::DomainDef& def, bool live, int domid)>;
 
 class DomainRegistry {
  public:
@@ -62,6 +78,13 @@ class DomainRegistry {
   virtual Result<std::string> getXmlDesc(const Dom&, unsigned) { return unsupported("domain XML"); }
   virtual Result<bool> getAutostart(const Dom&) { return unsupported("autostart"); }
   virtual Result<bool> hasManagedSave(const Dom&) { return unsupported("managed save"); }
+
+  // Tuning: a snapshot of the definitions, and changes with libvirt's VIR_DOMAIN_AFFECT_* bits in
+  // `affect` (0 current, 1 live, 2 config); see DomainManager::modifyDefinitions.
+  virtual Result<RemoteDomainDefs> definitions(const Dom&) { return unsupported("domain tuning"); }
+  virtual Status modifyDefinitions(const Dom&, unsigned /*affect*/, const std::string& /*job*/, const DefinitionEdit&) {
+    return unsupported("domain tuning");
+  }
 
  protected:
   static Error unsupported(const std::string& what) {

@@ -30,6 +30,12 @@ struct DriverContext {
 
   std::string uri() const { return systemMode ? "xen:///system" : "xen:///session"; }
   Result<hv::PhysInfo> physInfo();  // serialized: backends need not be thread-safe
+  // Every other hypervisor call from a handler runs inside this, under the same lock as physInfo().
+  template <typename F>
+  auto withHypervisor(F&& f) {
+    std::lock_guard lock(hvMu_);
+    return f(hypervisor);
+  }
 
  private:
   std::mutex hvMu_;
@@ -115,6 +121,25 @@ Status handleDomainLookupByName(Call&);
 Status handleDomainLookupByUuid(Call&);
 Status handleDomainEventRegisterAny(Call&);
 Status handleDomainEventDeregisterAny(Call&);
+
+// Defined in TuningProcedures.cc (vCPUs, pinning, memory), StatsProcedures.cc (CPU, memory and
+// all-domain statistics) and NativeFormatProcedures.cc (xl/xm configs).
+Status handleDomainGetVcpus(Call&);
+Status handleDomainGetVcpuPinInfo(Call&);
+Status handleDomainPinVcpu(Call&);
+Status handleDomainPinVcpuFlags(Call&);
+Status handleDomainGetVcpusFlags(Call&);
+Status handleDomainGetMaxVcpus(Call&);
+Status handleDomainSetVcpus(Call&);
+Status handleDomainSetVcpusFlags(Call&);
+Status handleDomainSetMemory(Call&);
+Status handleDomainSetMaxMemory(Call&);
+Status handleDomainSetMemoryFlags(Call&);
+Status handleDomainGetCpuStats(Call&);
+Status handleDomainMemoryStats(Call&);
+Status handleConnectGetAllDomainStats(Call&);
+Status handleDomainXmlFromNative(Call&);
+Status handleDomainXmlToNative(Call&);
 
 // Defined in DomainProcedures.cc.
 Status handleListDomains(Call&);

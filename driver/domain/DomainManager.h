@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -43,6 +44,18 @@ struct DomainInfoReply {
   unsigned nrVirtCpu = 0;
   uint64_t cpuTimeNs = 0;
 };
+
+// A copy of one domain's definitions and run state, taken at one moment (the tuning procedures).
+struct DomainDefinitions {
+  DomainRef ref;
+  DomainState state = DomainState::Shutoff;
+  int reason = 0;
+  std::optional<dom::DomainDef> live;        // while active
+  std::optional<dom::DomainDef> persistent;  // absent for a transient domain
+};
+
+// Changes one copy of a definition: `live` says which, `domid` is the running domain's id (else -1).
+using DefinitionEdit = std::function<Status(dom::DomainDef& def, bool live, int domid)>;
 
 // libvirt's flag values the manager honours.
 namespace flags {
@@ -100,6 +113,13 @@ class DomainManager {
   Result<bool> getAutostart(const DomainRef& ref) const;
   Status setAutostart(const DomainRef& ref, bool on);
   Result<bool> hasManagedSave(const DomainRef& ref) const;
+
+  // Tuning (DomainTuning.cc). modifyDefinitions resolves libvirt's VIR_DOMAIN_AFFECT_* bits in
+  // `affect` (0 current, 1 live, 2 config), then, under the domain's job, edits copies of the chosen
+  // definitions (config first, as it has no side effects, then live). Only when every edit succeeded
+  // is the persistent one saved atomically and the live one recorded in the status file.
+  Result<DomainDefinitions> definitions(const DomainRef& ref) const;
+  Status modifyDefinitions(const DomainRef& ref, unsigned affect, const std::string& job, const DefinitionEdit& edit);
 
   Status shutdown(const DomainRef& ref, unsigned flags);
   Status reboot(const DomainRef& ref, unsigned flags);

@@ -346,6 +346,362 @@ class PythonLibvirtDomainTest(DomainTestCase):
         self.assertEqual(e.exception.get_error_code(), libvirt.VIR_ERR_NO_DOMAIN)
 
 
+# --- CPU and memory tuning, statistics, native formats (issue 7 parts 4 and 5) ---
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def sim_call(sim_dir, request):
+    """One request on the simulated host's hypercall socket (docs/sim.md), e.g. set_load."""
+    import json
+    import socket
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.connect(os.path.join(sim_dir, "hypercall.sock"))
+        s.sendall((json.dumps(request) + "\n").encode())
+        line = b""
+        while not line.endswith(b"\n"):
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            line += chunk
+    reply = json.loads(line)
+    assert "ok" in reply, reply
+    return reply["ok"]
+
+
+def vcpuinfo(text):
+    """virsh vcpuinfo output -> {vcpu: {"CPU": ..., "State": ..., "CPU Affinity": ...}}."""
+    out, cur = {}, None
+    for line in text.splitlines():
+        if ":" not in line:
+            continue
+        key, value = (part.strip() for part in line.split(":", 1))
+        if key == "VCPU":
+            cur = out.setdefault(int(value), {})
+        elif cur is not None:
+            cur[key] = value
+    return out
+
+
+def key_values(text):
+    """virsh domstats / dommemstat output -> {key: value}."""
+    out = {}
+    for line in text.splitlines():
+        line = line.strip()
+        if "=" in line:
+            k, v = line.split("=", 1)
+            out[k] = v
+        elif line and len(line.split()) == 2 and not line.startswith("Domain"):
+            k, v = line.split()
+            out[k] = v
+    return out
+
+
+class FourCpuTestCase(DomainTestCase):
+    """A simulated host with 4 CPUs, whatever the machine has, so pinning has room to move."""
+
+    @classmethod
+    def setUpClass(cls):
+        old = os.environ.get("XVIRT_SIM_CPUS")
+        os.environ["XVIRT_SIM_CPUS"] = "4"
+        try:
+            super().setUpClass()
+        finally:
+            if old is None:
+                del os.environ["XVIRT_SIM_CPUS"]
+            else:
+                os.environ["XVIRT_SIM_CPUS"] = old
+
+    def start_domain(self, name, uuid, xml_edit=None):
+        path = self.xml_file(name, uuid)
+        if xml_edit:
+            with open(path) as f:
+                text = xml_edit(f.read())
+            with open(path, "w") as f:
+                f.write(text)
+        self.addCleanup(self.cleanup_domain, name)
+        self.virsh("define", path)
+        self.virsh("start", name)
+        return int(self.virsh("domid", name).stdout.strip())
+
+
+class VcpuPinningTest(FourCpuTestCase):
+    def test_vcpupin_live_moves_the_vcpu_and_vcpuinfo_shows_it(self):
+        name = "pin1"
+        self.start_domain(name, "5a0cfb8e-5d1c-4b0e-8f57-7e1f2a3b4c41")
+        info = vcpuinfo(self.virsh("vcpuinfo", name).stdout)
+        self.assertEqual(sorted(info), [0, 1])
+        # The sim puts vCPU v on the (v mod k)-th of its k allowed CPUs: 0 and 1 with no pinning.
+        self.assertEqual((info[0]["CPU"], info[1]["CPU"]), ("0", "1"))
+        self.assertEqual(info[0]["CPU Affinity"], "yyyy")
+
+        self.virsh("vcpupin", name, "0", "2")             # PIN_VCPU: the running guest
+        self.virsh("vcpupin", name, "1", "3", "--live")   # PIN_VCPU_FLAGS LIVE
+        info = vcpuinfo(self.virsh("vcpuinfo", name).stdout)
+        self.assertEqual((info[0]["CPU"], info[1]["CPU"]), ("2", "3"))
+        self.assertEqual((info[0]["CPU Affinity"], info[1]["CPU Affinity"]), ("--y-", "---y"))
+        self.assertRegex(self.virsh("vcpupin", name).stdout, r"0\s+2\s*\n\s*1\s+3")
+        live = self.virsh("dumpxml", name).stdout
+        self.assertIn("<vcpupin vcpu='0' cpuset='2'/>", live)
+        self.assertNotIn("vcpupin", self.virsh("dumpxml", "--inactive", name).stdout)
+
+        # CONFIG changes the persistent definition only; the next start honours it.
+        self.virsh("vcpupin", name, "1", "0-1", "--config")
+        self.assertIn("<vcpupin vcpu='1' cpuset='0-1'/>", self.virsh("dumpxml", "--inactive", name).stdout)
+        self.assertEqual(vcpuinfo(self.virsh("vcpuinfo", name).stdout)[1]["CPU"], "3")
+        self.assertRegex(self.virsh("vcpupin", name, "--config").stdout, r"0\s+0-3\s*\n\s*1\s+0-1")
+        self.virsh("destroy", name)
+        off = vcpuinfo(self.virsh("vcpuinfo", name).stdout)  # shut off: the config's pinning
+        self.assertEqual(off[1]["CPU Affinity"], "yy--")
+        self.virsh("start", name)
+        info = vcpuinfo(self.virsh("vcpuinfo", name).stdout)
+        self.assertEqual((info[0]["CPU"], info[1]["CPU"]), ("0", "1"))
+        self.assertEqual(info[1]["CPU Affinity"], "yy--")
+
+    def test_vcpu_cpuset_is_honoured_at_start(self):
+        name = "pin2"
+        self.start_domain(name, "5a0cfb8e-5d1c-4b0e-8f57-7e1f2a3b4c42",
+                          lambda x: x.replace("<vcpu>2</vcpu>", "<vcpu cpuset='1'>2</vcpu>"))
+        info = vcpuinfo(self.virsh("vcpuinfo", name).stdout)
+        self.assertEqual((info[0]["CPU"], info[1]["CPU"]), ("1", "1"))
+        self.assertEqual(info[0]["CPU Affinity"], "-y--")
+        # A <vcpupin> wins over the domain-wide cpuset for its vCPU.
+        name3 = "pin3"
+        self.start_domain(name3, "5a0cfb8e-5d1c-4b0e-8f57-7e1f2a3b4c43",
+                          lambda x: x.replace("<vcpu>2</vcpu>", "<vcpu cpuset='1'>2</vcpu>"
+                                              "<cputune><vcpupin vcpu='1' cpuset='3'/></cputune>"))
+        info = vcpuinfo(self.virsh("vcpuinfo", name3).stdout)
+        self.assertEqual((info[0]["CPU"], info[1]["CPU"]), ("1", "3"))
+
+    def test_pinning_errors(self):
+        name = "pin4"
+        self.start_domain(name, "5a0cfb8e-5d1c-4b0e-8f57-7e1f2a3b4c44")
+        r = self.virsh("vcpupin", name, "5", "1", check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn(f"Domain '{name}' has no vCPU 5", r.stderr)
+        r = self.virsh("vcpupin", name, "0", "1", "--live", "--config", check=False)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("<vcpupin vcpu='0' cpuset='1'/>", self.virsh("dumpxml", "--inactive", name).stdout)
+        self.virsh("destroy", name)
+        r = self.virsh("vcpupin", name, "0", "2", "--live", check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn(f"Domain '{name}' is not running", r.stderr)
+
+    def test_python_vcpus_and_pin_info(self):
+        import libvirt
+        name = "pin5"
+        self.start_domain(name, "5a0cfb8e-5d1c-4b0e-8f57-7e1f2a3b4c45")
+        conn = libvirt.open(self.d.uri)
+        self.addCleanup(conn.close)
+        dom = conn.lookupByName(name)
+        dom.pinVcpuFlags(1, (False, False, True, False), libvirt.VIR_DOMAIN_AFFECT_LIVE)
+        info, maps = dom.vcpus()
+        self.assertEqual([(v[0], v[3]) for v in info], [(0, 0), (1, 2)])
+        self.assertEqual(info[0][1], libvirt.VIR_VCPU_RUNNING)
+        self.assertEqual(maps[1], (False, False, True, False))
+        self.assertEqual(dom.vcpuPinInfo(libvirt.VIR_DOMAIN_AFFECT_CONFIG)[1], (True, True, True, True))
+        self.assertEqual(dom.vcpusFlags(libvirt.VIR_DOMAIN_AFFECT_LIVE | libvirt.VIR_DOMAIN_VCPU_MAXIMUM), 2)
+        self.assertEqual(dom.maxVcpus(), 2)
+
+
+class CpuStatsTest(FourCpuTestCase):
+    def test_cpu_stats_grow_while_the_guest_runs(self):
+        import libvirt
+        name = "cpu1"
+        domid = self.start_domain(name, "5a0cfb8e-5d1c-4b0e-8f57-7e1f2a3b4c51")
+        sim_call(self.sim_dir, {"op": "set_load", "domid": domid, "load": 100})
+
+        def total():
+            out = self.virsh("cpu-stats", "--total", name).stdout
+            return float(re.search(r"cpu_time\s+([\d.]+) seconds", out).group(1))
+
+        t0 = total()
+        wait_for(lambda: total() > t0 + 0.05, what="cpu-stats to grow")
+        out = self.virsh("cpu-stats", name).stdout
+        per_cpu = {int(m.group(1)): float(m.group(2))
+                   for m in re.finditer(r"CPU(\d+):\s*\n\s*cpu_time\s+([\d.]+) seconds", out)}
+        self.assertEqual(sorted(per_cpu), [0, 1, 2, 3])
+        # vCPU 0 runs on host CPU 0, vCPU 1 on host CPU 1; nothing runs on 2 and 3.
+        self.assertGreater(per_cpu[0], 0)
+        self.assertGreater(per_cpu[1], 0)
+        self.assertEqual((per_cpu[2], per_cpu[3]), (0, 0))
+        self.assertRegex(out, r"Total:\s*\n\s*cpu_time\s+[\d.]+ seconds")
+
+        conn = libvirt.open(self.d.uri)
+        self.addCleanup(conn.close)
+        dom = conn.lookupByName(name)
+        totals = dom.getCPUStats(True)
+        self.assertEqual(len(totals), 1)
+        self.assertGreater(totals[0]["cpu_time"], int(t0 * 1e9))
+        cpus = dom.getCPUStats(False)
+        self.assertEqual(len(cpus), 4)
+        self.assertGreater(cpus[0]["cpu_time"], 0)
+        self.assertEqual(cpus[3]["cpu_time"], 0)
+        # Paused, the time stands still.
+        self.virsh("suspend", name)
+        t1 = dom.getCPUStats(True)[0]["cpu_time"]
+        self.assertEqual(conn.lookupByName(name).info()[4], t1)
+        self.virsh("resume", name)
+
+    def test_cpu_stats_of_a_stopped_domain_is_an_error(self):
+        name = "cpu2"
+        self.start_domain(name, "5a0cfb8e-5d1c-4b0e-8f57-7e1f2a3b4c52")
+        self.virsh("destroy", name)
+        r = self.virsh("cpu-stats", name, check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("is not running", r.stderr)
+
+
+class DomainStatsTest(DomainTestCase):
+    def test_domstats_matches_dominfo(self):
+        name, uuid = "st1", "5a0cfb8e-5d1c-4b0e-8f57-7e1f2a3b4c61"
+        self.addCleanup(self.cleanup_domain, name)
+        self.virsh("define", self.xml_file(name, uuid))
+        off = key_values(self.virsh("domstats", name).stdout)
+        self.assertEqual(off["state.state"], "5")
+        self.assertNotIn("cpu.time", off)
+        self.assertEqual(off["vcpu.maximum"], "2")
+        self.virsh("start", name)
+        stats = key_values(self.virsh("domstats", name).stdout)
+        info = self.virsh("dominfo", name).stdout
+        self.assertRegex(info, r"State:\s+running")
+        self.assertEqual(stats["state.state"], "1")
+        self.assertEqual(stats["state.reason"], "1")  # booted
+        self.assertEqual(stats["vcpu.current"], re.search(r"CPU\(s\):\s+(\d+)", info).group(1))
+        self.assertEqual(stats["balloon.maximum"], re.search(r"Max memory:\s+(\d+) KiB", info).group(1))
+        self.assertEqual(stats["balloon.current"], re.search(r"Used memory:\s+(\d+) KiB", info).group(1))
+        self.assertIn("cpu.time", stats)
+        self.assertEqual((stats["vcpu.0.state"], stats["vcpu.1.state"]), ("1", "1"))
+        self.assertEqual((stats["block.count"], stats["block.0.name"], stats["block.0.path"]),
+                         ("1", "xvda", self.disk))
+        self.assertEqual(stats["net.count"], "0")
+        # All domains, and the groups virt-manager polls (state, cpu-total, vcpu = 0xb).
+        self.assertIn(f"Domain: '{name}'", self.virsh("domstats").stdout)
+        only = key_values(self.virsh("domstats", "--state", "--cpu-total", "--vcpu", name).stdout)
+        self.assertNotIn("balloon.current", only)
+        self.assertIn("vcpu.1.time", only)
+        mem = key_values(self.virsh("dommemstat", name).stdout)
+        self.assertEqual(mem["actual"], stats["balloon.current"])
+
+    def test_python_get_all_domain_stats(self):
+        import libvirt
+        name, uuid = "st2", "5a0cfb8e-5d1c-4b0e-8f57-7e1f2a3b4c62"
+        self.addCleanup(self.cleanup_domain, name)
+        self.virsh("define", self.xml_file(name, uuid))
+        self.virsh("start", name)
+        conn = libvirt.open(self.d.uri)
+        self.addCleanup(conn.close)
+        records = {d.name(): s for d, s in conn.getAllDomainStats()}
+        self.assertIn(name, records)
+        s = records[name]
+        self.assertEqual(s["state.state"], libvirt.VIR_DOMAIN_RUNNING)
+        self.assertEqual(s["vcpu.current"], 2)
+        self.assertEqual(s["balloon.maximum"], 128 * 1024)
+        self.assertGreaterEqual(s["cpu.time"], s["vcpu.0.time"])
+        self.assertEqual(s["block.0.name"], "xvda")
+        active = conn.getAllDomainStats(libvirt.VIR_DOMAIN_STATS_STATE, libvirt.VIR_CONNECT_GET_ALL_DOMAINS_STATS_ACTIVE)
+        self.assertEqual([d.name() for d, _ in active], [name])
+        self.assertEqual(set(active[0][1]), {"state.state", "state.reason"})
+        listed = conn.domainListGetStats([conn.lookupByName(name)], libvirt.VIR_DOMAIN_STATS_BALLOON)
+        self.assertEqual(listed[0][1]["balloon.current"], 128 * 1024)
+
+
+class MemoryAndVcpuConfigTest(DomainTestCase):
+    def test_setmem_setmaxmem_setvcpus_config(self):
+        name, uuid = "cfg1", "5a0cfb8e-5d1c-4b0e-8f57-7e1f2a3b4c71"
+        self.addCleanup(self.cleanup_domain, name)
+        self.virsh("define", self.xml_file(name, uuid))
+        self.virsh("setmaxmem", name, "262144", "--config")
+        self.virsh("setmem", name, "65536", "--config")
+        self.virsh("setvcpus", name, "4", "--config", "--maximum")
+        self.virsh("setvcpus", name, "3", "--config")
+        xml = self.virsh("dumpxml", "--inactive", name).stdout
+        self.assertIn("<memory unit='KiB'>262144</memory>", xml)
+        self.assertIn("<currentMemory unit='KiB'>65536</currentMemory>", xml)
+        self.assertRegex(xml, r"<vcpu[^>]* current='3'[^>]*>4</vcpu>")
+        count = self.virsh("vcpucount", name).stdout
+        self.assertRegex(count, r"maximum\s+config\s+4")
+        self.assertRegex(count, r"current\s+config\s+3")
+        # Lowering the maximum takes the online count with it.
+        self.virsh("setvcpus", name, "2", "--config", "--maximum")
+        self.assertRegex(self.virsh("dumpxml", "--inactive", name).stdout, r"<vcpu placement='static'>2</vcpu>")
+
+        r = self.virsh("setmem", name, "524288", "--config", check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("more than its maximum of 262144 KiB", r.stderr)
+        r = self.virsh("setvcpus", name, "3", "--config", check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("at most 2 vCPUs", r.stderr)
+
+        # The change is on disk: a restarted daemon loads it, and the guest starts with it.
+        self.d.restart()
+        self.assertIn("<currentMemory unit='KiB'>65536</currentMemory>",
+                      self.virsh("dumpxml", "--inactive", name).stdout)
+        self.virsh("start", name)
+        info = self.virsh("dominfo", name).stdout
+        self.assertRegex(info, r"Max memory:\s+262144 KiB")
+
+    def test_live_changes_need_helper_support(self):
+        name, uuid = "cfg2", "5a0cfb8e-5d1c-4b0e-8f57-7e1f2a3b4c72"
+        self.addCleanup(self.cleanup_domain, name)
+        self.virsh("define", self.xml_file(name, uuid))
+        self.virsh("start", name)
+        for args, text in ((("setmem", name, "65536"), "balloon"), (("setvcpus", name, "1"), "set-vcpus")):
+            r = self.virsh(*args, check=False)
+            self.assertNotEqual(r.returncode, 0)
+            self.assertIn("not supported", r.stderr)
+            self.assertIn(text, r.stderr)
+        # --live --config fails as a whole: the config is left as it was.
+        self.virsh("setmem", name, "65536", "--live", "--config", check=False)
+        self.assertNotIn("<currentMemory unit='KiB'>65536", self.virsh("dumpxml", "--inactive", name).stdout)
+        self.virsh("setmem", name, "65536", "--config")
+        self.assertIn("<currentMemory unit='KiB'>65536</currentMemory>", self.virsh("dumpxml", "--inactive", name).stdout)
+        self.assertIn("<currentMemory unit='KiB'>131072</currentMemory>", self.virsh("dumpxml", name).stdout)
+
+
+class NativeFormatTest(DomainTestCase):
+    def native_round_trip(self, fmt, cfg, name):
+        self.addCleanup(self.virsh, "undefine", name, check=False)
+        xml = self.virsh("domxml-from-native", fmt, os.path.join(REPO, "examples", cfg)).stdout
+        self.assertIn(f"<name>{name}</name>", xml)
+        path = os.path.join(self.d.dir, f"{name}-native.xml")
+        with open(path, "w") as f:
+            f.write(xml)
+        self.virsh("define", path)
+        self.assertIn(name, self.virsh("list", "--all", "--name").stdout.split())
+        native = self.virsh("domxml-to-native", fmt, path).stdout
+        self.assertIn(f'name = "{name}"', native)
+        again = os.path.join(self.d.dir, f"{name}.cfg")
+        with open(again, "w") as f:
+            f.write(native)
+        self.assertEqual(self.virsh("domxml-from-native", fmt, again).stdout, xml)
+        return xml
+
+    def test_xl_config_to_xml_and_back(self):
+        xml = self.native_round_trip("xen-xl", "linux-pv.cfg", "linux")
+        self.assertIn("<kernel>/mnt/xen/linux/vmlinux</kernel>", xml)
+        self.assertIn("<source dev='/dev/vg01/linux0'/>", xml)
+
+    def test_xm_config_to_xml_and_back(self):
+        xml = self.native_round_trip("xen-xm", "winxp-hvm.cfg", "winxp")
+        self.assertIn(">hvm</type>", xml)
+
+    def test_unknown_format_and_read_only(self):
+        r = self.virsh("domxml-from-native", "qemu-argv", os.path.join(REPO, "examples", "linux-pv.cfg"), check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("not one of xen-xl or xen-xm", r.stderr)
+        bad = os.path.join(self.d.dir, "bad.cfg")
+        with open(bad, "w") as f:
+            f.write('memory = 256\nvcpus = "two\n')
+        r = self.virsh("domxml-from-native", "xen-xl", bad, check=False)
+        self.assertNotEqual(r.returncode, 0)
+        # As in libvirt, a read-only connection may not convert (the client library refuses first).
+        r = self.virsh("domxml-from-native", "xen-xl", os.path.join(REPO, "examples", "linux-pv.cfg"),
+                       ro=True, check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("read only", r.stderr)
+
+
 if __name__ == "__main__":
     test_xvirtd.DAEMON, test_xvirtd.BACKEND, XVIRT_XL = sys.argv[1], "sim", sys.argv[2]
     unittest.main(argv=[sys.argv[0], "-v"])
