@@ -9,6 +9,7 @@
 #include "common/File.h"
 #include "common/Strings.h"
 #include "domain-xml/GuestConfigBuilder.h"
+#include "driver/monitor/MonitorClient.h"
 #include "xvirt-config.h"
 
 namespace xvirt::driver {
@@ -113,6 +114,45 @@ Result<std::string> ManagerDomainRegistry::getXmlDesc(const Dom& d, unsigned fla
 }
 Result<bool> ManagerDomainRegistry::getAutostart(const Dom& d) { return manager_->getAutostart(toRef(d)); }
 Result<bool> ManagerDomainRegistry::hasManagedSave(const Dom& d) { return manager_->hasManagedSave(toRef(d)); }
+
+Result<std::string> ManagerDomainRegistry::consolePty(const Dom& d, const std::string& devName) {
+  XVIRT_ASSIGN_OR_RETURN(DomainRef ref, manager_->lookupByUuid(d.uuid));
+  auto dom = manager_->domains().byUuid(ref.uuid);
+  if (!dom) return makeError(ErrorCode::NoDomain, "Domain not found: no domain with matching uuid '" + d.uuid.str() + "'.");
+  std::shared_ptr<MonitorClient> monitor;
+  std::string recorded;  // the pty path the live XML (and so the status file) recorded, if any
+  {
+    std::lock_guard lock(dom->mu());
+    if (!dom->isActive()) return makeError(ErrorCode::OperationInvalid, "domain is not running");
+    monitor = dom->monitor;
+    if (dom->liveDef && !dom->liveDef->consoles.empty() && dom->liveDef->consoles[0].type == "pty")
+      recorded = dom->liveDef->consoles[0].path;
+  }
+  const std::string wanted = devName.empty() ? "the console" : "the console '" + devName + "'";
+  if (!monitor) {
+    if (!recorded.empty() && (devName.empty() || devName == "console0")) return recorded;
+    return makeError(ErrorCode::OperationFailed, "Cannot find " + wanted + " of domain '" + ref.name +
+                                                     "': its helper's monitor is not connected.");
+  }
+  XVIRT_ASSIGN_OR_RETURN(Json chardevs, monitor->execute("query-chardev"));
+  std::vector<std::string> labels;
+  if (chardevs.isArray()) {
+    for (const Json& c : chardevs.asArray()) {
+      std::string label = c.getString("label");
+      labels.push_back(label);
+      if (devName.empty() ? label.rfind("console", 0) != 0 : label != devName) continue;
+      std::string filename = c.getString("filename");
+      if (filename.rfind("pty:", 0) != 0)
+        return makeError(ErrorCode::OperationFailed, "The console '" + label + "' of domain '" + ref.name +
+                                                         "' is not a pty (it goes to " + filename + ").");
+      return filename.substr(4);
+    }
+  }
+  if (devName.empty())
+    return makeError(ErrorCode::DeviceNotFound, "Domain '" + ref.name + "' has no console.");
+  return makeError(ErrorCode::DeviceNotFound, "Domain '" + ref.name + "' has no console named '" + devName +
+                                                  "'" + (labels.empty() ? "." : "; it has " + join(labels, ", ") + "."));
+}
 
 DomainPaths domainPathsFor(const DaemonOptions& options, const DaemonPaths& paths) {
   DomainPaths d;

@@ -64,6 +64,7 @@ class ManagerDomainRegistry final : public DomainRegistry {
   Result<std::string> getXmlDesc(const Dom& d, unsigned flags) override;
   Result<bool> getAutostart(const Dom& d) override;
   Result<bool> hasManagedSave(const Dom& d) override;
+  Result<std::string> consolePty(const Dom& d, const std::string& devName) override;
 
   DomainManager& manager() { return *manager_; }
 

@@ -86,6 +86,10 @@ class DomainRegistry {
     return unsupported("domain tuning");
   }
 
+  // The pty of a running domain's console: the first console when devName is empty, else the one
+  // with that alias ("console0"). OperationInvalid when the domain is not running.
+  virtual Result<std::string> consolePty(const Dom&, const std::string& /*devName*/) { return unsupported("consoles"); }
+
  protected:
   static Error unsupported(const std::string& what) {
     return makeError(ErrorCode::NoSupport, "This xvirtd serves no domains, so " + what + " is not supported.");

@@ -73,6 +73,7 @@ constexpr std::array kProcedures = {
     ProcedureEntry{196, "DOMAIN_CREATE_WITH_FLAGS", handleDomainCreateWithFlags, kMutating},
     ProcedureEntry{199, "DOMAIN_SET_VCPUS_FLAGS", handleDomainSetVcpusFlags, kMutating},
     ProcedureEntry{200, "DOMAIN_GET_VCPUS_FLAGS", handleDomainGetVcpusFlags, kQuery},
+    ProcedureEntry{p::kDomainOpenConsole, "DOMAIN_OPEN_CONSOLE", handleDomainOpenConsole, kMutating},
     ProcedureEntry{202, "DOMAIN_IS_UPDATED", handleDomainIsUpdated, kQuery},
     ProcedureEntry{204, "DOMAIN_SET_MEMORY_FLAGS", handleDomainSetMemoryFlags, kMutating},
     ProcedureEntry{212, "DOMAIN_GET_STATE", handleDomainGetState, kQuery},
@@ -145,6 +146,7 @@ rpc::CallReply ClientSession::handleCall(rpc::Connection& conn, const rpc::Heade
                                               e->name + " (remote procedure " + std::to_string(h.proc) +
                                               ") is not implemented by xvirtd yet.");
   Call call{ctx_, *this, conn, rpc::XdrReader(payload), rpc::XdrWriter(), {}};
+  call.serial = h.serial;
   if (e->flags & kNoArgs) {
     if (auto st = call.args.finish(); !st) return rpc::CallReply::fail(toRemoteError(st.error()));
   }
@@ -161,6 +163,48 @@ rpc::CallReply ClientSession::handleCall(rpc::Connection& conn, const rpc::Heade
 void ClientSession::closed(rpc::Connection&) {
   // EOF without CONNECT_CLOSE is how python clients leave: clean up exactly as for a close.
   close();
+  std::map<uint32_t, std::shared_ptr<ConsoleStream>> streams;
+  {
+    std::lock_guard lock(mu_);
+    streams.swap(streams_);
+  }
+  for (auto& [serial, stream] : streams) stream->stop();
+}
+
+void ClientSession::handleStream(rpc::Connection&, const rpc::Header& h, std::span<const uint8_t> payload) {
+  std::shared_ptr<ConsoleStream> stream;
+  {
+    std::lock_guard lock(mu_);
+    auto it = streams_.find(h.serial);
+    // Packets for a stream that is gone can race with its close; libvirtd ignores them too.
+    if (it == streams_.end() || h.proc != rpc::proc::kDomainOpenConsole) return;
+    stream = it->second;
+    if (h.status != rpc::MessageStatus::Continue) streams_.erase(it);
+  }
+  switch (h.status) {
+    case rpc::MessageStatus::Continue: stream->clientData(payload); break;
+    case rpc::MessageStatus::Ok: stream->clientFinish(); break;
+    case rpc::MessageStatus::Error: stream->clientAbort(); break;
+  }
+}
+
+void ClientSession::addStream(std::shared_ptr<ConsoleStream> stream) {
+  std::vector<std::shared_ptr<ConsoleStream>> done;
+  {
+    std::lock_guard lock(mu_);
+    // Streams that ended on the server's side (an error) wait here for the connection's end;
+    // collect them whenever a new one opens.
+    for (auto it = streams_.begin(); it != streams_.end();) {
+      if (it->second->closed()) {
+        done.push_back(std::move(it->second));
+        it = streams_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    streams_[stream->serial()] = std::move(stream);
+  }
+  for (auto& s : done) s->stop();
 }
 
 Status ClientSession::open(bool readOnlyRequested) {

@@ -4,12 +4,14 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <span>
 #include <string>
 
 #include "common/Result.h"
+#include "driver/ConsoleStream.h"
 #include "driver/DomainRegistry.h"
 #include "driver/EventBus.h"
 #include "driver/rpc/Connection.h"
@@ -27,6 +29,7 @@ struct DriverContext {
   DomainRegistry& domains;
   EventBus& events;
   bool systemMode = false;  // xen:///system, else xen:///session
+  ConsoleSessions consoles;  // the open console of each domain
 
   std::string uri() const { return systemMode ? "xen:///system" : "xen:///session"; }
   Result<hv::PhysInfo> physInfo();  // serialized: backends need not be thread-safe
@@ -51,6 +54,7 @@ struct Call {
   rpc::XdrReader args;
   rpc::XdrWriter ret;
   std::function<void()> afterReply;  // see rpc::CallReply::afterReply
+  uint32_t serial = 0;               // the call's serial: streams it opens use it too
 };
 
 using ProcedureHandler = Status (*)(Call& call);
@@ -77,6 +81,11 @@ class ClientSession final : public rpc::CallHandler {
 
   rpc::CallReply handleCall(rpc::Connection& conn, const rpc::Header& header, std::span<const uint8_t> payload) override;
   void closed(rpc::Connection& conn) override;
+  void handleStream(rpc::Connection& conn, const rpc::Header& header, std::span<const uint8_t> payload) override;
+
+  // A stream opened by a call of this connection: STREAM packets with its serial go to it, and it
+  // stops when the connection closes.
+  void addStream(std::shared_ptr<ConsoleStream> stream);
 
   // Connection state, for the handlers.
   Status open(bool readOnlyRequested);
@@ -93,6 +102,7 @@ class ClientSession final : public rpc::CallHandler {
   bool open_ = false;
   bool readOnly_ = false;
   bool closeCallback_ = false;
+  std::map<uint32_t, std::shared_ptr<ConsoleStream>> streams_;
 };
 
 // Handlers, defined in ConnectProcedures.cc (connection and host) and EventProcedures.cc.
@@ -171,5 +181,8 @@ Status handleDomainGetState(Call&);
 Status handleDomainGetOsType(Call&);
 Status handleDomainGetMaxMemory(Call&);
 Status handleDomainGetXmlDesc(Call&);
+
+// Defined in ConsoleProcedures.cc.
+Status handleDomainOpenConsole(Call&);
 
 }  // namespace xvirt::driver

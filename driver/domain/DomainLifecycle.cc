@@ -98,11 +98,22 @@ Status DomainManager::startLocked(const std::shared_ptr<DomainObject>& dom, cons
   auto domInfo = helper.monitor->execute("query-domain");
   if (!domInfo.ok()) return fail(domInfo.error());
   int domid = static_cast<int>(domInfo->getInt("domid", -1));
+  // The console's pty goes into the live XML (<console tty=...>, as libvirt shows it) and so into
+  // the status file; opening a console asks the helper again, this is what it falls back on.
+  std::string consolePty;
+  if (auto chardevs = helper.monitor->execute("query-chardev"); chardevs.ok() && chardevs->isArray())
+    for (const Json& c : chardevs->asArray())
+      if (std::string f = c.getString("filename"); f.rfind("pty:", 0) == 0 && consolePty.empty()) consolePty = f.substr(4);
   {
     std::lock_guard lock(dom->mu());
     dom->id = domid;
     dom->liveDef = def;
     dom->liveDef->id = domid;
+    for (auto& c : dom->liveDef->consoles)
+      if (c.type == "pty" && !consolePty.empty()) {
+        c.path = consolePty;
+        break;
+      }
     dom->helperPid = helper.pid;
     dom->monitorPath = launch.monitorPath;
     dom->monitor = helper.monitor;

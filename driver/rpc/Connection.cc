@@ -85,6 +85,13 @@ bool Connection::sendMessage(uint32_t prog, int32_t procNum, std::span<const uin
   return sendPacket(std::move(packet).value());
 }
 
+bool Connection::sendStream(int32_t procNum, uint32_t serial, MessageStatus status, std::span<const uint8_t> payload) {
+  Header h{kRemoteProgram, kProgramVersion, procNum, MessageType::Stream, serial, status};
+  auto packet = encodePacket(h, payload);
+  if (!packet) return false;
+  return sendPacket(std::move(packet).value());
+}
+
 void Connection::keepaliveTick(uint64_t now, const KeepaliveConfig& config) {
   if (!keepaliveEnabled_ || config.intervalSec == 0) return;
   uint64_t idle = now - std::min(now, lastRecvNs_.load());
@@ -169,6 +176,10 @@ void Connection::dispatch(const Header& h, std::vector<uint8_t> packet) {
   }
   if (h.type == MessageType::CallWithFds) {
     sendError(h, RemoteError::make(kErrRpc, kFromRpc, "xvirtd does not accept file descriptors with calls."));
+    return;
+  }
+  if (h.type == MessageType::Stream && h.prog == kRemoteProgram && h.vers == kProgramVersion) {
+    if (handler_) handler_->handleStream(*this, h, std::span<const uint8_t>(packet).subspan(kHeaderBytes));
     return;
   }
   if (h.type != MessageType::Call) {

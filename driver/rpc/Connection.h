@@ -50,6 +50,9 @@ class CallHandler {
   virtual ~CallHandler() = default;
   virtual CallReply handleCall(Connection& conn, const Header& header, std::span<const uint8_t> payload) = 0;
   virtual void closed(Connection& /*conn*/) {}  // after the last call finished; drop registrations here
+  // A STREAM packet of REMOTE_PROGRAM (data, finish or abort of a stream a call opened). Called on
+  // the reader thread in arrival order, so it must not block; packets for unknown streams are ignored.
+  virtual void handleStream(Connection& /*conn*/, const Header& /*header*/, std::span<const uint8_t> /*payload*/) {}
 };
 
 struct KeepaliveConfig {
@@ -71,6 +74,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool sendPacket(std::vector<uint8_t> packet);
   // An asynchronous MESSAGE (event or keepalive): serial 0, status OK.
   bool sendMessage(uint32_t prog, int32_t proc, std::span<const uint8_t> payload);
+  // A STREAM packet of REMOTE_PROGRAM on the serial of the call that opened the stream.
+  bool sendStream(int32_t proc, uint32_t serial, MessageStatus status, std::span<const uint8_t> payload);
 
   // Server-side keepalive, started when the client shows it understands it (probes feature 10).
   void enableKeepalive() { keepaliveEnabled_ = true; }

@@ -25,6 +25,7 @@ inline constexpr int32_t kConnectGetUri = 110;
 inline constexpr int32_t kNodeGetSecurityModel = 122;
 inline constexpr int32_t kConnectIsSecure = 149;
 inline constexpr int32_t kConnectGetLibVersion = 157;
+inline constexpr int32_t kDomainOpenConsole = 201;
 inline constexpr int32_t kConnectListAllDomains = 273;
 inline constexpr int32_t kNodeGetCpuMap = 293;
 inline constexpr int32_t kConnectDomainEventCallbackRegisterAny = 316;
