@@ -48,7 +48,7 @@ class XsServerThread {
     g_main_context_unref(context_);
   }
 
-  // Only while the loop is stopped, or for counters the test reads after the clients are done.
+  // The store's facade may be used from any thread; the server's setters only before clients connect.
   XsStore& store() { return *store_; }
   XsServer& server() { return *server_; }
 

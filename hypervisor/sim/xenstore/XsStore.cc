@@ -335,6 +335,7 @@ void XsStore::Impl::notify(const std::string& path, bool exact) {
 
 gboolean XsStore::Impl::dispatchWatches(gpointer self) {
   auto* impl = static_cast<Impl*>(self);
+  std::unique_lock lock(impl->mutex_);
   GSource* source = std::exchange(impl->idle_, nullptr);
   auto pending = std::move(impl->pendingWatch_);
   impl->pendingWatch_.clear();
@@ -342,8 +343,12 @@ gboolean XsStore::Impl::dispatchWatches(gpointer self) {
     auto it = impl->watches_.find(id);
     if (it == impl->watches_.end()) continue;  // removed by an earlier callback
     WatchCallback callback = it->second.callback;  // the callback may remove its own watch
+    // Unlocked: the callback uses the facade, and connection threads may go on meanwhile.
+    lock.unlock();
     callback(path);
+    lock.lock();
   }
+  lock.unlock();
   g_source_unref(source);
   return G_SOURCE_REMOVE;
 }
@@ -356,30 +361,34 @@ uint64_t XsStore::Impl::addWatch(const std::string& path, WatchCallback callback
 
 void XsStore::Impl::removeWatch(uint64_t id) { watches_.erase(id); }
 
-// --- The facade. ---
+// --- The facade: each call takes the engine's lock (connection threads use it too). ---
 
 XsStore::XsStore() : impl_(new Impl) {}
 XsStore::~XsStore() { delete impl_; }
 
 std::optional<std::string> XsStore::read(const std::string& path) const {
+  std::lock_guard lock(impl_->mutex());
   std::string abs, value;
   if (xsCanonicalize(0, path, false, abs) || impl_->read(0, 0, abs, value)) return std::nullopt;
   return value;
 }
 
 Status XsStore::write(const std::string& path, std::string_view value, uint32_t asDomid) {
+  std::lock_guard lock(impl_->mutex());
   std::string abs;
   int err = xsCanonicalize(asDomid, path, false, abs);
   return statusFor(err ? err : impl_->write(0, asDomid, abs, value), path);
 }
 
 Status XsStore::mkdir(const std::string& path, uint32_t asDomid) {
+  std::lock_guard lock(impl_->mutex());
   std::string abs;
   int err = xsCanonicalize(asDomid, path, false, abs);
   return statusFor(err ? err : impl_->mkdir(0, asDomid, abs), path);
 }
 
 Status XsStore::rm(const std::string& path, uint32_t asDomid) {
+  std::lock_guard lock(impl_->mutex());
   std::string abs;
   int err = xsCanonicalize(asDomid, path, false, abs);
   if (!err) err = impl_->rm(0, asDomid, abs);
@@ -387,6 +396,7 @@ Status XsStore::rm(const std::string& path, uint32_t asDomid) {
 }
 
 std::vector<std::string> XsStore::directory(const std::string& path) const {
+  std::lock_guard lock(impl_->mutex());
   std::string abs;
   std::vector<std::string> children;
   uint64_t gen = 0;
@@ -395,12 +405,14 @@ std::vector<std::string> XsStore::directory(const std::string& path) const {
 }
 
 Status XsStore::setPerms(const std::string& path, const std::vector<XsNodePerm>& perms) {
+  std::lock_guard lock(impl_->mutex());
   std::string abs;
   int err = xsCanonicalize(0, path, false, abs);
   return statusFor(err ? err : impl_->setPerms(0, 0, abs, perms), path);
 }
 
 std::vector<XsNodePerm> XsStore::perms(const std::string& path) const {
+  std::lock_guard lock(impl_->mutex());
   std::string abs;
   std::vector<XsNodePerm> perms;
   if (xsCanonicalize(0, path, false, abs) || impl_->getPerms(0, 0, abs, perms)) return {};
@@ -408,15 +420,28 @@ std::vector<XsNodePerm> XsStore::perms(const std::string& path) const {
 }
 
 uint64_t XsStore::addWatch(const std::string& path, WatchCallback callback) {
+  std::lock_guard lock(impl_->mutex());
   return impl_->addWatch(path, std::move(callback));
 }
 
-void XsStore::removeWatch(uint64_t id) { impl_->removeWatch(id); }
+void XsStore::removeWatch(uint64_t id) {
+  std::lock_guard lock(impl_->mutex());
+  impl_->removeWatch(id);
+}
 
-void XsStore::fireSpecial(const std::string& special) { impl_->notify(special, true); }
+void XsStore::fireSpecial(const std::string& special) {
+  std::lock_guard lock(impl_->mutex());
+  impl_->notify(special, true);
+}
 
-size_t XsStore::nodeCount() const { return impl_->nodeCount(); }
+size_t XsStore::nodeCount() const {
+  std::lock_guard lock(impl_->mutex());
+  return impl_->nodeCount();
+}
 
-size_t XsStore::transactionCount() const { return impl_->transactionCount(); }
+size_t XsStore::transactionCount() const {
+  std::lock_guard lock(impl_->mutex());
+  return impl_->transactionCount();
+}
 
 }  // namespace xvirt::sim

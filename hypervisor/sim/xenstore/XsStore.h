@@ -28,6 +28,8 @@ class XsStore {
   XsStore& operator=(const XsStore&) = delete;
 
   // --- Direct access for the simulated host itself (the hypervisor side, guest frontends). ---
+  // Each call takes the store's lock, so any thread may use these (XsServer's connection threads
+  // change the tree concurrently).
   // `asDomid` is the domain doing the write: new nodes are owned by it, and permission checks
   // apply to it unless it is 0 (dom0 may do anything).
   std::optional<std::string> read(const std::string& path) const;

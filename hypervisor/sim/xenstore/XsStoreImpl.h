@@ -6,6 +6,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -76,6 +77,10 @@ class XsStore::Impl {
 
   size_t nodeCount() const { return nodes_.size(); }
 
+  // Guards everything here. The XsStore facade takes it itself; XsServer holds it around the
+  // requests it handles on its connection threads (and the listeners run under it).
+  std::mutex& mutex() { return mutex_; }
+
  private:
   struct Txn;
   Txn* txnFor(uint32_t tx, Txn& scratch, int& err);
@@ -100,6 +105,7 @@ class XsStore::Impl {
   std::vector<std::pair<uint64_t, std::string>> pendingWatch_;
   GMainContext* context_ = nullptr;
   GSource* idle_ = nullptr;
+  std::mutex mutex_;
 };
 
 }  // namespace xvirt::sim

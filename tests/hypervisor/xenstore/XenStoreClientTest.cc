@@ -7,8 +7,14 @@ extern "C" {
 #include <xenstore.h>
 }
 
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <cstdlib>
 #include <filesystem>
+#include <thread>
+#include <vector>
 
 #include "hypervisor/XenStore.h"
 #include "hypervisor/sim/xenstore/XsServerThread.h"
@@ -152,6 +158,64 @@ TEST_F(XenStoreClientTest, WatchesFireOnRegistrationWriteAndRemoval) {
   EXPECT_EQ(nextEvent(*xs_), (std::pair<std::string, std::string>{"/watched", "tok"}));
   ASSERT_TRUE(xs_->unwatch("/watched", "tok").ok());
   EXPECT_EQ(xs_->unwatch("/watched", "tok").error().code, ErrorCode::DeviceNotFound);
+}
+
+// Each connection has a thread of its own in the server: clients writing and reading at once,
+// a socket watcher and an internal (XsStore::addWatch) watcher must all see every change.
+TEST_F(XenStoreClientTest, ConcurrentClientsSeeEveryChange) {
+  constexpr int kClients = 4, kWrites = 200;
+  ASSERT_TRUE(xs_->watch("/conc", "tok").ok());
+  EXPECT_EQ(nextEvent(*xs_), (std::pair<std::string, std::string>{"/conc", "tok"}));
+  // The facade may be used from any thread now; callbacks run on the server's context.
+  sim::XsStore& store = server_->store();
+  const size_t nodesBefore = store.nodeCount();
+  std::mutex mu;
+  std::condition_variable cv;
+  int internal = 0;
+  uint64_t watchId = store.addWatch("/conc", [&](const std::string&) {
+    std::lock_guard lock(mu);
+    ++internal;
+    cv.notify_all();
+  });
+  std::vector<std::thread> clients;
+  std::atomic<int> failures{0};
+  for (int i = 0; i < kClients; ++i) {
+    clients.emplace_back([&, i] {
+      auto xs = XenStore::open(socket_);
+      if (!xs.ok()) return void(++failures);
+      for (int n = 0; n < kWrites; ++n) {
+        std::string path = "/conc/c" + std::to_string(i) + "/n" + std::to_string(n);
+        if (!(*xs)->write(path, std::to_string(n)).ok()) {
+          ++failures;
+          continue;
+        }
+        auto read = (*xs)->read(path);
+        if (!read.ok() || *read != std::to_string(n)) ++failures;
+      }
+    });
+  }
+  for (auto& t : clients) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  // One event per write, as from xenstored (parents created on the way fire nothing of their own).
+  const int expected = kClients * kWrites;
+  int heard = 0;
+  for (; heard < expected; ++heard) {
+    auto e = nextEvent(*xs_);
+    if (e.first.empty()) break;
+    EXPECT_EQ(e.second, "tok");
+  }
+  EXPECT_EQ(heard, expected);
+  {
+    std::unique_lock lock(mu);
+    cv.wait_for(lock, std::chrono::seconds(10), [&] { return internal >= expected; });
+    EXPECT_EQ(internal, expected);
+  }
+  store.removeWatch(watchId);
+  EXPECT_EQ(store.nodeCount(), nodesBefore + 1 + kClients * (kWrites + 1));
+  // The clients' connections are gone once their threads have noticed; stats waits for nothing.
+  for (int i = 0; i < 100 && stats(*xs_).find("connections=1 ") == std::string::npos; ++i)
+    ASSERT_TRUE(xs_->read("/conc").ok());
+  EXPECT_EQ(stats(*xs_), "nodes=" + std::to_string(store.nodeCount()) + " transactions=0 connections=1 watches=1");
 }
 
 TEST_F(XenStoreClientTest, DomainOperations) {
