@@ -1,5 +1,5 @@
 // Json: a small ordered JSON value for the monitor, GuestConfig, status files and save-image headers.
-// Parsing is done by json-glib; this type gives C++ code a plain value to build, read and print.
+// Parsing is strict RFC 8259 (common/Json.cc); this type gives C++ code a plain value to build, read and print.
 #pragma once
 
 #include <cstdint>
