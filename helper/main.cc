@@ -229,6 +229,18 @@ int main(int argc, char** argv) {
 
   auto choice = hv::parseBackendChoice(o.hypervisor);
   if (!choice.ok()) return fail(choice.error().message);
+
+  // The monitor listens and greets before anything slow happens (opening the hypervisor, the
+  // build): clients get the greeting at once and their commands run once the guest is built.
+  std::unique_ptr<MonitorServer> monitor;
+  if (!o.qmpPath.empty()) {
+    monitor = std::make_unique<MonitorServer>(
+        MonitorSchema::builtin(), Json::object({{"qemu", Json::object({{"major", 0}, {"minor", 1}, {"micro", 0}})},
+                                                {"package", std::string("xvirt-helper ") + XVIRT_VERSION}}));
+    Status listening = monitor->listenEarly(o.qmpPath);
+    if (!listening.ok()) return fail(listening.error().message);
+  }
+
   hv::BackendChoice backend = hv::resolveBackend(*choice);
   std::string simDir = o.simDir.empty() ? defaultSimDir() : o.simDir;
   if (backend == hv::BackendChoice::Sim) {
@@ -251,11 +263,6 @@ int main(int argc, char** argv) {
 
   GMainLoop* loop = g_main_loop_new(nullptr, FALSE);
   ExitReason exitReason = ExitReason::Destroyed;
-  std::unique_ptr<MonitorServer> monitor;
-  if (!o.qmpPath.empty())
-    monitor = std::make_unique<MonitorServer>(
-        MonitorSchema::builtin(), Json::object({{"qemu", Json::object({{"major", 0}, {"minor", 1}, {"micro", 0}})},
-                                                {"package", std::string("xvirt-helper ") + XVIRT_VERSION}}));
   Guest guest(std::move(config).value(), **hyp, **xs, console.get(),
               Guest::Callbacks{[&](const std::string& ev, Json data) {
                                  if (monitor) monitor->emitEvent(ev, std::move(data));
@@ -264,11 +271,7 @@ int main(int argc, char** argv) {
                                  exitReason = why;
                                  g_main_loop_quit(loop);
                                }});
-  if (monitor) {
-    registerCommands(*monitor, guest, console.get(), loop, &exitReason);
-    Status listening = monitor->listen(o.qmpPath);
-    if (!listening.ok()) return fail(listening.error().message);
-  }
+  if (monitor) registerCommands(*monitor, guest, console.get(), loop, &exitReason);
   Status built = guest.build();
   if (!built.ok()) return fail(built.error().message);
   if (!o.pidfile.empty()) {
@@ -288,6 +291,7 @@ int main(int argc, char** argv) {
   logInfo("Guest '" + guest.config().name + "' is domain " + std::to_string(guest.domid()) +
           (o.startPaused ? " (paused)." : " (running)."));
   daemon.ready();
+  if (monitor) monitor->serve();
 
   SignalState sigState{&guest, monitor.get(), loop, &exitReason};
   g_unix_fd_add(sigfd, G_IO_IN, onSignal, &sigState);

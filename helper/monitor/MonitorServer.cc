@@ -43,6 +43,7 @@ MonitorServer::MonitorServer(const MonitorSchema& schema, Json version)
     : schema_(schema), version_(std::move(version)) {}
 
 MonitorServer::~MonitorServer() {
+  greeter_.reset();  // clients it greeted are closed with it
   if (listenSource_) g_source_remove(listenSource_);
   for (auto& [id, c] : clients_)
     if (c->source) g_source_remove(c->source);
@@ -68,6 +69,32 @@ std::vector<std::string> MonitorServer::commandNames() const {
 }
 
 Status MonitorServer::listen(const std::string& path) {
+  XVIRT_TRY(bindSocket(path));
+  listenSource_ = g_unix_fd_add(listenFd_.get(), G_IO_IN, &MonitorServer::onAccept, this);
+  return okStatus();
+}
+
+Status MonitorServer::listenEarly(const std::string& path) {
+  XVIRT_TRY(bindSocket(path));
+  greeter_ = std::make_unique<MonitorGreeter>(listenFd_.get(), greetingLine());
+  return okStatus();
+}
+
+void MonitorServer::serve() {
+  if (greeter_) {
+    for (auto& g : greeter_->stop()) {
+      Client& c = addClient(std::move(g.fd));
+      c.out = std::move(g.unsent);
+      flush(c);
+      updateWatch(c);
+    }
+    greeter_.reset();
+  }
+  if (listenFd_ && !listenSource_)
+    listenSource_ = g_unix_fd_add(listenFd_.get(), G_IO_IN, &MonitorServer::onAccept, this);
+}
+
+Status MonitorServer::bindSocket(const std::string& path) {
   sockaddr_un addr{};
   if (path.size() >= sizeof addr.sun_path)
     return makeError(ErrorCode::InvalidArgument, "The monitor socket path " + path + " is too long.");
@@ -85,7 +112,6 @@ Status MonitorServer::listen(const std::string& path) {
   if (::listen(fd.get(), 16) < 0) return Error::system("Cannot listen on the monitor socket " + path, errno);
   path_ = path;
   listenFd_ = std::move(fd);
-  listenSource_ = g_unix_fd_add(listenFd_.get(), G_IO_IN, &MonitorServer::onAccept, this);
   return okStatus();
 }
 
@@ -99,17 +125,28 @@ gboolean MonitorServer::onAccept(gint fd, GIOCondition, gpointer self) {
   return G_SOURCE_CONTINUE;
 }
 
-void MonitorServer::adopt(UniqueFd fd) {
+std::string MonitorServer::greetingLine() const {
+  return Json::object({{"QMP", Json::object({{"version", version_}, {"capabilities", Json::array()}})}}).dump() +
+         "\r\n";
+}
+
+MonitorServer::Client& MonitorServer::addClient(UniqueFd fd) {
   int flags = ::fcntl(fd.get(), F_GETFL);
-  ::fcntl(fd.get(), F_SETFL, flags | O_NONBLOCK);
+  if (!(flags & O_NONBLOCK)) ::fcntl(fd.get(), F_SETFL, flags | O_NONBLOCK);
   auto c = std::make_unique<Client>();
   c->server = this;
   c->id = nextClientId_++;
   c->fd = std::move(fd);
   Client& ref = *c;
   clients_[ref.id] = std::move(c);
-  send(ref, Json::object({{"QMP", Json::object({{"version", version_}, {"capabilities", Json::array()}})}}));
-  updateWatch(ref);
+  return ref;
+}
+
+void MonitorServer::adopt(UniqueFd fd) {
+  Client& c = addClient(std::move(fd));
+  c.out = greetingLine();
+  flush(c);
+  updateWatch(c);
 }
 
 void MonitorServer::updateWatch(Client& c) {
@@ -117,7 +154,14 @@ void MonitorServer::updateWatch(Client& c) {
   if (c.source && want == c.watched) return;
   if (c.source) g_source_remove(c.source);
   c.watched = want;
-  c.source = g_unix_fd_add(c.fd.get(), want, &MonitorServer::onClientIo, &c);
+  // GLib blocks a dispatching source unless it may recurse, which removes and re-adds its fd and
+  // wakes the loop through its eventfd twice per command (an extra poll and read each time).
+  // Nothing here runs a nested loop, so the block buys nothing.
+  GSource* src = g_unix_fd_source_new(c.fd.get(), want);
+  g_source_set_callback(src, G_SOURCE_FUNC(&MonitorServer::onClientIo), &c, nullptr);
+  g_source_set_can_recurse(src, TRUE);
+  c.source = g_source_attach(src, nullptr);
+  g_source_unref(src);
 }
 
 void MonitorServer::dropClient(uint64_t id) {

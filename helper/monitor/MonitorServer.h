@@ -14,6 +14,7 @@
 #include "common/Json.h"
 #include "common/Result.h"
 #include "common/UniqueFd.h"
+#include "helper/monitor/MonitorGreeter.h"
 #include "helper/monitor/MonitorSchema.h"
 
 namespace xvirt::helper {
@@ -43,6 +44,10 @@ class MonitorServer {
   void addSyncCommand(const std::string& name, std::function<QmpResult(const Json&)> fn);
 
   Status listen(const std::string& path);
+  // Start-up: listens now and greets clients from a thread of its own while the caller builds the
+  // domain; their commands wait unread until serve() moves them to the main loop.
+  Status listenEarly(const std::string& path);
+  void serve();
   // Serves an already connected fd (e.g. a socketpair end, or stdio).
   void adopt(UniqueFd fd);
 
@@ -63,6 +68,9 @@ class MonitorServer {
   struct Client;
   static gboolean onAccept(gint fd, GIOCondition cond, gpointer self);
   static gboolean onClientIo(gint fd, GIOCondition cond, gpointer client);
+  Status bindSocket(const std::string& path);
+  Client& addClient(UniqueFd fd);
+  std::string greetingLine() const;
   void handleLine(Client& c, const std::string& line);
   void runNext(Client& c);
   void send(Client& c, const Json& msg);
@@ -77,6 +85,7 @@ class MonitorServer {
   uint64_t nextClientId_ = 1;
   UniqueFd listenFd_;
   guint listenSource_ = 0;
+  std::unique_ptr<MonitorGreeter> greeter_;
   std::string path_;
 };
 

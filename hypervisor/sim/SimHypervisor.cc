@@ -55,6 +55,21 @@ Result<std::unique_ptr<MappedMemory>> mapRamFile(const std::string& simDir, DomI
   return std::make_unique<MappedMemory>(std::move(fd), static_cast<uint8_t*>(p), static_cast<uint64_t>(st.st_size));
 }
 
+// One page of a domain's RAM file: all the console needs to keep mapped for the guest's lifetime
+// (mapping the whole file would let fault-around pull neighbouring pages into the helper's RSS).
+Result<std::unique_ptr<MappedMemory>> mapRamPage(const std::string& simDir, DomId domid, uint64_t page) {
+  std::string path = ramFilePath(simDir, domid);
+  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CLOEXEC));
+  if (!fd) return Error::system("Opening the memory of domain " + dom(domid) + " (" + path + ")", errno);
+  struct stat st {};
+  if (::fstat(fd.get(), &st) < 0) return Error::system("Reading the size of " + path, errno);
+  if ((page + 1) * kPageSize > static_cast<uint64_t>(st.st_size))
+    return makeError(ErrorCode::InvalidArgument, "The console page of domain " + dom(domid) + " is outside its memory.");
+  void* p = ::mmap(nullptr, kPageSize, PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), static_cast<off_t>(page * kPageSize));
+  if (p == MAP_FAILED) return Error::system("Mapping the console page of domain " + dom(domid), errno);
+  return std::make_unique<MappedMemory>(std::move(fd), static_cast<uint8_t*>(p), kPageSize);
+}
+
 // The console: the ring in guest RAM plus a console_attach connection as its event channel.
 class SimConsole final : public ConsoleChannel {
  public:
@@ -326,14 +341,11 @@ Result<std::unique_ptr<GuestMemory>> SimHypervisor::mapMemory(DomId domid) {
 }
 
 Result<std::unique_ptr<ConsoleChannel>> SimHypervisor::openConsole(DomId domid, const BuildResult& build) {
-  XVIRT_ASSIGN_OR_RETURN(auto mem, mapRamFile(simDir_, domid, true));
-  if ((build.consoleMfn + 1) * kPageSize > mem->size())
-    return makeError(ErrorCode::InvalidArgument, "The console page of domain " + dom(domid) + " is outside its memory.");
+  XVIRT_ASSIGN_OR_RETURN(auto mem, mapRamPage(simDir_, domid, build.consoleMfn));
   // A connection of its own: after console_attach it carries only event-channel bytes.
   XVIRT_ASSIGN_OR_RETURN(SimConnection conn, SimConnection::connect(simDir_));
   XVIRT_TRY(conn.call("console_attach", Json::object({{"domid", domid}})));
-  return std::unique_ptr<ConsoleChannel>(
-      std::make_unique<SimConsole>(domid, std::move(mem), build.consoleMfn * kPageSize, conn.releaseFd()));
+  return std::unique_ptr<ConsoleChannel>(std::make_unique<SimConsole>(domid, std::move(mem), 0, conn.releaseFd()));
 }
 
 Status SimHypervisor::saveDomain(DomId domid, int fd) {

@@ -1,7 +1,10 @@
 #include "helper/monitor/MonitorServer.h"
 
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <stdlib.h>
+
+#include <algorithm>
 
 #include "MonitorTestClient.h"
 
@@ -112,4 +115,48 @@ TEST_F(MonitorServerTest, ClientLeavingMidCommandIsHarmless) {
   for (int i = 0; i < 100 && server_->clientCount(); ++i) g_main_context_iteration(nullptr, FALSE);
   EXPECT_EQ(server_->clientCount(), 0u);
   deferred_(Json::object());  // dropped quietly
+}
+
+// Start-up: the greeting comes from the greeter thread while the main loop is not running (the
+// build); commands sent meanwhile are answered, in order, once serve() hands the client over.
+TEST(MonitorServerEarly, GreetsBeforeServeAndAnswersQueuedCommandsAfter) {
+  char tmpl[] = "/tmp/xvirt-mon-XXXXXX";
+  std::string dir = mkdtemp(tmpl);
+  {
+    MonitorServer server(MonitorSchema::builtin(), Json::object({{"qemu", Json::object({{"major", 0}})}}));
+    server.addSyncCommand("query-status", [](const Json&) -> QmpResult {
+      return Json::object({{"running", false}, {"singlestep", false}, {"status", "paused"}});
+    });
+    ASSERT_TRUE(server.listenEarly(dir + "/mon.sock").ok());
+    int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", (dir + "/mon.sock").c_str());
+    ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    // No GLib iteration here: only the greeter thread can answer.
+    pollfd pfd{fd, POLLIN, 0};
+    ASSERT_EQ(::poll(&pfd, 1, 5000), 1);
+    char buf[4096];
+    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    ASSERT_GT(n, 0);
+    std::string greeting(buf, static_cast<size_t>(n));
+    EXPECT_EQ(greeting.find("{\"QMP\": "), 0u) << greeting;
+    std::string cmds = "{\"execute\": \"qmp_capabilities\", \"id\": 1}\n{\"execute\": \"query-status\", \"id\": 2}\n";
+    ASSERT_EQ(::send(fd, cmds.data(), cmds.size(), MSG_NOSIGNAL), static_cast<ssize_t>(cmds.size()));
+    pfd.revents = 0;
+    EXPECT_EQ(::poll(&pfd, 1, 100), 0);  // nothing is answered before serve()
+    server.serve();
+    std::string got;
+    uint64_t deadline = SystemClock::instance().monotonicNs() + 5000000000ull;
+    while (std::count(got.begin(), got.end(), '\n') < 2 && SystemClock::instance().monotonicNs() < deadline) {
+      g_main_context_iteration(nullptr, FALSE);
+      n = ::recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+      if (n > 0) got.append(buf, static_cast<size_t>(n));
+    }
+    EXPECT_EQ(got, "{\"return\": {}, \"id\": 1}\r\n"
+                   "{\"return\": {\"running\": false, \"singlestep\": false, \"status\": \"paused\"}, \"id\": 2}\r\n");
+    EXPECT_EQ(server.clientCount(), 1u);
+    ::close(fd);
+  }
+  std::system(("rm -rf " + dir).c_str());
 }
