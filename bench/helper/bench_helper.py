@@ -6,10 +6,12 @@ Measures, for xvirt-helper (a PV guest on the simulated Xen host, started paused
   * spawn -> QMP greeting received (median over RUNS spawns),
   * resident memory (VmRSS) with the guest built and running (helper) / the VM idle (QEMU),
   * query-status round trip (median over CALLS calls on one negotiated connection).
+Spawns alternate between the two, and round trips run in alternating slices, so a machine that is
+busy with something else slows both alike.
 Prints one table and the ratios helper/QEMU next to the targets:
   greeting <= 5 ms median and <= 1/8 of QEMU's; RSS <= 4 MiB; query-status <= 1/4 of QEMU's.
 
-Usage: bench_helper.py BUILD_DIR [--runs N] [--calls N]
+Usage: bench_helper.py BUILD_DIR [--runs N] [--calls N] [--byte-reads]
 """
 import argparse
 import json
@@ -22,6 +24,34 @@ import subprocess
 import sys
 import tempfile
 import time
+
+
+BYTE_READS = False  # --byte-reads: the earlier client, one recv per byte of each reply
+
+
+class LineReader:
+    """Reads newline-ended messages with one recv per arrival (as QMP clients such as libvirt's do).
+
+    A raw `socket.makefile(buffering=0).readline()` issues one recv per byte: ~75 system calls per
+    reply, a constant that both subjects pay and that drowns the servers' own cost in the ratio.
+    """
+
+    def __init__(self, sock):
+        self.sock, self.buf = sock, b""
+
+    def readline(self):
+        while True:
+            nl = self.buf.find(b"\n")
+            if nl >= 0:
+                line, self.buf = self.buf[:nl + 1], self.buf[nl + 1:]
+                return line
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise EOFError("monitor closed")
+            self.buf += chunk
+
+    def write(self, data):
+        self.sock.sendall(data)
 
 
 def connect_greeting(path, proc, deadline):
@@ -38,7 +68,7 @@ def connect_greeting(path, proc, deadline):
             if time.monotonic() > deadline:
                 raise TimeoutError(f"no monitor at {path}")
             # Busy-polling on purpose: a sleep here would be counted as start-up time.
-    f = s.makefile("rwb", buffering=0)
+    f = s.makefile("rwb", buffering=0) if BYTE_READS else LineReader(s)
     greeting = json.loads(f.readline())
     assert "QMP" in greeting, greeting
     return s, f
@@ -71,42 +101,70 @@ class Subject:
         self.name, self.argv_for, self.env, self.cont_running = name, argv_for, env, cont_running
 
 
-def measure(subject, workdir, runs, calls):
-    greet_ms = []
-    for i in range(runs):
-        sock = os.path.join(workdir, f"{subject.name}-{i}.qmp")
-        t0 = time.perf_counter()
-        p = subprocess.Popen(subject.argv_for(sock, i), env=subject.env, stdin=subprocess.DEVNULL,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            s, f = connect_greeting(sock, p, time.monotonic() + 30)
-            greet_ms.append((time.perf_counter() - t0) * 1000)
-            s.close()
-        finally:
-            p.send_signal(signal.SIGTERM)
-            p.wait(timeout=30)
-    # One long-lived instance for RSS and round trips.
-    sock = os.path.join(workdir, f"{subject.name}-rt.qmp")
-    p = subprocess.Popen(subject.argv_for(sock, runs), env=subject.env, stdin=subprocess.DEVNULL,
+def greet_once(subject, workdir, i):
+    sock = os.path.join(workdir, f"{subject.name}-{i}.qmp")
+    t0 = time.perf_counter()
+    p = subprocess.Popen(subject.argv_for(sock, i), env=subject.env, stdin=subprocess.DEVNULL,
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        s, f = connect_greeting(sock, p, time.monotonic() + 30)
-        qmp(f, "qmp_capabilities")
-        if subject.cont_running:
-            qmp(f, "cont")
-        for _ in range(50):  # warm-up
-            qmp(f, "query-status")
-        rt_us = []
-        for _ in range(calls):
-            t0 = time.perf_counter()
-            qmp(f, "query-status")
-            rt_us.append((time.perf_counter() - t0) * 1e6)
-        rss = rss_kib(p.pid)
+        s, _ = connect_greeting(sock, p, time.monotonic() + 30)
+        ms = (time.perf_counter() - t0) * 1000
         s.close()
     finally:
         p.send_signal(signal.SIGTERM)
         p.wait(timeout=30)
-    return {"greeting_ms": statistics.median(greet_ms), "rss_kib": rss, "query_status_us": statistics.median(rt_us)}
+    return ms
+
+
+class LongLived:
+    """One instance for RSS and round trips: negotiated, and running for the helper."""
+
+    def __init__(self, subject, workdir, i):
+        sock = os.path.join(workdir, f"{subject.name}-rt.qmp")
+        self.p = subprocess.Popen(subject.argv_for(sock, i), env=subject.env, stdin=subprocess.DEVNULL,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.s, self.f = connect_greeting(sock, self.p, time.monotonic() + 30)
+        qmp(self.f, "qmp_capabilities")
+        if subject.cont_running:
+            qmp(self.f, "cont")
+        for _ in range(50):  # warm-up
+            qmp(self.f, "query-status")
+
+    def round_trips(self, calls):
+        out = []
+        for _ in range(calls):
+            t0 = time.perf_counter()
+            qmp(self.f, "query-status")
+            out.append((time.perf_counter() - t0) * 1e6)
+        return out
+
+    def close(self):
+        self.s.close()
+        self.p.send_signal(signal.SIGTERM)
+        self.p.wait(timeout=30)
+
+
+def measure_side_by_side(subjects, workdir, runs, calls, slices=10):
+    """Interleaves the subjects (spawn by spawn, slice by slice) so both see the same machine load."""
+    greet = {s.name: [] for s in subjects}
+    for i in range(runs):
+        for subj in subjects:
+            greet[subj.name].append(greet_once(subj, workdir, i))
+    live = {}
+    try:
+        for subj in subjects:
+            live[subj.name] = LongLived(subj, workdir, runs)
+        rt = {s.name: [] for s in subjects}
+        per_slice = max(1, calls // slices)
+        for _ in range(slices):
+            for subj in subjects:
+                rt[subj.name] += live[subj.name].round_trips(per_slice)
+        rss = {name: rss_kib(l.p.pid) for name, l in live.items()}
+    finally:
+        for l in live.values():
+            l.close()
+    return {s.name: {"greeting_ms": statistics.median(greet[s.name]), "rss_kib": rss[s.name],
+                     "query_status_us": statistics.median(rt[s.name])} for s in subjects}
 
 
 def main():
@@ -114,7 +172,11 @@ def main():
     ap.add_argument("build")
     ap.add_argument("--runs", type=int, default=30)
     ap.add_argument("--calls", type=int, default=2000)
+    ap.add_argument("--byte-reads", action="store_true",
+                    help="read replies one byte per recv, as this script's first version did (for comparison)")
     a = ap.parse_args()
+    global BYTE_READS
+    BYTE_READS = a.byte_reads
     helper = os.path.join(a.build, "helper", "xvirt-helper")
     qemu = shutil.which("qemu-system-x86_64")
     if not qemu:
@@ -138,10 +200,9 @@ def main():
                              "-qmp", f"unix:{sock},server=on,wait=off"],
             dict(os.environ), cont_running=False)
         # Start the simulated host once, outside the timings (on Xen the hypervisor is always there).
-        warm = measure(helper_subject, work, 1, 10)
-        del warm
-        h = measure(helper_subject, work, a.runs, a.calls)
-        q = measure(qemu_subject, work, a.runs, a.calls)
+        measure_side_by_side([helper_subject, qemu_subject], work, 2, 20, slices=1)  # warm caches
+        r = measure_side_by_side([helper_subject, qemu_subject], work, a.runs, a.calls)
+        h, q = r["helper"], r["qemu"]
     finally:
         simpid = os.path.join(sim, "simxen.pid")
         if os.path.exists(simpid):
