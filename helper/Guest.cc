@@ -48,6 +48,13 @@ Status Guest::build() {
 }
 
 Status Guest::buildDomain() {
+  XVIRT_TRY(createShell());
+  XVIRT_TRY(loadKernel());
+  XVIRT_TRY(applyAffinity());
+  return publish();
+}
+
+Status Guest::createShell() {
   auto uuid = Uuid::parse(config_.uuid);
   if (!uuid) return makeError(ErrorCode::InvalidArgument, "The guest UUID '" + config_.uuid + "' is not valid.");
   XVIRT_ASSIGN_OR_RETURN(hv::PhysInfo phys, hv_.physInfo());
@@ -64,15 +71,16 @@ Status Guest::buildDomain() {
 
   uint64_t extra = create.kind == hv::DomainKind::PV ? kPvExtraKib : kHvmExtraKib;
   XVIRT_TRY(hv_.setMaxMemory(domid, std::max(config_.maxMemoryKib, config_.memoryKib) + extra));
-  XVIRT_TRY(hv_.setMaxVcpus(domid, config_.maxVcpus));
-  XVIRT_TRY(loadKernel());
-  XVIRT_TRY(applyAffinity());
+  return hv_.setMaxVcpus(domid, config_.maxVcpus);
+}
 
+Status Guest::publish() {
+  hv::DomId domid = static_cast<hv::DomId>(domid_);
   DomainTree tree;
   tree.domid = domid;
   tree.name = config_.name;
-  tree.uuid = *uuid;
-  tree.kind = create.kind;
+  tree.uuid = *Uuid::parse(config_.uuid);
+  tree.kind = kindOf(config_);
   tree.targetKib = config_.memoryKib;
   tree.maxKib = std::max(config_.maxMemoryKib, config_.memoryKib);
   tree.maxVcpus = config_.maxVcpus;
@@ -81,7 +89,7 @@ Status Guest::buildDomain() {
   tree.helperPid = ::getpid();
   if (console_) tree.consoleTty = console_->ptyPath();
   XVIRT_TRY(writeDomainTree(xs_, tree));
-  XVIRT_TRY(writeDevices());
+  XVIRT_TRY(deviceWriter_ ? deviceWriter_() : writeDevices());
   XVIRT_TRY(xs_.introduceDomain(domid, build_.storeMfn, build_.storeEvtchn));
   if (console_) {
     auto channel = hv_.openConsole(domid, build_);

@@ -16,6 +16,10 @@
 #include "hypervisor/Hypervisor.h"
 #include "hypervisor/XenStore.h"
 
+namespace xvirt::saveimg {
+struct SaveImageInfo;
+}
+
 namespace xvirt::helper {
 
 class ConsoleServer;
@@ -32,6 +36,7 @@ enum class ExitReason : int {
   Crashed = 3,         // the guest crashed and on_crash said destroy
   Destroyed = 4,       // quit, SIGTERM/SIGINT/SIGQUIT: the domain was destroyed on request
   Vanished = 5,        // the domain disappeared behind the helper's back
+  Saved = 6,           // saved with `save` and destroyed afterwards
 };
 
 class Guest {
@@ -47,6 +52,9 @@ class Guest {
 
   // Creates and builds the domain, paused. Nothing is left behind on failure.
   Status build();
+  // Creates the domain from a verified save image instead (helper/save/GuestRestore.cc), paused;
+  // devices come from the image's xenstore record unless the config replaced the image's.
+  Status restore(int imageFd, const saveimg::SaveImageInfo& image, bool configReplaced);
   Status cont();     // unpause (first start or resume)
   Status stop();     // pause
   Status powerdown();  // asks the guest to power off (control/shutdown)
@@ -57,6 +65,8 @@ class Guest {
   RunState state() const { return state_; }
   int domid() const { return domid_; }
   const GuestConfig& config() const { return config_; }
+  hv::Hypervisor& hypervisor() { return hv_; }
+  hv::XenStore& xenstore() { return xs_; }
   uint32_t hostCpus() const { return hostCpus_; }
 
   Json queryDomain();
@@ -64,6 +74,9 @@ class Guest {
 
  private:
   Status buildDomain();
+  Status createShell();   // create, max memory, max vCPUs: an empty paused domain
+  Status publish();       // xenstore tree, devices, introduce, console, watch
+  Status restoreDomain(int imageFd, const saveimg::SaveImageInfo& image, bool configReplaced);
   Status loadKernel();
   Status writeDevices();
   Status applyAffinity();
@@ -86,6 +99,7 @@ class Guest {
   std::string watchToken_;
   uint32_t hostCpus_ = 0;
   bool ending_ = false;
+  std::function<Status()> deviceWriter_;  // set by restore: the image's devices instead of the config's
 };
 
 }  // namespace xvirt::helper

@@ -28,7 +28,7 @@ const char* helperUsage() {
          "  -qmp unix:PATH,server[,nowait]  monitor socket\n"
          "  -pidfile FILE, -daemonize\n"
          "  --config FILE.json    guest from a GuestConfig document (as xvirtd writes it)\n"
-         "  --restore FILE        bring a saved guest back\n"
+         "  --restore FILE        bring a saved guest back (with --config: a compatible replacement config)\n"
          "  --hypervisor auto|xen|sim, --sim-dir DIR, --bootloader PATH, --log FILE, -v\n";
 }
 
@@ -208,8 +208,9 @@ Result<HelperOptions> parseHelperOptions(const std::vector<std::string>& args) {
   // Contradictions, refused before anything is built.
   if (!o.configFile.empty() && sawGuestOption)
     return makeError(ErrorCode::InvalidArgument, "--config: the guest comes from the file; do not combine it with guest options such as -m or -kernel");
-  if (!o.restoreFile.empty() && (sawGuestOption || !o.configFile.empty()))
-    return makeError(ErrorCode::InvalidArgument, "--restore: the guest comes from the saved image; do not combine it with --config or guest options");
+  // --restore with --config: the config replaces the image's (compatible changes only, docs/save-image.md).
+  if (!o.restoreFile.empty() && sawGuestOption)
+    return makeError(ErrorCode::InvalidArgument, "--restore: the guest comes from the saved image; do not combine it with guest options");
   if (o.configFile.empty() && o.restoreFile.empty()) {
     if (o.name.empty()) return makeError(ErrorCode::InvalidArgument, "-name: a guest name is required");
     if (!o.memMb) o.memMb = 128;  // qemu's default

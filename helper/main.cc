@@ -17,6 +17,7 @@
 #include "helper/HelperOptions.h"
 #include "helper/console/ConsoleServer.h"
 #include "helper/monitor/MonitorServer.h"
+#include "helper/save/GuestSave.h"
 #include "hypervisor/sim/SimHost.h"
 #include "xvirt-config.h"
 
@@ -77,16 +78,29 @@ std::string defaultSimDir() {
   return std::string(runtime && *runtime ? runtime : "/tmp") + "/xvirt/sim";
 }
 
-Result<GuestConfig> loadGuestConfig(const HelperOptions& o) {
-  if (!o.restoreFile.empty())
-    return makeError(ErrorCode::NoSupport, "--restore: restoring saved guests is not supported yet");
-  if (o.configFile.empty()) return guestConfigFromOptions(o);
-  XVIRT_ASSIGN_OR_RETURN(std::string text, readFile(o.configFile));
+Result<GuestConfig> readConfigFile(const std::string& path) {
+  XVIRT_ASSIGN_OR_RETURN(std::string text, readFile(path));
   auto json = Json::parse(text);
-  if (!json.ok()) return makeError(ErrorCode::InvalidArgument, o.configFile + ": " + json.error().message);
+  if (!json.ok()) return makeError(ErrorCode::InvalidArgument, path + ": " + json.error().message);
   auto config = GuestConfig::fromJson(*json);
-  if (!config.ok()) return makeError(ErrorCode::InvalidArgument, o.configFile + ": " + config.error().message);
+  if (!config.ok()) return makeError(ErrorCode::InvalidArgument, path + ": " + config.error().message);
   return config;
+}
+
+// --restore: the image is verified completely here, before any domain exists.
+Result<GuestConfig> loadGuestConfig(const HelperOptions& o, std::optional<RestoreImage>& restore) {
+  if (!o.restoreFile.empty()) {
+    std::optional<GuestConfig> replacement;
+    if (!o.configFile.empty()) {
+      XVIRT_ASSIGN_OR_RETURN(replacement, readConfigFile(o.configFile));
+    }
+    XVIRT_ASSIGN_OR_RETURN(RestoreImage image, openRestoreImage(o.restoreFile, std::move(replacement)));
+    GuestConfig config = image.config;
+    restore = std::move(image);
+    return config;
+  }
+  if (o.configFile.empty()) return guestConfigFromOptions(o);
+  return readConfigFile(o.configFile);
 }
 
 Result<ConsoleTarget> consoleTarget(const GuestConfig& g) {
@@ -153,6 +167,7 @@ void registerCommands(MonitorServer& mon, Guest& guest, ConsoleServer* console, 
     for (const auto& name : mon.commandNames()) out.push(Json::object({{"name", name}}));
     return out;
   });
+  registerSaveCommand(mon, guest, loop, exitReason);
 }
 
 struct SignalState {
@@ -203,7 +218,8 @@ int main(int argc, char** argv) {
     ::dup2(fd, STDERR_FILENO);
     ::close(fd);
   }
-  auto config = loadGuestConfig(o);
+  std::optional<RestoreImage> restore;
+  auto config = loadGuestConfig(o, restore);
   if (!config.ok()) {
     std::fprintf(stderr, "xvirt-helper: %s\n", config.error().message.c_str());
     return 1;
@@ -272,7 +288,7 @@ int main(int argc, char** argv) {
                                  g_main_loop_quit(loop);
                                }});
   if (monitor) registerCommands(*monitor, guest, console.get(), loop, &exitReason);
-  Status built = guest.build();
+  Status built = restore ? guest.restore(restore->fd.get(), restore->info, restore->configReplaced) : guest.build();
   if (!built.ok()) return fail(built.error().message);
   if (!o.pidfile.empty()) {
     Status w = writeFileAtomic(o.pidfile, std::to_string(::getpid()) + "\n", 0644);
@@ -281,7 +297,10 @@ int main(int argc, char** argv) {
       return fail(w.error().message);
     }
   }
-  if (!o.startPaused) {
+  // A restored guest runs only if it should (the image says so, unless xvirtd passed -S).
+  bool paused = o.startPaused || (restore && !restore->runAfterRestore);
+  restore.reset();  // the image is no longer needed
+  if (!paused) {
     Status started = guest.cont();
     if (!started.ok()) {
       guest.destroy();
@@ -289,7 +308,7 @@ int main(int argc, char** argv) {
     }
   }
   logInfo("Guest '" + guest.config().name + "' is domain " + std::to_string(guest.domid()) +
-          (o.startPaused ? " (paused)." : " (running)."));
+          (paused ? " (paused)." : " (running)."));
   daemon.ready();
   if (monitor) monitor->serve();
 

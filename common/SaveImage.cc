@@ -1,0 +1,253 @@
+// The save image format (docs/save-image.md). All integers are little-endian.
+#include "common/SaveImage.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <bit>
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+#include "common/Crc32c.h"
+#include "common/File.h"
+
+namespace xvirt::saveimg {
+
+static_assert(std::endian::native == std::endian::little, "save images are little-endian");
+
+namespace {
+
+struct FileHeader {
+  char magic[16];
+  uint32_t version;
+  uint32_t headerBytes;
+  uint64_t flags;
+};
+static_assert(sizeof(FileHeader) == 32);
+
+struct RecordHeader {
+  uint32_t type;
+  uint32_t flags;
+  uint64_t length;
+};
+static_assert(sizeof(RecordHeader) == 16);
+
+struct EndPayload {
+  uint32_t crc;
+  uint32_t reserved;
+};
+constexpr uint64_t kEndBytes = sizeof(RecordHeader) + sizeof(EndPayload);
+constexpr uint64_t kMaxSmallRecord = 64u << 20;
+constexpr size_t kIoChunk = 8u << 20;
+
+Error corrupt(const std::string& path, const std::string& what) {
+  return makeError(ErrorCode::Corrupt, "The save image " + path + " " + what);
+}
+
+Status preadAll(int fd, void* buf, size_t len, uint64_t off, const std::string& path) {
+  auto* p = static_cast<char*>(buf);
+  while (len > 0) {
+    ssize_t n = ::pread(fd, p, len, static_cast<off_t>(off));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Error::system("Cannot read the save image " + path, errno);
+    }
+    if (n == 0) return corrupt(path, "is truncated.");
+    p += n;
+    off += static_cast<uint64_t>(n);
+    len -= static_cast<size_t>(n);
+  }
+  return okStatus();
+}
+
+// CRC-32C of [from, to) of the file, read in large sequential chunks.
+Result<uint32_t> crcRange(int fd, uint64_t from, uint64_t to, uint32_t crc, const std::string& path) {
+  std::unique_ptr<char[]> buf(new char[kIoChunk]);
+  (void)::posix_fadvise(fd, static_cast<off_t>(from), static_cast<off_t>(to - from), POSIX_FADV_SEQUENTIAL);
+  for (uint64_t off = from; off < to;) {
+    size_t want = static_cast<size_t>(std::min<uint64_t>(kIoChunk, to - off));
+    XVIRT_TRY(preadAll(fd, buf.get(), want, off, path));
+    crc = crc32c(crc, buf.get(), want);
+    off += want;
+  }
+  return crc;
+}
+
+const char* recordName(uint32_t type) {
+  switch (static_cast<Record>(type)) {
+    case Record::DomainXml: return "domain XML";
+    case Record::GuestConfig: return "guest configuration";
+    case Record::RunState: return "run state";
+    case Record::Vcpus: return "vCPU";
+    case Record::Xenstore: return "xenstore";
+    case Record::Memory: return "memory";
+    case Record::End: return "end";
+  }
+  return "unknown";
+}
+
+}  // namespace
+
+Result<SaveImageInfo> readSaveImage(const std::string& path, bool verify) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return Error::system("Cannot open the save image " + path, errno);
+  return readSaveImage(fd.get(), path, verify);
+}
+
+Result<SaveImageInfo> readSaveImage(int fd, const std::string& path, bool verify) {
+  struct stat st {};
+  if (::fstat(fd, &st) < 0) return Error::system("Cannot read the size of the save image " + path, errno);
+  uint64_t size = static_cast<uint64_t>(st.st_size);
+  FileHeader h{};
+  if (size == 0) return corrupt(path, "is empty.");
+  size_t have = static_cast<size_t>(std::min<uint64_t>(sizeof h, size));
+  XVIRT_TRY(preadAll(fd, &h, have, 0, path));
+  if (std::memcmp(h.magic, kMagic, std::min(have, sizeof kMagic)) != 0)
+    return makeError(ErrorCode::Corrupt, "The file " + path + " is not an xvirt save image.");
+  if (size < sizeof h) return corrupt(path, "is truncated.");
+  if (h.version != kVersion)
+    return corrupt(path, "has format version " + std::to_string(h.version) + "; this xvirt reads version " +
+                             std::to_string(kVersion) + ".");
+  if (h.headerBytes != sizeof h) return corrupt(path, "has a damaged header.");
+  if (size < sizeof h + kEndBytes) return corrupt(path, "is truncated.");
+  RecordHeader end{};
+  EndPayload sum{};
+  XVIRT_TRY(preadAll(fd, &end, sizeof end, size - kEndBytes, path));
+  XVIRT_TRY(preadAll(fd, &sum, sizeof sum, size - sizeof sum, path));
+  if (end.type != static_cast<uint32_t>(Record::End) || end.length != sizeof sum)
+    return corrupt(path, "is truncated: it does not end with its end record.");
+  if (verify) {
+    XVIRT_ASSIGN_OR_RETURN(uint32_t crc, crcRange(fd, 0, size - sizeof sum, 0, path));
+    if (crc != sum.crc) return corrupt(path, "does not match its checksum: it was altered or damaged.");
+  }
+
+  SaveImageInfo info;
+  info.version = h.version;
+  info.fileBytes = size;
+  bool seen[7] = {};
+  uint64_t off = sizeof h;
+  for (;;) {
+    RecordHeader r{};
+    if (off + sizeof r > size) return corrupt(path, "is truncated.");
+    XVIRT_TRY(preadAll(fd, &r, sizeof r, off, path));
+    uint64_t payload = off + sizeof r;
+    if (r.type == static_cast<uint32_t>(Record::End)) {
+      if (payload + sizeof sum != size) return corrupt(path, "has bytes after its end record.");
+      break;
+    }
+    if (r.length > size - payload) return corrupt(path, "is truncated: its " + std::string(recordName(r.type)) + " record ends past the end of the file.");
+    bool known = r.type >= 1 && r.type <= 6;
+    if (!known) {
+      if (!(r.flags & kRecordOptional))
+        return corrupt(path, "has a record of unknown type " + std::to_string(r.type) + "; a newer xvirt wrote it.");
+      off = payload + r.length;
+      continue;
+    }
+    if (seen[r.type]) return corrupt(path, "has two " + std::string(recordName(r.type)) + " records.");
+    seen[r.type] = true;
+    if (r.type == static_cast<uint32_t>(Record::Memory)) {
+      info.memoryOffset = payload;
+      info.memoryLength = r.length;
+    } else {
+      if (r.length > kMaxSmallRecord) return corrupt(path, "has an oversized " + std::string(recordName(r.type)) + " record.");
+      std::string text(r.length, '\0');
+      XVIRT_TRY(preadAll(fd, text.data(), text.size(), payload, path));
+      if (r.type == static_cast<uint32_t>(Record::DomainXml)) {
+        info.domainXml = std::move(text);
+      } else {
+        auto j = Json::parse(text);
+        if (!j.ok()) return corrupt(path, "has a damaged " + std::string(recordName(r.type)) + " record.");
+        Json& dst = r.type == static_cast<uint32_t>(Record::GuestConfig) ? info.guestConfig
+                    : r.type == static_cast<uint32_t>(Record::RunState) ? info.runState
+                    : r.type == static_cast<uint32_t>(Record::Vcpus)    ? info.vcpus
+                                                                        : info.xenstore;
+        dst = std::move(j).value();
+      }
+    }
+    off = payload + r.length;
+  }
+  for (Record need : {Record::GuestConfig, Record::RunState, Record::Memory})
+    if (!seen[static_cast<uint32_t>(need)])
+      return corrupt(path, "has no " + std::string(recordName(static_cast<uint32_t>(need))) + " record.");
+  if (!info.runState.isObject() || !info.guestConfig.isObject())
+    return corrupt(path, "has a damaged run state or guest configuration record.");
+  return info;
+}
+
+Result<std::unique_ptr<SaveImageWriter>> SaveImageWriter::create(const std::string& path, mode_t mode) {
+  std::string tmp = dirName(path) + "/." + baseName(path) + ".tmp-XXXXXX";
+  UniqueFd fd(::mkostemp(tmp.data(), O_CLOEXEC));
+  if (!fd) return Error::system("Cannot create a temporary file for the save image " + path, errno);
+  std::unique_ptr<SaveImageWriter> w(new SaveImageWriter(path, tmp, std::move(fd)));
+  if (::fchmod(w->fd_.get(), mode) < 0) return Error::system("Cannot set the mode of " + w->tmp_, errno);
+  FileHeader h{};
+  std::memcpy(h.magic, kMagic, sizeof kMagic);
+  h.version = kVersion;
+  h.headerBytes = sizeof h;
+  XVIRT_TRY(w->put(&h, sizeof h));
+  return w;
+}
+
+SaveImageWriter::~SaveImageWriter() {
+  if (!committed_) ::unlink(tmp_.c_str());
+}
+
+Status SaveImageWriter::put(const void* data, size_t len) {
+  crc_ = crc32c(crc_, data, len);
+  const auto* p = static_cast<const char*>(data);
+  while (len > 0) {
+    ssize_t n = ::pwrite(fd_.get(), p, len, static_cast<off_t>(offset_));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Error::system("Cannot write the save image " + path_, errno);
+    }
+    p += n;
+    offset_ += static_cast<uint64_t>(n);
+    len -= static_cast<size_t>(n);
+  }
+  return okStatus();
+}
+
+Status SaveImageWriter::hashBack(uint64_t from, uint64_t to) {
+  XVIRT_ASSIGN_OR_RETURN(crc_, crcRange(fd_.get(), from, to, crc_, tmp_));
+  return okStatus();
+}
+
+Status SaveImageWriter::addRecord(Record type, std::string_view payload) {
+  RecordHeader r{static_cast<uint32_t>(type), 0, payload.size()};
+  XVIRT_TRY(put(&r, sizeof r));
+  return put(payload.data(), payload.size());
+}
+
+Status SaveImageWriter::addStreamRecord(Record type, const std::function<Status(int)>& fill) {
+  uint64_t headerAt = offset_;
+  uint64_t start = headerAt + sizeof(RecordHeader);
+  if (::lseek(fd_.get(), static_cast<off_t>(start), SEEK_SET) < 0)
+    return Error::system("Cannot seek in the save image " + path_, errno);
+  XVIRT_TRY(fill(fd_.get()));
+  off_t end = ::lseek(fd_.get(), 0, SEEK_CUR);
+  if (end < 0) return Error::system("Cannot seek in the save image " + path_, errno);
+  // The header goes in front once the length is known; then the checksum takes in the payload.
+  RecordHeader r{static_cast<uint32_t>(type), 0, static_cast<uint64_t>(end) - start};
+  XVIRT_TRY(put(&r, sizeof r));
+  XVIRT_TRY(hashBack(start, static_cast<uint64_t>(end)));
+  offset_ = static_cast<uint64_t>(end);
+  return okStatus();
+}
+
+Status SaveImageWriter::commit() {
+  RecordHeader r{static_cast<uint32_t>(Record::End), 0, sizeof(EndPayload)};
+  XVIRT_TRY(put(&r, sizeof r));
+  EndPayload e{crc_, 0};
+  XVIRT_TRY(put(&e, sizeof e));
+  if (::ftruncate(fd_.get(), static_cast<off_t>(offset_)) < 0)
+    return Error::system("Cannot size the save image " + path_, errno);
+  if (::fsync(fd_.get()) < 0) return Error::system("Cannot sync the save image " + path_, errno);
+  if (::rename(tmp_.c_str(), path_.c_str()) < 0) return Error::system("Cannot rename the save image into " + path_, errno);
+  committed_ = true;
+  return syncDir(dirName(path_));
+}
+
+}  // namespace xvirt::saveimg

@@ -1,0 +1,251 @@
+"""Save and restore through the real xvirt-helper on the simulated Xen host (issue 5, item 3): a
+1 GiB guest's memory, xenstore devices and console survive save -> --restore; truncated, altered
+and foreign images are refused before any domain exists; a failed save leaves the guest running
+and no image behind."""
+import hashlib
+import json
+import os
+import re
+import select
+import shutil
+import socket
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from xvirt_testlib import HELPER, QmpClient, TempHost, wait_for  # noqa: E402
+
+MiB = 1 << 20
+
+
+def ram_path(host, domid):
+    return os.path.join(host.sim_dir, "mem", f"dom{domid}.ram")
+
+
+def ram_digest(host, domid):
+    """SHA-256 of the guest's whole RAM, read from the simulated host's RAM file."""
+    h = hashlib.sha256()
+    with open(ram_path(host, domid), "rb") as f:
+        while True:
+            chunk = f.read(16 * MiB)
+            if not chunk:
+                return h.hexdigest()
+            h.update(chunk)
+
+
+def sim_call(host, request):
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.connect(os.path.join(host.sim_dir, "hypercall.sock"))
+        s.sendall(json.dumps(request).encode() + b"\n")
+        return json.loads(s.makefile().readline())
+
+
+class SaveRestoreTest(unittest.TestCase):
+    def setUp(self):
+        self.host = TempHost(prefix="xvirt-save-")
+        self.kernel = self.host.write("vmlinux", os.urandom(300 * 1024))
+        self.disk = self.host.write("demo.img", b"\0" * MiB)
+        self.disk2 = self.host.write("data.img", b"\0" * MiB)
+        self.images = self.host.path("images")
+        os.mkdir(self.images)
+        self.n = 0
+
+    def tearDown(self):
+        self.host.close()
+
+    def helper(self, *args, name="demo"):
+        self.n += 1
+        mon = self.host.path(f"m{self.n}.qmp")
+        argv = [HELPER, *args, "-qmp", f"unix:{mon},server,nowait", "--hypervisor", "sim",
+                "--sim-dir", self.host.sim_dir]
+        log = f"{name}-{self.n}.log"
+        proc = self.host.spawn(argv, log_name=log)
+        wait_for(lambda: os.path.exists(mon) or proc.poll() is not None, 30, "the monitor socket")
+        self.assertIsNone(proc.poll(), self.read(log))
+        qmp = QmpClient(mon, timeout=60)
+        self.assertEqual(qmp.execute("qmp_capabilities"), {"return": {}})
+        return proc, qmp
+
+    def read(self, name):
+        with open(self.host.path(name), errors="replace") as f:
+            return f.read()
+
+    def boot(self, mem_mb=1024):
+        return self.helper("-name", "demo", "-M", "xenpv", "-m", str(mem_mb), "-kernel", self.kernel,
+                           "-hda", self.disk, "-hdb", self.disk2, "-serial", "pty")
+
+    def fill_ram(self, domid, mib):
+        """Writes `mib` MiB of random bytes in 1 MiB pieces spread over the guest's RAM."""
+        size = os.path.getsize(ram_path(self.host, domid))
+        step = (size // 2) // mib // MiB * MiB
+        with open(ram_path(self.host, domid), "r+b") as f:
+            for i in range(mib):
+                f.seek(16 * MiB + i * step)
+                f.write(os.urandom(MiB))
+
+    def console(self, qmp):
+        pty = qmp.execute("query-chardev")["return"][0]["filename"]
+        self.assertTrue(pty.startswith("pty:"), pty)
+        return os.open(pty[4:], os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
+
+    def read_until(self, fd, needle, timeout=10):
+        seen = b""
+
+        def got():
+            nonlocal seen
+            r, _, _ = select.select([fd], [], [], 0.05)
+            if r:
+                try:
+                    seen += os.read(fd, 65536)
+                except BlockingIOError:
+                    pass
+            return needle in seen
+        wait_for(got, timeout, f"{needle!r} on the console")
+        return seen
+
+    def backends(self, domid):
+        out = {}
+        for kind in ("qdisk", "vbd", "vif"):
+            r = self.host.xenstore("list", f"/local/domain/0/backend/{kind}/{domid}", check=False)
+            for devid in r.stdout.split() if r.returncode == 0 else []:
+                base = f"/local/domain/0/backend/{kind}/{domid}/{devid}"
+                params = self.host.xenstore("read", f"{base}/params", check=False).stdout.strip()
+                out[(kind, devid)] = params
+        return out
+
+    def frontend_state(self, domid, devid):
+        r = self.host.xenstore("read", f"/local/domain/{domid}/device/vbd/{devid}/state", check=False)
+        return r.stdout.strip()
+
+    def test_1gib_guest_memory_devices_and_console_survive(self):
+        proc, qmp = self.boot()
+        domid = qmp.execute("query-domain")["return"]["domid"]
+        fd = self.console(qmp)
+        self.read_until(fd, b"login: ")
+        wait_for(lambda: self.frontend_state(domid, 51712) == "4", 10, "xvda connected")
+        devices = self.backends(domid)
+        self.assertEqual(sorted(devices.values()), sorted([self.disk, self.disk2]))
+        self.fill_ram(domid, 64)
+        self.assertEqual(qmp.execute("stop"), {"return": {}})
+        before = ram_digest(self.host, domid)
+
+        image = os.path.join(self.images, "demo.save")
+        reply = qmp.execute("save", {"file": image, "running": True}, id="s")
+        self.assertIn("return", reply, reply)
+        self.assertEqual(reply["return"]["file"], image)
+        self.assertEqual(reply["return"]["size"], os.path.getsize(image))
+        # Zero pages are elided: the image is about the 64 MiB written plus the kernel.
+        self.assertLess(os.path.getsize(image), 66 * MiB)
+        self.assertGreater(os.path.getsize(image), 64 * MiB)
+        self.assertEqual(qmp.wait_event("SHUTDOWN")["data"]["reason"], "host-qmp-save")
+        self.assertEqual(proc.wait(30), 6)
+        os.close(fd)
+        self.assertEqual(os.listdir(self.images), ["demo.save"])  # no temporary file left
+        self.assertNotIn(domid, self.host.domain_ids())
+        self.assertEqual(self.backends(domid), {})
+
+        # -S: restored paused, so the memory can be compared before the guest runs again.
+        proc2, qmp2 = self.helper("--restore", image, "-S")
+        self.assertEqual(qmp2.execute("query-status")["return"]["status"], "paused")
+        dom2 = qmp2.execute("query-domain")["return"]
+        self.assertNotEqual(dom2["domid"], domid)
+        self.assertEqual(dom2["name"], "demo")
+        self.assertEqual(ram_digest(self.host, dom2["domid"]), before)
+        restored = self.backends(dom2["domid"])
+        self.assertEqual(sorted(restored.values()), sorted(devices.values()))
+
+        fd = self.console(qmp2)
+        self.assertEqual(qmp2.execute("cont"), {"return": {}})
+        wait_for(lambda: self.frontend_state(dom2["domid"], 51712) == "4", 10, "xvda connected again")
+        os.write(fd, b"still here\n")
+        seen = self.read_until(fd, b"still here\r\n")
+        self.assertNotIn(b"Linux version", seen, "the restored guest booted again")
+        os.close(fd)
+        self.assertEqual(qmp2.execute("quit"), {"return": {}})
+        self.assertEqual(proc2.wait(30), 4)
+
+    def test_restore_runs_or_pauses_as_the_image_says(self):
+        proc, qmp = self.boot(128)
+        image = os.path.join(self.images, "paused.save")
+        self.assertIn("return", qmp.execute("save", {"file": image, "running": False}))
+        self.assertEqual(proc.wait(30), 6)
+        proc2, qmp2 = self.helper("--restore", image)
+        self.assertEqual(qmp2.execute("query-status")["return"]["status"], "paused")
+        self.assertEqual(qmp2.execute("quit"), {"return": {}})
+        proc2.wait(30)
+
+        # after=running: the image is written and the guest goes on in the same helper.
+        proc3, qmp3 = self.boot(128)
+        image2 = os.path.join(self.images, "live.save")
+        reply = qmp3.execute("save", {"file": image2, "after": "running"})
+        self.assertEqual(reply["return"]["status"], "running")
+        self.assertEqual(qmp3.execute("query-status")["return"]["status"], "running")
+        self.assertIsNone(proc3.poll())
+        self.assertEqual(qmp3.execute("quit"), {"return": {}})
+        proc3.wait(30)
+        proc4, qmp4 = self.helper("--restore", image2)
+        self.assertEqual(qmp4.execute("query-status")["return"]["status"], "running")
+        self.assertEqual(qmp4.execute("quit"), {"return": {}})
+        proc4.wait(30)
+
+    def test_failed_save_keeps_the_guest_running_and_leaves_no_file(self):
+        proc, qmp = self.boot(128)
+        domid = qmp.execute("query-domain")["return"]["domid"]
+        self.assertIn("ok", sim_call(self.host, {"op": "fault", "fail_next": "save"}))
+        image = os.path.join(self.images, "fail.save")
+        err = qmp.execute("save", {"file": image})["error"]
+        self.assertEqual(err["class"], "GenericError")
+        self.assertIn(f"Saving guest 'demo' to {image} failed", err["desc"])
+        self.assertEqual(os.listdir(self.images), [])
+        self.assertEqual(qmp.execute("query-status")["return"]["status"], "running")
+        self.assertIn(domid, self.host.domain_ids())
+        # A directory that does not exist: one clear error, guest still running.
+        err = qmp.execute("save", {"file": "/nonexistent-dir/x.save"})["error"]
+        self.assertIn("/nonexistent-dir/x.save", err["desc"])
+        self.assertEqual(qmp.execute("query-status")["return"]["status"], "running")
+        self.assertEqual(qmp.execute("quit"), {"return": {}})
+        proc.wait(30)
+
+    def test_truncated_altered_and_foreign_images_are_refused_before_any_domain_exists(self):
+        proc, qmp = self.boot(128)
+        domid = qmp.execute("query-domain")["return"]["domid"]
+        self.fill_ram(domid, 4)
+        good = os.path.join(self.images, "good.save")
+        self.assertIn("return", qmp.execute("save", {"file": good}))
+        self.assertEqual(proc.wait(30), 6)
+        with open(good, "rb") as f:
+            data = f.read()
+        flipped = bytearray(data)
+        flipped[len(data) // 2] ^= 0x01
+        newer = bytearray(data)
+        newer[16:20] = (2).to_bytes(4, "little")
+        cases = [
+            ("truncated", data[: len(data) // 2], "is truncated"),
+            ("truncated-header", data[:20], "is truncated"),
+            ("altered", bytes(flipped), "does not match its checksum"),
+            ("newer", bytes(newer), "has format version 2; this xvirt reads version 1"),
+            ("foreign", os.urandom(1 << 16), "is not an xvirt save image"),
+            ("empty", b"", "is empty"),
+        ]
+        for name, content, message in cases:
+            path = os.path.join(self.images, name + ".save")
+            with open(path, "wb") as f:
+                f.write(content)
+            r = self.host.run([HELPER, "--restore", path, "--hypervisor", "sim", "--sim-dir", self.host.sim_dir],
+                              check=False)
+            self.assertEqual(r.returncode, 1, name)
+            lines = [line for line in r.stderr.splitlines() if line.strip()]
+            self.assertEqual(len(lines), 1, f"{name}: {r.stderr}")
+            self.assertIn(message, lines[0], name)
+            self.assertIn(path, lines[0], name)
+            self.assertEqual(self.host.domain_ids(), [0], f"{name} left a domain behind")
+
+        # The good image still restores.
+        proc2, qmp2 = self.helper("--restore", good, "-S")
+        self.assertEqual(qmp2.execute("query-status")["return"]["status"], "paused")
+        self.assertEqual(qmp2.execute("quit"), {"return": {}})
+        proc2.wait(30)
+
+
+if __name__ == "__main__":
+    unittest.main()
