@@ -250,4 +250,28 @@ Status SaveImageWriter::commit() {
   return syncDir(dirName(path_));
 }
 
+Status rewriteSmallRecords(const std::string& path, const std::string& domainXml, const Json& runState) {
+  UniqueFd in(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!in) return Error::system("Cannot open the save image " + path, errno);
+  XVIRT_ASSIGN_OR_RETURN(SaveImageInfo info, readSaveImage(in.get(), path, true));
+  XVIRT_ASSIGN_OR_RETURN(auto w, SaveImageWriter::create(path));
+  XVIRT_TRY(w->addRecord(Record::DomainXml, domainXml));
+  XVIRT_TRY(w->addRecord(Record::GuestConfig, info.guestConfig.dump()));
+  XVIRT_TRY(w->addRecord(Record::RunState, runState.dump()));
+  if (!info.vcpus.isNull()) XVIRT_TRY(w->addRecord(Record::Vcpus, info.vcpus.dump()));
+  if (!info.xenstore.isNull()) XVIRT_TRY(w->addRecord(Record::Xenstore, info.xenstore.dump()));
+  XVIRT_TRY(w->addStreamRecord(Record::Memory, [&](int out) -> Status {
+    loff_t from = static_cast<loff_t>(info.memoryOffset);
+    for (uint64_t left = info.memoryLength; left > 0;) {
+      ssize_t n = ::copy_file_range(in.get(), &from, out, nullptr, left, 0);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return Error::system("Cannot copy the memory record of " + path, errno);
+      if (n == 0) return corrupt(path, "is truncated.");
+      left -= static_cast<uint64_t>(n);
+    }
+    return okStatus();
+  }));
+  return w->commit();
+}
+
 }  // namespace xvirt::saveimg

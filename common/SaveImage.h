@@ -77,4 +77,8 @@ class SaveImageWriter {
   bool committed_ = false;
 };
 
+// Rewrites an image with another domain XML and run state, keeping every other record (save-image-define).
+// The new image replaces the old one atomically; its memory record is copied in the kernel.
+Status rewriteSmallRecords(const std::string& path, const std::string& domainXml, const Json& runState);
+
 }  // namespace xvirt::saveimg

@@ -51,7 +51,7 @@ std::vector<ActivatedSocket> activatedSockets() {
 
 std::string daemonUsage() {
   return "Usage: xvirtd [--system|--session] [--hypervisor auto|xen|sim] [--listen] [--pidfile FILE]\n"
-         "              [--runtime-dir DIR] [--state-dir DIR] [-v]...\n"
+         "              [--runtime-dir DIR] [--state-dir DIR] [--managed-save-on-stop] [-v]...\n"
          "Serves the libvirt remote protocol for Xen guests (URI xen:///system or xen:///session).\n"
          "  --system        root's daemon: sockets in /run/xvirt (default when run as root)\n"
          "  --session       a user's daemon: sockets in $XDG_RUNTIME_DIR/xvirt (default otherwise)\n"
@@ -60,6 +60,7 @@ std::string daemonUsage() {
          "  --pidfile       write the daemon's pid to FILE\n"
          "  --runtime-dir   sockets and runtime state here instead of the mode's default\n"
          "  --state-dir     persistent state here instead of the mode's default\n"
+         "  --managed-save-on-stop  managed-save running persistent guests when stopping, resume them at start\n"
          "  -v, --verbose   more log output (repeat for debug)\n";
 }
 
@@ -90,6 +91,8 @@ Result<DaemonOptions> parseDaemonOptions(const std::vector<std::string>& args) {
       XVIRT_ASSIGN_OR_RETURN(o.runtimeDir, value("--runtime-dir"));
     } else if (a == "--state-dir") {
       XVIRT_ASSIGN_OR_RETURN(o.stateDir, value("--state-dir"));
+    } else if (a == "--managed-save-on-stop") {
+      o.managedSaveOnStop = true;
     } else if (a == "-v" || a == "--verbose") {
       ++o.verbosity;
     } else if (a == "-vv") {
@@ -242,7 +245,7 @@ int runDaemon(int argc, char** argv, const HypervisorFactory& openHypervisor, co
     break;
   }
   server.stop();
-  domains->stop();  // guests keep running; a restarted xvirtd reconnects to their helpers
+  domains->stop();  // guests keep running (or are managed-saved); a restarted xvirtd reconnects to their helpers
   if (!o.pidFile.empty()) ::unlink(o.pidFile.c_str());
   return 0;
 }

@@ -20,6 +20,7 @@ struct DaemonOptions {
   std::string runtimeDir;           // overrides the mode's default
   std::string stateDir;
   int verbosity = 0;
+  bool managedSaveOnStop = false;   // --managed-save-on-stop: save running guests at stop, resume at start
 };
 
 // Parses argv; the error names the bad option. --help is reported as NoSupport with the usage text.

@@ -31,8 +31,14 @@ ManagerDomainRegistry::ManagerDomainRegistry(DomainManagerConfig config, DomainS
 
 ManagerDomainRegistry::~ManagerDomainRegistry() = default;
 
-void ManagerDomainRegistry::start() { manager_->autostartAll(); }
-void ManagerDomainRegistry::stop() { manager_->detachAll(); }
+void ManagerDomainRegistry::start() {
+  manager_->resumeSavedOnStop();
+  manager_->autostartAll();
+}
+void ManagerDomainRegistry::stop() {
+  manager_->managedSaveAllOnStop();
+  manager_->detachAll();
+}
 
 Result<std::vector<rpc::RemoteDomain>> ManagerDomainRegistry::listAll(unsigned filterFlags) {
   std::vector<rpc::RemoteDomain> out;
@@ -114,6 +120,23 @@ Result<std::string> ManagerDomainRegistry::getXmlDesc(const Dom& d, unsigned fla
 }
 Result<bool> ManagerDomainRegistry::getAutostart(const Dom& d) { return manager_->getAutostart(toRef(d)); }
 Result<bool> ManagerDomainRegistry::hasManagedSave(const Dom& d) { return manager_->hasManagedSave(toRef(d)); }
+Status ManagerDomainRegistry::save(const Dom& d, const std::string& path, const std::string& xml, unsigned flags) {
+  return manager_->save(toRef(d), path, xml, flags);
+}
+Result<rpc::RemoteDomain> ManagerDomainRegistry::restore(const std::string& path, const std::string& xml, unsigned flags) {
+  XVIRT_ASSIGN_OR_RETURN(DomainRef ref, manager_->restore(path, xml, flags));
+  return toRemoteDomain(ref);
+}
+Status ManagerDomainRegistry::managedSave(const Dom& d, unsigned flags) { return manager_->managedSave(toRef(d), flags); }
+Status ManagerDomainRegistry::managedSaveRemove(const Dom& d, unsigned flags) {
+  return manager_->managedSaveRemove(toRef(d), flags);
+}
+Result<std::string> ManagerDomainRegistry::saveImageXml(const std::string& path, unsigned flags) {
+  return manager_->saveImageXml(path, flags);
+}
+Status ManagerDomainRegistry::saveImageDefineXml(const std::string& path, const std::string& xml, unsigned flags) {
+  return manager_->saveImageDefineXml(path, xml, flags);
+}
 
 Result<std::string> ManagerDomainRegistry::consolePty(const Dom& d, const std::string& devName) {
   XVIRT_ASSIGN_OR_RETURN(DomainRef ref, manager_->lookupByUuid(d.uuid));
@@ -188,6 +211,7 @@ Result<std::unique_ptr<DomainRegistry>> makeManagerDomainRegistry(const DaemonOp
   DomainManagerConfig config;
   config.helperBinary = findHelperBinary();
   config.hypervisorName = hypervisor.backendName();
+  config.managedSaveOnStop = options.managedSaveOnStop;
   config.guestConfigJson = [](const dom::DomainDef& def) -> Result<std::string> {
     XVIRT_ASSIGN_OR_RETURN(GuestConfig gc, dom::buildGuestConfig(def));
     return gc.toJson().dump();

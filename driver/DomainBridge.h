@@ -64,6 +64,12 @@ class ManagerDomainRegistry final : public DomainRegistry {
   Result<std::string> getXmlDesc(const Dom& d, unsigned flags) override;
   Result<bool> getAutostart(const Dom& d) override;
   Result<bool> hasManagedSave(const Dom& d) override;
+  Status save(const Dom& d, const std::string& path, const std::string& xml, unsigned flags) override;
+  Result<Dom> restore(const std::string& path, const std::string& xml, unsigned flags) override;
+  Status managedSave(const Dom& d, unsigned flags) override;
+  Status managedSaveRemove(const Dom& d, unsigned flags) override;
+  Result<std::string> saveImageXml(const std::string& path, unsigned flags) override;
+  Status saveImageDefineXml(const std::string& path, const std::string& xml, unsigned flags) override;
   Result<std::string> consolePty(const Dom& d, const std::string& devName) override;
 
   DomainManager& manager() { return *manager_; }

@@ -79,6 +79,20 @@ class DomainRegistry {
   virtual Result<bool> getAutostart(const Dom&) { return unsupported("autostart"); }
   virtual Result<bool> hasManagedSave(const Dom&) { return unsupported("managed save"); }
 
+  // Save and restore (the VIR_DOMAIN_SAVE_* flags); see DomainManager.
+  virtual Status save(const Dom&, const std::string& /*path*/, const std::string& /*xml*/, unsigned) {
+    return unsupported("saving domains");
+  }
+  virtual Result<Dom> restore(const std::string& /*path*/, const std::string& /*xml*/, unsigned) {
+    return unsupported("restoring domains");
+  }
+  virtual Status managedSave(const Dom&, unsigned) { return unsupported("managed save"); }
+  virtual Status managedSaveRemove(const Dom&, unsigned) { return unsupported("managed save"); }
+  virtual Result<std::string> saveImageXml(const std::string& /*path*/, unsigned) { return unsupported("save images"); }
+  virtual Status saveImageDefineXml(const std::string& /*path*/, const std::string& /*xml*/, unsigned) {
+    return unsupported("save images");
+  }
+
   // Tuning: a snapshot of the definitions, and changes with libvirt's VIR_DOMAIN_AFFECT_* bits in
   // `affect` (0 current, 1 live, 2 config); see DomainManager::modifyDefinitions.
   virtual Result<RemoteDomainDefs> definitions(const Dom&) { return unsupported("domain tuning"); }

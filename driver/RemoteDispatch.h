@@ -182,6 +182,16 @@ Status handleDomainGetOsType(Call&);
 Status handleDomainGetMaxMemory(Call&);
 Status handleDomainGetXmlDesc(Call&);
 
+// Defined in SaveProcedures.cc.
+Status handleDomainSave(Call&);
+Status handleDomainSaveFlags(Call&);
+Status handleDomainRestore(Call&);
+Status handleDomainRestoreFlags(Call&);
+Status handleDomainManagedSave(Call&);
+Status handleDomainManagedSaveRemove(Call&);
+Status handleDomainSaveImageGetXmlDesc(Call&);
+Status handleDomainSaveImageDefineXml(Call&);
+
 // Defined in ConsoleProcedures.cc.
 Status handleDomainOpenConsole(Call&);
 

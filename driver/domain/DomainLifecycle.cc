@@ -76,7 +76,8 @@ void DomainManager::attachMonitor(const std::shared_ptr<DomainObject>& dom,
                         [post] { post("", Json()); });
 }
 
-Status DomainManager::startLocked(const std::shared_ptr<DomainObject>& dom, const dom::DomainDef& def, bool paused) {
+Status DomainManager::startLocked(const std::shared_ptr<DomainObject>& dom, const dom::DomainDef& def, bool paused,
+                                  const std::string& restoreFrom) {
   XVIRT_ASSIGN_OR_RETURN(std::string gc, config_.guestConfigJson(def));
   XVIRT_TRY(writeFileAtomic(store_.guestConfigPath(def.name), gc, 0600));
   HelperLaunch launch;
@@ -88,6 +89,7 @@ Status DomainManager::startLocked(const std::shared_ptr<DomainObject>& dom, cons
   launch.logPath = store_.logPath(def.name);
   launch.hypervisor = config_.hypervisorName;
   launch.simDir = store_.paths().simDir;
+  launch.restoreFile = restoreFrom;  // with --config: the (possibly replaced) definition rules devices
   XVIRT_ASSIGN_OR_RETURN(LaunchedHelper helper, launchHelper(launch));
 
   auto fail = [&](const Error& e) {
@@ -132,11 +134,13 @@ Status DomainManager::startLocked(const std::shared_ptr<DomainObject>& dom, cons
     }
   }
   std::lock_guard lock(dom->mu());
+  const bool restored = !restoreFrom.empty();
   dom->state = paused ? DomainState::Paused : DomainState::Running;
-  dom->reason = paused ? reason::kPausedUser : reason::kRunningBooted;
+  dom->reason = paused ? reason::kPausedUser : restored ? reason::kRunningRestored : reason::kRunningBooted;
   writeStatus(*dom);
-  emit(*dom, LifecycleEvent::Started, detail::kStartedBooted);
-  if (paused) emit(*dom, LifecycleEvent::Suspended, detail::kSuspendedPaused);
+  emit(*dom, LifecycleEvent::Started, restored ? detail::kStartedRestored : detail::kStartedBooted);
+  // VIR_DOMAIN_EVENT_SUSPENDED_RESTORED is 4.
+  if (paused) emit(*dom, LifecycleEvent::Suspended, restored ? 4 : detail::kSuspendedPaused);
   return okStatus();
 }
 
@@ -159,10 +163,13 @@ Result<DomainRef> DomainManager::create(const DomainRef& ref, unsigned startFlag
   {
     std::lock_guard lock(dom->mu());
     if (dom->isActive()) return makeError(ErrorCode::OperationInvalid, "domain is already running");
-    if (dom->hasManagedSave && !(startFlags & flags::kStartForceBoot))
-      return makeError(ErrorCode::NoSupport,
-                       "domain '" + dom->name() + "' has a managed save image; resuming from it is not supported yet");
     def = *dom->persistentDef;
+  }
+  // A managed save image resumes the guest; --force-boot discards it and boots afresh (libvirt's rule).
+  if (pathExists(store_.managedSavePath(dom->name()))) {
+    XVIRT_TRY(startFromManagedSave(dom, startFlags));
+    std::lock_guard lock(dom->mu());
+    if (dom->isActive()) return refOf(*dom);
   }
   XVIRT_TRY(startLocked(dom, def, startFlags & flags::kStartPaused));
   std::lock_guard lock(dom->mu());
@@ -174,26 +181,19 @@ Result<DomainRef> DomainManager::createXml(const std::string& xml, unsigned star
   unsigned parseFlags = (startFlags & flags::kStartValidate) ? unsigned(dom::kParseValidate) : 0u;
   XVIRT_ASSIGN_OR_RETURN(dom::DomainDef def, dom::parseDomainXml(xml, parseFlags | dom::kParseInactive));
   def.id = -1;
-  auto byName = list_.byName(def.name);
-  auto byUuid = list_.byUuid(def.uuid);
-  if (byUuid && byUuid != byName)
-    return makeError(ErrorCode::DomainExists,
-                     "domain '" + byUuid->name() + "' is already defined with uuid " + def.uuid.str());
-  if (byName && byName->uuid() != def.uuid)
-    return makeError(ErrorCode::DomainExists,
-                     "domain '" + def.name + "' already exists with uuid " + byName->uuid().str());
-  std::shared_ptr<DomainObject> dom = byName;
-  bool added = false;
-  if (!dom) {
-    XVIRT_ASSIGN_OR_RETURN(dom, list_.add(def.name, def.uuid));
-    added = true;
-  }
-  XVIRT_ASSIGN_OR_RETURN(JobGuard job, JobGuard::acquire(dom, "createXml"));
+  return startFromDef(def, startFlags & flags::kStartPaused, {}, "createXml");
+}
+
+Result<DomainRef> DomainManager::startFromDef(const dom::DomainDef& def, bool paused, const std::string& restoreFrom,
+                                              const char* jobName) {
+  XVIRT_ASSIGN_OR_RETURN(auto found, findOrAdd(def));
+  auto [dom, added] = found;
+  XVIRT_ASSIGN_OR_RETURN(JobGuard job, JobGuard::acquire(dom, jobName));
   {
     std::lock_guard lock(dom->mu());
     if (dom->isActive()) return makeError(ErrorCode::OperationInvalid, "domain '" + def.name + "' is already active");
   }
-  Status started = startLocked(dom, def, startFlags & flags::kStartPaused);
+  Status started = startLocked(dom, def, paused, restoreFrom);
   if (!started.ok()) {
     if (added) list_.remove(dom);
     return started.takeError();

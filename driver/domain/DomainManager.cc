@@ -50,14 +50,7 @@ void DomainManager::emit(const DomainObject& dom, LifecycleEvent event, int deta
   events_.lifecycle(refOf(dom), event, detail);
 }
 
-Result<DomainRef> DomainManager::defineXml(const std::string& xml, unsigned defineFlags) {
-  if (defineFlags & ~flags::kDefineValidate)
-    return makeError(ErrorCode::InvalidArgument, "unsupported flags (0x" + std::to_string(defineFlags) +
-                                                     ") in function xvirtDomainDefineXMLFlags");
-  unsigned parseFlags = dom::kParseInactive | ((defineFlags & flags::kDefineValidate) ? unsigned(dom::kParseValidate) : 0u);
-  XVIRT_ASSIGN_OR_RETURN(dom::DomainDef def, dom::parseDomainXml(xml, parseFlags));
-  def.id = -1;
-
+Result<std::pair<std::shared_ptr<DomainObject>, bool>> DomainManager::findOrAdd(const dom::DomainDef& def) {
   auto byName = list_.byName(def.name);
   auto byUuid = list_.byUuid(def.uuid);
   if (byUuid && byUuid != byName)
@@ -66,13 +59,21 @@ Result<DomainRef> DomainManager::defineXml(const std::string& xml, unsigned defi
   if (byName && byName->uuid() != def.uuid)
     return makeError(ErrorCode::DomainExists,
                      "domain '" + def.name + "' already exists with uuid " + byName->uuid().str());
+  if (byName) return std::pair{byName, false};
+  XVIRT_ASSIGN_OR_RETURN(auto dom, list_.add(def.name, def.uuid));
+  return std::pair{dom, true};
+}
 
-  std::shared_ptr<DomainObject> dom = byName;
-  bool added = false;
-  if (!dom) {
-    XVIRT_ASSIGN_OR_RETURN(dom, list_.add(def.name, def.uuid));
-    added = true;
-  }
+Result<DomainRef> DomainManager::defineXml(const std::string& xml, unsigned defineFlags) {
+  if (defineFlags & ~flags::kDefineValidate)
+    return makeError(ErrorCode::InvalidArgument, "unsupported flags (0x" + std::to_string(defineFlags) +
+                                                     ") in function xvirtDomainDefineXMLFlags");
+  unsigned parseFlags = dom::kParseInactive | ((defineFlags & flags::kDefineValidate) ? unsigned(dom::kParseValidate) : 0u);
+  XVIRT_ASSIGN_OR_RETURN(dom::DomainDef def, dom::parseDomainXml(xml, parseFlags));
+  def.id = -1;
+
+  XVIRT_ASSIGN_OR_RETURN(auto found, findOrAdd(def));
+  auto [dom, added] = found;
   XVIRT_ASSIGN_OR_RETURN(JobGuard job, JobGuard::acquire(dom, "defineXml"));
   // Persist first: an error here must leave both the old file and the old object as they were.
   Status saved = store_.saveConfig(def);

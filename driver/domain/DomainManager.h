@@ -70,6 +70,8 @@ inline constexpr unsigned kUndefineManagedSave = 1, kUndefineSnapshotsMetadata =
                           kUndefineKeepNvram = 8, kUndefineCheckpointsMetadata = 16, kUndefineTpm = 32,
                           kUndefineKeepTpm = 64;
 inline constexpr unsigned kDestroyGraceful = 1;
+inline constexpr unsigned kSaveBypassCache = 1, kSaveRunning = 2, kSavePaused = 4, kSaveResetNvram = 8;  // VIR_DOMAIN_SAVE_*
+inline constexpr unsigned kSaveImageXmlSecure = 1;  // VIR_DOMAIN_SAVE_IMAGE_XML_SECURE
 }  // namespace flags
 
 struct DomainManagerConfig {
@@ -77,6 +79,7 @@ struct DomainManagerConfig {
   std::string hypervisorName;  // passed to helpers: xen | sim
   // DomainDef -> the GuestConfig JSON document a helper reads (domain-xml/GuestConfigBuilder).
   std::function<Result<std::string>(const dom::DomainDef&)> guestConfigJson;
+  bool managedSaveOnStop = false;  // --managed-save-on-stop: managed-save running guests at daemon stop
 };
 
 class DomainManager {
@@ -127,6 +130,17 @@ class DomainManager {
   Status suspend(const DomainRef& ref);
   Status resume(const DomainRef& ref);
 
+  // Save and restore (DomainSave.cc; docs/rpc.md "Save and restore").
+  Status save(const DomainRef& ref, const std::string& path, const std::string& xml, unsigned flags);
+  Result<DomainRef> restore(const std::string& path, const std::string& xml, unsigned flags);
+  Status managedSave(const DomainRef& ref, unsigned flags);
+  Status managedSaveRemove(const DomainRef& ref, unsigned flags);
+  Result<std::string> saveImageXml(const std::string& path, unsigned flags) const;
+  Status saveImageDefineXml(const std::string& path, const std::string& xml, unsigned flags);
+  // Daemon stop/start with managedSaveOnStop: save running persistent guests, then resume them.
+  void managedSaveAllOnStop();
+  void resumeSavedOnStop();
+
   // Stops every guest's monitor connection without touching the guests (daemon shutdown).
   void detachAll();
 
@@ -142,9 +156,19 @@ class DomainManager {
   };
 
   Result<std::shared_ptr<DomainObject>> find(const DomainRef& ref) const;
+  // The object for a new definition: the existing one with its name and UUID, or a new one (true).
+  Result<std::pair<std::shared_ptr<DomainObject>, bool>> findOrAdd(const dom::DomainDef& def);
+  // Starts (or, with restoreFrom, restores) `def` in its existing or a new transient object.
+  Result<DomainRef> startFromDef(const dom::DomainDef& def, bool paused, const std::string& restoreFrom,
+                                 const char* jobName);
   Result<std::shared_ptr<DomainObject>> findActive(const DomainRef& ref) const;
   DomainRef refOf(const DomainObject& dom) const;
-  Status startLocked(const std::shared_ptr<DomainObject>& dom, const dom::DomainDef& def, bool paused);
+  // restoreFrom: a save image the helper restores instead of booting.
+  Status startLocked(const std::shared_ptr<DomainObject>& dom, const dom::DomainDef& def, bool paused,
+                     const std::string& restoreFrom = {});
+  Status saveLocked(const std::shared_ptr<DomainObject>& dom, const std::string& path, const std::string& xml,
+                    unsigned flags);
+  Status startFromManagedSave(const std::shared_ptr<DomainObject>& dom, unsigned startFlags);
   void attachMonitor(const std::shared_ptr<DomainObject>& dom, const std::shared_ptr<MonitorClient>& monitor);
   void markStopped(DomainObject& dom, int reason);  // mu() held
   void writeStatus(const DomainObject& dom);        // mu() held

@@ -59,11 +59,9 @@ Status stopHelper(pid_t pid, std::chrono::milliseconds grace) {
 
 Result<LaunchedHelper> launchHelper(const HelperLaunch& l, std::chrono::milliseconds timeout) {
   std::vector<std::string> args = {l.helperBinary};
-  if (!l.restoreFile.empty()) {
-    args.insert(args.end(), {"--restore", l.restoreFile});
-  } else {
-    args.insert(args.end(), {"--config", l.guestConfigPath});
-  }
+  // With --restore, --config is the definition the restored guest gets (compatible changes only).
+  if (!l.restoreFile.empty()) args.insert(args.end(), {"--restore", l.restoreFile});
+  if (!l.guestConfigPath.empty()) args.insert(args.end(), {"--config", l.guestConfigPath});
   args.insert(args.end(), {"-qmp", "unix:" + l.monitorPath + ",server,nowait", "-pidfile", l.pidfile,
                            "--hypervisor", l.hypervisor, "-daemonize"});
   if (!l.simDir.empty()) args.insert(args.end(), {"--sim-dir", l.simDir});

@@ -18,7 +18,7 @@ class MonitorClient;
 struct HelperLaunch {
   std::string name;             // for messages
   std::string helperBinary;     // xvirt-helper
-  std::string guestConfigPath;  // --config (empty with restoreFile)
+  std::string guestConfigPath;  // --config (with restoreFile: the restored guest's definition)
   std::string restoreFile;      // --restore
   std::string monitorPath;
   std::string pidfile;
