@@ -142,17 +142,7 @@ Status Guest::applyAffinity() {
 
 Status Guest::writeDevices() {
   uint32_t domid = static_cast<uint32_t>(domid_);
-  for (const auto& d : config_.disks) {
-    VbdDevice vbd;
-    vbd.devid = d.vdevNumber;
-    vbd.vdev = d.vdev;
-    vbd.backendType = d.backend == "qdisk" ? "qdisk" : "vbd";
-    vbd.params = d.path;
-    vbd.format = d.format;
-    vbd.readonly = d.readonly || d.mode == "r";
-    vbd.cdrom = d.cdrom;
-    XVIRT_TRY(writeVbd(xs_, domid, vbd));
-  }
+  for (const auto& d : config_.disks) XVIRT_TRY(writeVbd(xs_, domid, vbdDeviceFor(d)));
   for (const auto& n : config_.nics) {
     VifDevice vif{n.devid, n.mac, n.bridge, n.script, n.model};
     XVIRT_TRY(writeVif(xs_, domid, vif));

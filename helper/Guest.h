@@ -67,6 +67,8 @@ class Guest {
   const GuestConfig& config() const { return config_; }
   hv::Hypervisor& hypervisor() { return hv_; }
   hv::XenStore& xenstore() { return xs_; }
+  // Hotplug and tuning keep the config in step with the live guest, so a rebuild (reset) keeps them.
+  GuestConfig& mutableConfig() { return config_; }
   uint32_t hostCpus() const { return hostCpus_; }
 
   Json queryDomain();

@@ -7,6 +7,18 @@ namespace xvirt::helper {
 
 using hv::XsPerm;
 
+VbdDevice vbdDeviceFor(const GuestDisk& d) {
+  VbdDevice vbd;
+  vbd.devid = d.vdevNumber;
+  vbd.vdev = d.vdev;
+  vbd.backendType = d.backend == "qdisk" ? "qdisk" : "vbd";
+  vbd.params = d.path;
+  vbd.format = d.format;
+  vbd.readonly = d.readonly || d.mode == "r";
+  vbd.cdrom = d.cdrom;
+  return vbd;
+}
+
 std::string domainPath(uint32_t domid) { return "/local/domain/" + std::to_string(domid); }
 
 std::string vbdBackendPath(uint32_t domid, uint32_t devid, const std::string& type) {

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "common/GuestConfig.h"
 #include "common/Result.h"
 #include "common/Uuid.h"
 #include "hypervisor/Hypervisor.h"
@@ -51,6 +52,9 @@ enum class XenbusState : int {
   Unknown = 0, Initialising = 1, InitWait = 2, Initialised = 3, Connected = 4, Closing = 5, Closed = 6,
   Reconfiguring = 7, Reconfigured = 8,
 };
+
+// The xenstore view of a GuestConfig disk (phy -> a vbd backend, qdisk -> qdisk).
+VbdDevice vbdDeviceFor(const GuestDisk& disk);
 
 std::string domainPath(uint32_t domid);
 std::string vbdBackendPath(uint32_t domid, uint32_t devid, const std::string& type = "vbd");

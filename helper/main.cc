@@ -15,6 +15,7 @@
 #include "helper/Guest.h"
 #include "helper/GuestFromOptions.h"
 #include "helper/HelperOptions.h"
+#include "helper/Hotplug.h"
 #include "helper/console/ConsoleServer.h"
 #include "helper/monitor/MonitorServer.h"
 #include "helper/save/GuestSave.h"
@@ -277,6 +278,11 @@ int main(int argc, char** argv) {
   if (!console->ptyPath().empty())
     std::fprintf(stderr, "char device redirected to %s (label console0)\n", console->ptyPath().c_str());
 
+  // Hotplug waits on watches of a xenstore connection of its own (Guest reads all of its own).
+  auto hotplugXs = hv::XenStore::open(backend == hv::BackendChoice::Sim ? simDir + "/xenstored/socket" : "");
+  if (!hotplugXs.ok()) return fail(hotplugXs.error().message);
+  std::unique_ptr<Hotplug> hotplug;
+
   GMainLoop* loop = g_main_loop_new(nullptr, FALSE);
   ExitReason exitReason = ExitReason::Destroyed;
   Guest guest(std::move(config).value(), **hyp, **xs, console.get(),
@@ -287,9 +293,17 @@ int main(int argc, char** argv) {
                                  exitReason = why;
                                  g_main_loop_quit(loop);
                                }});
-  if (monitor) registerCommands(*monitor, guest, console.get(), loop, &exitReason);
+  hotplug = std::make_unique<Hotplug>(guest, **xs, std::move(hotplugXs).value(),
+                                      [&](const std::string& ev, Json data) {
+                                        if (monitor) monitor->emitEvent(ev, std::move(data));
+                                      });
+  if (monitor) {
+    registerCommands(*monitor, guest, console.get(), loop, &exitReason);
+    hotplug->registerCommands(*monitor);
+  }
   Status built = restore ? guest.restore(restore->fd.get(), restore->info, restore->configReplaced) : guest.build();
   if (!built.ok()) return fail(built.error().message);
+  hotplug->domainChanged();
   if (!o.pidfile.empty()) {
     Status w = writeFileAtomic(o.pidfile, std::to_string(::getpid()) + "\n", 0644);
     if (!w.ok()) {

@@ -8,13 +8,15 @@ using namespace xvirt::helper;
 TEST(MonitorSchema, BuiltinSchemaParsesAndHasTranscripts) {
   const auto& schema = MonitorSchema::builtin();
   for (const char* name : {"qmp_capabilities", "query-status", "query-domain", "query-cpus", "query-chardev",
-                           "stop", "cont", "system_powerdown", "system_reset", "quit"}) {
+                           "stop", "cont", "system_powerdown", "system_reset", "quit", "disk_add", "disk_remove",
+                           "blockdev-change-medium", "query-block", "nic_add", "nic_remove", "query-nics", "balloon",
+                           "query-balloon", "set-vcpus"}) {
     const CommandSpec* spec = schema.command(name);
     ASSERT_NE(spec, nullptr) << name;
     // The first line of every transcript executes the command it documents.
     EXPECT_EQ(spec->example.asArray()[0].get("->")->getString("execute"), name);
   }
-  for (const char* ev : {"STOP", "RESUME", "SHUTDOWN", "POWERDOWN", "RESET"}) EXPECT_NE(schema.event(ev), nullptr);
+  for (const char* ev : {"STOP", "RESUME", "SHUTDOWN", "POWERDOWN", "RESET", "DEVICE_ADDED", "DEVICE_DELETED"}) EXPECT_NE(schema.event(ev), nullptr);
 }
 
 TEST(MonitorSchema, ArgumentChecks) {

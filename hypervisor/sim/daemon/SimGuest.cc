@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 
@@ -29,13 +30,14 @@ static uint64_t share(uint64_t deltaNs, unsigned load) {
 
 void SimGuest::settle(uint64_t nowNs) {
   if (active() && nowNs > sinceNs)
-    for (auto& v : vcpus) v.accruedNs += share(nowNs - sinceNs, load);
+    for (auto& v : vcpus)
+      if (v.online) v.accruedNs += share(nowNs - sinceNs, load);
   sinceNs = nowNs;
 }
 
 uint64_t SimGuest::vcpuTimeNs(unsigned vcpu, uint64_t nowNs) const {
   uint64_t t = vcpus[vcpu].accruedNs;
-  if (active() && nowNs > sinceNs) t += share(nowNs - sinceNs, load);
+  if (active() && vcpus[vcpu].online && nowNs > sinceNs) t += share(nowNs - sinceNs, load);
   return t;
 }
 
@@ -67,7 +69,7 @@ DomainInfo SimGuest::info(uint64_t nowNs) const {
   d.blocked = active() && load == 0;
   d.memKib = memKib;
   d.maxMemKib = maxMemKib;
-  d.nrOnlineVcpus = static_cast<unsigned>(vcpus.size());
+  d.nrOnlineVcpus = static_cast<unsigned>(std::count_if(vcpus.begin(), vcpus.end(), [](const SimVcpu& v) { return v.online; }));
   d.maxVcpuId = vcpus.empty() ? 0 : static_cast<unsigned>(vcpus.size() - 1);
   for (unsigned v = 0; v < vcpus.size(); ++v) d.cpuTimeNs += vcpuTimeNs(v, nowNs);
   return d;
@@ -76,8 +78,8 @@ DomainInfo SimGuest::info(uint64_t nowNs) const {
 VcpuInfo SimGuest::vcpuInfo(unsigned vcpu, uint64_t nowNs) const {
   VcpuInfo v;
   v.vcpu = vcpu;
-  v.online = true;
-  v.running = active() && load > 0;
+  v.online = vcpus[vcpu].online;
+  v.running = v.online && active() && load > 0;
   v.blocked = !v.running;
   v.cpuTimeNs = vcpuTimeNs(vcpu, nowNs);
   v.cpu = vcpuCpu(vcpu);

@@ -25,6 +25,7 @@ struct LoadedImage {
 struct SimVcpu {
   uint64_t accruedNs = 0;  // settled CPU time
   CpuMap affinity;         // hard affinity over host CPUs
+  bool online = true;      // the guest follows cpu/N/availability (offline vCPUs accrue nothing)
 };
 
 class SimGuest {

@@ -13,7 +13,7 @@ Result<Json> SimHostModel::getContext(const Json& req) {
   g->settle(now());
   Json vcpus = Json::array();
   for (const auto& v : g->vcpus)
-    vcpus.push(Json::object({{"cpu_time_ns", v.accruedNs}, {"affinity", cpuMapToJson(v.affinity)}}));
+    vcpus.push(Json::object({{"cpu_time_ns", v.accruedNs}, {"affinity", cpuMapToJson(v.affinity)}, {"online", v.online}}));
   Json images = Json::array();
   for (const auto& img : g->images)
     images.push(Json::object({{"role", img.role}, {"path", img.path}, {"offset", img.offset},
@@ -61,6 +61,7 @@ Result<Json> SimHostModel::setContext(const Json& req) {
     auto map = aff ? cpuMapFromJson(*aff, nrCpus_) : Result<CpuMap>(CpuMap(nrCpus_, true));
     // A host with fewer CPUs than the saving one: let the vCPU run anywhere rather than nowhere.
     sv.affinity = map.ok() ? *map : CpuMap(nrCpus_, true);
+    sv.online = v.getBool("online", true);
     restored.push_back(std::move(sv));
   }
   std::vector<LoadedImage> images;

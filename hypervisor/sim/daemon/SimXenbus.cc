@@ -34,7 +34,7 @@ void SimHostModel::onXenstoreChange(const std::string& path) {
   }
   auto it = guests_.find(static_cast<DomId>(*d));
   if (it == guests_.end() || *d == 0) return;
-  if (parts[4] == "control" || parts[4] == "memory") {
+  if (parts[4] == "control" || parts[4] == "memory" || parts[4] == "cpu") {
     guestPoll(*it->second);
   } else if (parts[4] == "device") {
     if (parts.size() >= 7) reconcileDevice(static_cast<DomId>(*d), parts[5], parts[6], false);
@@ -61,6 +61,17 @@ void SimHostModel::guestPoll(SimGuest& g) {
   }
   if (auto target = store_.read(dom + "/memory/target")) {
     if (auto kib = parseUint(*target)) g.memKib = std::min(*kib / 4 * 4, g.maxMemKib);
+  }
+  // Linux's xenbus cpu hotplug: each vCPU follows cpu/N/availability (absent: it stays as it is).
+  bool settled = false;
+  for (unsigned v = 0; v < g.vcpus.size(); ++v) {
+    auto avail = store_.read(dom + "/cpu/" + std::to_string(v) + "/availability");
+    if (!avail || (*avail != "online" && *avail != "offline")) continue;
+    bool online = *avail == "online" || v == 0;  // vCPU 0 cannot be unplugged
+    if (online == g.vcpus[v].online) continue;
+    if (!settled) g.settle(now());
+    settled = true;
+    g.vcpus[v].online = online;
   }
   pollFrontends(g);
 }
