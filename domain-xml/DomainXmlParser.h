@@ -40,6 +40,8 @@ class DomainXmlParser {
  public:
   explicit DomainXmlParser(unsigned flags) : flags_(flags) {}
   Result<DomainDef> parse(xmlNode* root);
+  // A lone <disk> or <interface> (DeviceXml.cc): the definition holds just that device.
+  Result<DomainDef> parseDevice(xmlNode* node);
 
  private:
   Status parseTopLevel(xmlNode* child);

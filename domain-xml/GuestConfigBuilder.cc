@@ -41,42 +41,51 @@ Status buildCpus(const DomainDef& def, GuestConfig& g) {
 Status buildDisks(const DomainDef& def, GuestConfig& g) {
   std::set<uint32_t> numbers;
   for (const auto& d : def.disks) {
-    GuestDisk disk;
-    disk.vdev = d.targetDev;
-    auto num = vdevNumber(d.targetDev);
-    if (!num.ok()) return num.takeError();
-    disk.vdevNumber = *num;
+    XVIRT_ASSIGN_OR_RETURN(GuestDisk disk, buildGuestDisk(def, d));
     if (!numbers.insert(disk.vdevNumber).second)
       return unsupported(def, "has two disks on the virtual device number " + std::to_string(disk.vdevNumber) +
                                   " (the second is '" + d.targetDev + "')");
-    disk.cdrom = d.device == "cdrom";
-    disk.path = d.source;
-    if (disk.path.empty() && !disk.cdrom) return unsupported(def, "has the disk '" + d.targetDev + "' without a source");
-    disk.format = disk.path.empty() ? "empty" : d.driverType.empty() ? "raw" : d.driverType;
-    if (d.driverType == "aio") disk.format = "raw";
-    // blkback (phy) serves raw block devices and files; anything with an image format needs qdisk.
-    if (d.driverName == "phy") {
-      if (disk.format != "raw")
-        return unsupported(def, "has the disk '" + d.targetDev + "' with driver phy and format " + disk.format +
-                                    ", and phy serves raw data only");
-      disk.backend = "phy";
-    } else if (d.driverName == "qemu" || d.driverName == "file" || d.driverName == "tap" || d.driverName == "tap2") {
-      disk.backend = "qdisk";
-    } else if (d.driverName.empty()) {
-      disk.backend = d.type == "block" && disk.format == "raw" ? "phy" : "qdisk";
-    } else {
-      return unsupported(def, "has the disk '" + d.targetDev + "' with the driver '" + d.driverName +
-                                  "', which is not one of phy, file, qemu, tap or tap2");
-    }
-    if (disk.format == "empty") disk.backend = "qdisk";
-    disk.readonly = d.readonly || disk.cdrom;
-    disk.mode = disk.readonly ? "r" : "w";
-    disk.shareable = d.shareable;
-    disk.script = d.script;
     g.disks.push_back(std::move(disk));
   }
   return okStatus();
 }
+
+}  // namespace
+
+Result<GuestDisk> buildGuestDisk(const DomainDef& def, const DiskDef& d) {
+  GuestDisk disk;
+  disk.vdev = d.targetDev;
+  auto num = vdevNumber(d.targetDev);
+  if (!num.ok()) return num.takeError();
+  disk.vdevNumber = *num;
+  disk.cdrom = d.device == "cdrom";
+  disk.path = d.source;
+  if (disk.path.empty() && !disk.cdrom) return unsupported(def, "has the disk '" + d.targetDev + "' without a source");
+  disk.format = disk.path.empty() ? "empty" : d.driverType.empty() ? "raw" : d.driverType;
+  if (d.driverType == "aio") disk.format = "raw";
+  // blkback (phy) serves raw block devices and files; anything with an image format needs qdisk.
+  if (d.driverName == "phy") {
+    if (disk.format != "raw")
+      return unsupported(def, "has the disk '" + d.targetDev + "' with driver phy and format " + disk.format +
+                                  ", and phy serves raw data only");
+    disk.backend = "phy";
+  } else if (d.driverName == "qemu" || d.driverName == "file" || d.driverName == "tap" || d.driverName == "tap2") {
+    disk.backend = "qdisk";
+  } else if (d.driverName.empty()) {
+    disk.backend = d.type == "block" && disk.format == "raw" ? "phy" : "qdisk";
+  } else {
+    return unsupported(def, "has the disk '" + d.targetDev + "' with the driver '" + d.driverName +
+                                "', which is not one of phy, file, qemu, tap or tap2");
+  }
+  if (disk.format == "empty") disk.backend = "qdisk";
+  disk.readonly = d.readonly || disk.cdrom;
+  disk.mode = disk.readonly ? "r" : "w";
+  disk.shareable = d.shareable;
+  disk.script = d.script;
+  return disk;
+}
+
+namespace {
 
 Status buildNics(const DomainDef& def, GuestConfig& g) {
   std::set<std::string> macs;

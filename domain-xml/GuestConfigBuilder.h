@@ -16,6 +16,8 @@ namespace xvirt::dom {
 inline constexpr const char* kFallbackBootloader = "/usr/lib/xen-4.17/bin/pygrub";
 
 Result<GuestConfig> buildGuestConfig(const DomainDef& def);
+// One disk of `def` as the helper takes it (vdev number, backend, format); also for hotplug.
+Result<GuestDisk> buildGuestDisk(const DomainDef& def, const DiskDef& disk);
 
 // 00:16:3e:xx:xx:xx (Xen's OUI), derived from the domain UUID and the NIC index so that a guest
 // defined without a MAC keeps the same one across restarts.

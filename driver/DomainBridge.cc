@@ -177,6 +177,14 @@ Result<std::string> ManagerDomainRegistry::consolePty(const Dom& d, const std::s
                                                   "'" + (labels.empty() ? "." : "; it has " + join(labels, ", ") + "."));
 }
 
+void EventBusSink::device(const DomainRef& dom, bool added, const std::string& alias) {
+  bus_.publishDevice(toRemoteDomain(dom), added, alias);
+}
+
+Result<Json> ManagerDomainRegistry::helperCommand(const Dom& d, const std::string& command, const Json& args) {
+  return manager_->helperCommand(toRef(d), command, args);
+}
+
 DomainPaths domainPathsFor(const DaemonOptions& options, const DaemonPaths& paths) {
   DomainPaths d;
   d.configDir = paths.configDir;

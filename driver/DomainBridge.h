@@ -20,6 +20,7 @@ class EventBusSink final : public DomainEventSink {
   void lifecycle(const DomainRef& dom, LifecycleEvent event, int detail) override {
     bus_.publishLifecycle(toRemoteDomain(dom), static_cast<int32_t>(event), detail);
   }
+  void device(const DomainRef& dom, bool added, const std::string& alias) override;
 
  private:
   EventBus& bus_;
@@ -71,6 +72,7 @@ class ManagerDomainRegistry final : public DomainRegistry {
   Result<std::string> saveImageXml(const std::string& path, unsigned flags) override;
   Status saveImageDefineXml(const std::string& path, const std::string& xml, unsigned flags) override;
   Result<std::string> consolePty(const Dom& d, const std::string& devName) override;
+  Result<Json> helperCommand(const Dom& d, const std::string& command, const Json& args) override;
 
   DomainManager& manager() { return *manager_; }
 

@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/Json.h"
 #include "common/Result.h"
 #include "domain-xml/DomainDef.h"
 #include "driver/rpc/RemoteDomain.h"
@@ -98,6 +99,12 @@ class DomainRegistry {
   virtual Result<RemoteDomainDefs> definitions(const Dom&) { return unsupported("domain tuning"); }
   virtual Status modifyDefinitions(const Dom&, unsigned /*affect*/, const std::string& /*job*/, const DefinitionEdit&) {
     return unsupported("domain tuning");
+  }
+
+  // Runs a monitor command on a running domain's helper (hotplug and live tuning; see
+  // DomainManager::helperCommand). OperationInvalid when the domain is not running.
+  virtual Result<Json> helperCommand(const Dom&, const std::string& /*command*/, const Json& /*args*/) {
+    return unsupported("device hotplug");
   }
 
   // The pty of a running domain's console: the first console when devName is empty, else the one

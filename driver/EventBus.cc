@@ -47,24 +47,39 @@ size_t EventBus::activeSize() const {
   return static_cast<size_t>(std::count_if(regs_.begin(), regs_.end(), [](const auto& kv) { return kv.second.active; }));
 }
 
-void EventBus::publishLifecycle(const rpc::RemoteDomain& dom, int32_t event, int32_t detail) {
-  std::vector<std::pair<int32_t, std::shared_ptr<rpc::Connection>>> targets;
-  {
-    std::lock_guard lock(mu_);
-    for (auto& [id, reg] : regs_) {
-      if (!reg.active || reg.eventId != kEventIdLifecycle) continue;
-      if (reg.domain && *reg.domain != dom.uuid) continue;
-      if (auto conn = reg.conn.lock()) targets.emplace_back(id, std::move(conn));
-    }
+std::vector<std::pair<int32_t, std::shared_ptr<rpc::Connection>>> EventBus::targets(const rpc::RemoteDomain& dom,
+                                                                                    int32_t eventId) {
+  std::vector<std::pair<int32_t, std::shared_ptr<rpc::Connection>>> out;
+  std::lock_guard lock(mu_);
+  for (auto& [id, reg] : regs_) {
+    if (!reg.active || reg.eventId != eventId) continue;
+    if (reg.domain && *reg.domain != dom.uuid) continue;
+    if (auto conn = reg.conn.lock()) out.emplace_back(id, std::move(conn));
   }
+  return out;
+}
+
+void EventBus::publishLifecycle(const rpc::RemoteDomain& dom, int32_t event, int32_t detail) {
   // Sending outside the lock: a connection's queue lock must never nest inside ours.
-  for (auto& [id, conn] : targets) {
+  for (auto& [id, conn] : targets(dom, kEventIdLifecycle)) {
     rpc::XdrWriter w;
     w.i32(id);
     dom.encode(w);
     w.i32(event);
     w.i32(detail);
     conn->sendMessage(rpc::kRemoteProgram, rpc::proc::kDomainEventCallbackLifecycle, w.bytes());
+  }
+}
+
+void EventBus::publishDevice(const rpc::RemoteDomain& dom, bool added, const std::string& alias) {
+  for (auto& [id, conn] : targets(dom, added ? kEventIdDeviceAdded : kEventIdDeviceRemoved)) {
+    rpc::XdrWriter w;
+    w.i32(id);
+    dom.encode(w);
+    w.str(alias);
+    conn->sendMessage(rpc::kRemoteProgram,
+                      added ? rpc::proc::kDomainEventCallbackDeviceAdded : rpc::proc::kDomainEventCallbackDeviceRemoved,
+                      w.bytes());
   }
 }
 

@@ -7,6 +7,8 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
+#include <vector>
 
 #include "common/Result.h"
 #include "driver/rpc/Connection.h"
@@ -15,6 +17,8 @@
 namespace xvirt::driver {
 
 inline constexpr int32_t kEventIdLifecycle = 0;  // VIR_DOMAIN_EVENT_ID_LIFECYCLE
+inline constexpr int32_t kEventIdDeviceRemoved = 15;  // VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED
+inline constexpr int32_t kEventIdDeviceAdded = 19;    // VIR_DOMAIN_EVENT_ID_DEVICE_ADDED
 
 class EventBus {
  public:
@@ -31,6 +35,8 @@ class EventBus {
   // Sends (event, detail) for dom to every active lifecycle registration that matches it.
   // Thread-safe; called by the domain code.
   void publishLifecycle(const rpc::RemoteDomain& dom, int32_t event, int32_t detail);
+  // Sends DEVICE_ADDED / DEVICE_REMOVED (the device's alias) to the matching registrations.
+  void publishDevice(const rpc::RemoteDomain& dom, bool added, const std::string& alias);
 
  private:
   struct Registration {
@@ -41,6 +47,8 @@ class EventBus {
     bool active = false;
   };
   mutable std::mutex mu_;
+  // The active registrations for eventId that match dom, with their connections.
+  std::vector<std::pair<int32_t, std::shared_ptr<rpc::Connection>>> targets(const rpc::RemoteDomain& dom, int32_t eventId);
   std::map<int32_t, Registration> regs_;
   int32_t nextId_ = 1;
 };

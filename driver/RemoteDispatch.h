@@ -132,6 +132,13 @@ Status handleDomainLookupByUuid(Call&);
 Status handleDomainEventRegisterAny(Call&);
 Status handleDomainEventDeregisterAny(Call&);
 
+// Defined in HotplugProcedures.cc (attach, detach and update of disks and interfaces).
+Status handleDomainAttachDevice(Call&);
+Status handleDomainAttachDeviceFlags(Call&);
+Status handleDomainDetachDevice(Call&);
+Status handleDomainDetachDeviceFlags(Call&);
+Status handleDomainUpdateDeviceFlags(Call&);
+
 // Defined in TuningProcedures.cc (vCPUs, pinning, memory), StatsProcedures.cc (CPU, memory and
 // all-domain statistics) and NativeFormatProcedures.cc (xl/xm configs).
 Status handleDomainGetVcpus(Call&);

@@ -155,9 +155,6 @@ Status setVcpus(Call& c, const Dom& d, uint32_t n, uint32_t flags) {
     if (live && maximum)
       return makeError(ErrorCode::OperationInvalid,
                        "The maximum number of vCPUs of running domain '" + d.name + "' cannot change.");
-    if (live)
-      return makeError(ErrorCode::NoSupport, "Changing the online vCPUs of running domain '" + d.name +
-                                                 "' is not supported yet: its helper has no set-vcpus command.");
     if (maximum) {
       unsigned online = std::min(onlineVcpus(def), n);
       def.vcpu.max = n;
@@ -169,6 +166,8 @@ Status setVcpus(Call& c, const Dom& d, uint32_t n, uint32_t flags) {
       return makeError(ErrorCode::InvalidArgument, "Domain '" + d.name + "' can have at most " +
                                                        std::to_string(def.vcpu.max) + " vCPUs online, not " +
                                                        std::to_string(n) + "; raise its maximum first.");
+    // Live: the guest brings vCPUs on and off line through cpu/N/availability (its helper's set-vcpus).
+    if (live) XVIRT_TRY(c.ctx.domains.helperCommand(d, "set-vcpus", Json::object({{"count", n}})));
     def.vcpu.current = n == def.vcpu.max ? std::nullopt : std::optional<unsigned>(n);
     return okStatus();
   });
@@ -181,12 +180,10 @@ Status setMemory(Call& c, const Dom& d, uint64_t kib, uint32_t flags) {
   const bool maximum = flags & kMemMaximum;
   return c.ctx.domains.modifyDefinitions(d, flags & (kAffectLive | kAffectConfig), "setMemory",
                                          [&](dom::DomainDef& def, bool live, int) -> Status {
+    // As libvirt's libxl driver: the maximum of a running Xen guest is fixed at its build.
     if (live && maximum)
-      return makeError(ErrorCode::NoSupport,
-                       "Changing the maximum memory of running domain '" + d.name + "' is not supported yet.");
-    if (live)
-      return makeError(ErrorCode::NoSupport, "Ballooning running domain '" + d.name +
-                                                 "' is not supported yet: its helper has no balloon command.");
+      return makeError(ErrorCode::OperationInvalid,
+                       "Cannot resize the maximum memory of running domain '" + d.name + "'; use --config.");
     if (maximum) {
       uint64_t current = def.currentMemoryKib ? def.currentMemoryKib : def.memoryKib;  // 0: same as <memory>
       def.memoryKib = kib;
@@ -197,6 +194,7 @@ Status setMemory(Call& c, const Dom& d, uint64_t kib, uint32_t flags) {
       return makeError(ErrorCode::InvalidArgument, "Domain '" + d.name + "' cannot have " + std::to_string(kib) +
                                                        " KiB of memory, more than its maximum of " +
                                                        std::to_string(def.memoryKib) + " KiB.");
+    if (live) XVIRT_TRY(c.ctx.domains.helperCommand(d, "balloon", Json::object({{"value", kib * 1024}})));
     def.currentMemoryKib = kib;
     return okStatus();
   });

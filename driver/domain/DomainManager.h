@@ -35,6 +35,8 @@ class DomainEventSink {
  public:
   virtual ~DomainEventSink() = default;
   virtual void lifecycle(const DomainRef& dom, LifecycleEvent event, int detail) = 0;
+  // A device was plugged into or removed from a running guest (alias: xvdb, net1).
+  virtual void device(const DomainRef& /*dom*/, bool /*added*/, const std::string& /*alias*/) {}
 };
 
 struct DomainInfoReply {
@@ -123,6 +125,9 @@ class DomainManager {
   // is the persistent one saved atomically and the live one recorded in the status file.
   Result<DomainDefinitions> definitions(const DomainRef& ref) const;
   Status modifyDefinitions(const DomainRef& ref, unsigned affect, const std::string& job, const DefinitionEdit& edit);
+  // Runs one command on a running guest's helper (DomainHotplug.cc). Needs no job of its own, so
+  // a DefinitionEdit may call it while modifyDefinitions holds the domain's.
+  Result<Json> helperCommand(const DomainRef& ref, const std::string& command, const Json& args);
 
   Status shutdown(const DomainRef& ref, unsigned flags);
   Status reboot(const DomainRef& ref, unsigned flags);
@@ -176,6 +181,7 @@ class DomainManager {
   void emit(const DomainObject& dom, LifecycleEvent event, int detail);
   void eventLoop();
   void handleHelperEvent(const HelperEvent& ev);
+  void handleDeviceEvent(DomainObject& dom, const HelperEvent& ev);  // mu() held (DomainHotplug.cc)
 
   DomainManagerConfig config_;
   DomainStore store_;

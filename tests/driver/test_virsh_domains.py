@@ -893,19 +893,20 @@ class MemoryAndVcpuConfigTest(DomainTestCase):
         info = self.virsh("dominfo", name).stdout
         self.assertRegex(info, r"Max memory:\s+262144 KiB")
 
-    def test_live_changes_need_helper_support(self):
+    def test_live_maximum_fails_and_changes_nothing(self):
         name, uuid = "cfg2", "5a0cfb8e-5d1c-4b0e-8f57-7e1f2a3b4c72"
         self.addCleanup(self.cleanup_domain, name)
         self.virsh("define", self.xml_file(name, uuid))
         self.virsh("start", name)
-        for args, text in ((("setmem", name, "65536"), "balloon"), (("setvcpus", name, "1"), "set-vcpus")):
-            r = self.virsh(*args, check=False)
-            self.assertNotEqual(r.returncode, 0)
-            self.assertIn("not supported", r.stderr)
-            self.assertIn(text, r.stderr)
+        # As libvirt's libxl driver: the maximum of a running guest is fixed (live hotplug and
+        # ballooning are in test_virsh_hotplug.py).
+        r = self.virsh("setmaxmem", name, "262144", "--live", "--config", check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("Cannot resize the maximum memory", r.stderr)
         # --live --config fails as a whole: the config is left as it was.
-        self.virsh("setmem", name, "65536", "--live", "--config", check=False)
-        self.assertNotIn("<currentMemory unit='KiB'>65536", self.virsh("dumpxml", "--inactive", name).stdout)
+        self.assertIn("<memory unit='KiB'>131072</memory>", self.virsh("dumpxml", "--inactive", name).stdout)
+        r = self.virsh("setvcpus", name, "4", "--live", "--maximum", check=False)
+        self.assertNotEqual(r.returncode, 0)
         self.virsh("setmem", name, "65536", "--config")
         self.assertIn("<currentMemory unit='KiB'>65536</currentMemory>", self.virsh("dumpxml", "--inactive", name).stdout)
         self.assertIn("<currentMemory unit='KiB'>131072</currentMemory>", self.virsh("dumpxml", name).stdout)

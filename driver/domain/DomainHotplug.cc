@@ -1,0 +1,62 @@
+// The domain side of device hotplug: running helper commands for the hotplug and tuning handlers,
+// and following the helper's DEVICE_ADDED / DEVICE_DELETED events — also for devices removed behind
+// xvirtd's back (xenstore-rm of the backend), which libxl's users never hear about (docs/hotplug.md).
+#include <algorithm>
+#include <chrono>
+
+#include "common/Log.h"
+#include "common/Strings.h"
+#include "domain-xml/VdevName.h"
+#include "driver/domain/DomainManager.h"
+#include "driver/monitor/MonitorClient.h"
+
+namespace xvirt::driver {
+
+// Longer than the helper's own longest wait (25 s), so its timeout error is the one users see.
+static constexpr std::chrono::seconds kHelperCommandTimeout{40};
+
+Result<Json> DomainManager::helperCommand(const DomainRef& ref, const std::string& command, const Json& args) {
+  XVIRT_ASSIGN_OR_RETURN(auto dom, find(ref));
+  std::shared_ptr<MonitorClient> monitor;
+  {
+    std::lock_guard lock(dom->mu());
+    if (!dom->isActive()) return makeError(ErrorCode::OperationInvalid, "Domain '" + dom->name() + "' is not running.");
+    monitor = dom->monitor;
+  }
+  if (!monitor)
+    return makeError(ErrorCode::OperationFailed, "The helper of domain '" + ref.name + "' is not reachable.");
+  return monitor->execute(command, args, kHelperCommandTimeout);
+}
+
+static bool sameDisk(const dom::DiskDef& d, const std::string& name) {
+  if (d.targetDev == name) return true;
+  auto a = dom::vdevNumber(d.targetDev);
+  auto b = dom::vdevNumber(name);
+  return a.ok() && b.ok() && *a == *b;
+}
+
+void DomainManager::handleDeviceEvent(DomainObject& dom, const HelperEvent& ev) {
+  const bool added = ev.event == "DEVICE_ADDED";
+  const bool disk = ev.data.getString("type") == "disk";
+  const std::string name = ev.data.getString("device");
+  const std::string alias = disk ? name : "net" + name;
+  if (!added && dom.liveDef) {
+    // Our own detach removes the device from its copy of the live definition too; this covers the
+    // removals nobody asked xvirtd for, and is a no-op when the detach got there first.
+    size_t removed = 0;
+    if (disk) {
+      removed = std::erase_if(dom.liveDef->disks, [&](const dom::DiskDef& d) { return sameDisk(d, name); });
+    } else {
+      const std::string mac = toLower(ev.data.getString("mac"));
+      removed = std::erase_if(dom.liveDef->interfaces,
+                              [&](const dom::InterfaceDef& n) { return !mac.empty() && toLower(n.mac) == mac; });
+    }
+    if (removed) {
+      logInfo("Device " + alias + " of domain '" + dom.name() + "' is gone; it left the live definition.");
+      writeStatus(dom);
+    }
+  }
+  events_.device(refOf(dom), added, alias);
+}
+
+}  // namespace xvirt::driver

@@ -1,0 +1,274 @@
+"""Hotplug and live tuning end to end (issue 7, items 2 and 4): real virsh and python3-libvirt against
+the real xvirtd on the simulated Xen host, one real xvirt-helper per guest, and Debian's xenstore
+tools to see what the guest sees.
+
+Usage (meson does this): test_virsh_hotplug.py XVIRTD XVIRT_XL.
+"""
+import os
+import queue
+import subprocess
+import sys
+import threading
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import test_virsh_domains  # noqa: E402
+import test_xvirtd  # noqa: E402
+from test_virsh_domains import DomainTestCase, drain  # noqa: E402
+from test_xvirtd import wait_for  # noqa: E402
+
+XVDB, XVDC = 51728, 51744
+
+
+class HotplugTestCase(DomainTestCase):
+    def start_guest(self, name, uuid):
+        self.addCleanup(self.cleanup_domain, name)
+        self.virsh("define", self.xml_file(name, uuid))
+        self.virsh("start", name)
+        return int(self.virsh("domid", name).stdout.strip())
+
+    def image(self, name, size=1 << 20):
+        path = os.path.join(self.d.dir, name)
+        with open(path, "wb") as f:
+            f.truncate(size)
+        return path
+
+    def xs(self, tool, *args, check=True):
+        env = dict(self.d.env, XENSTORED_PATH=os.path.join(self.sim_dir, "xenstored", "socket"))
+        return subprocess.run([f"xenstore-{tool}", *args], env=env, capture_output=True, text=True, timeout=30,
+                              check=check)
+
+    def xs_read(self, path):
+        r = self.xs("read", path, check=False)
+        return r.stdout.strip() if r.returncode == 0 else None
+
+    def live_xml(self, name):
+        return self.virsh("dumpxml", name).stdout
+
+    def config_xml(self, name):
+        return self.virsh("dumpxml", "--inactive", name).stdout
+
+
+class DiskHotplugTest(HotplugTestCase):
+    def test_attach_disk_connects_and_detach_disk_removes(self):
+        name = "hp1"
+        domid = self.start_guest(name, "6b0cfb8e-5d1c-4b0e-8f57-7e1f2a3b4d01")
+        img = self.image("hp1-data.img")
+        self.virsh("attach-disk", name, img, "xvdb")
+        # A file with no driver goes to qdisk, as at start (domain-xml/GuestConfigBuilder.cc).
+        be = f"/local/domain/0/backend/qdisk/{domid}/{XVDB}"
+        fe = f"/local/domain/{domid}/device/vbd/{XVDB}"
+        self.assertEqual(self.xs_read(be + "/params"), img)
+        self.assertEqual(self.xs_read(be + "/state"), "4")
+        self.assertEqual(self.xs_read(fe + "/state"), "4")
+        self.assertIn(f"<source file='{img}'/>", self.live_xml(name))
+        self.assertIn("xvdb", self.virsh("domblklist", name).stdout)
+        self.assertNotIn("xvdb", self.config_xml(name))  # live only
+
+        self.virsh("detach-disk", name, "xvdb")
+        self.assertNotIn("xvdb", self.live_xml(name))
+        self.assertIsNone(self.xs_read(be + "/state"))
+        self.assertIsNone(self.xs_read(fe + "/state"))
+
+        # A block source (raw) is served by blkback: backend/vbd, where `xl block-list` looks.
+        self.virsh("attach-disk", name, img, "xvdc", "--sourcetype", "block")
+        self.assertIn(f"<source dev='{img}'/>", self.live_xml(name))
+        tree = self.xs("ls", f"/local/domain/0/backend/vbd/{domid}/{XVDC}").stdout
+        self.assertIn(f'params = "{img}"', tree)
+        self.assertIn('state = "4"', tree)
+        self.virsh("detach-disk", name, "xvdc")
+        self.assertIsNone(self.xs_read(f"/local/domain/0/backend/vbd/{domid}/{XVDC}/state"))
+
+    def test_config_only_changes_the_persistent_definition(self):
+        name = "hp2"
+        domid = self.start_guest(name, "6b0cfb8e-5d1c-4b0e-8f57-7e1f2a3b4d02")
+        img = self.image("hp2-data.img")
+        self.virsh("attach-disk", name, img, "xvdc", "--config")
+        self.assertIn("xvdc", self.config_xml(name))
+        self.assertNotIn("xvdc", self.live_xml(name))
+        self.assertIsNone(self.xs_read(f"/local/domain/{domid}/device/vbd/{XVDC}/state"))
+        self.virsh("detach-disk", name, "xvdc", "--config")
+        self.assertNotIn("xvdc", self.config_xml(name))
+
+        # --live --config: both, and a shut-off guest takes --config (CURRENT) alone.
+        self.virsh("attach-disk", name, img, "xvdc", "--live", "--config")
+        self.assertIn("xvdc", self.config_xml(name))
+        self.assertIn("xvdc", self.live_xml(name))
+        self.virsh("destroy", name)
+        self.virsh("detach-disk", name, "xvdc", "--current")
+        self.assertNotIn("xvdc", self.config_xml(name))
+
+    def test_errors_are_one_sentence_and_change_nothing(self):
+        name = "hp3"
+        domid = self.start_guest(name, "6b0cfb8e-5d1c-4b0e-8f57-7e1f2a3b4d03")
+        img = self.image("hp3-data.img")
+        before_live, before_config = self.live_xml(name), self.config_xml(name)
+        r = self.virsh("attach-disk", name, img, "xvda", check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn(f"Domain '{name}' already has a disk with target xvda", r.stderr)
+        r = self.virsh("attach-disk", name, img, "floppy0", check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("floppy0", r.stderr)
+        r = self.virsh("detach-disk", name, "xvdq", check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("xvdq", r.stderr)
+        r = self.virsh("attach-disk", name, os.path.join(self.d.dir, "missing.img"), "xvdb", check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("missing.img", r.stderr)
+        self.assertEqual(self.live_xml(name), before_live)
+        self.assertEqual(self.config_xml(name), before_config)
+        self.assertEqual(self.xs("list", f"/local/domain/{domid}/device/vbd").stdout.split(), ["51712"])
+        # A shut-off guest has nothing live to change.
+        self.virsh("destroy", name)
+        r = self.virsh("attach-disk", name, img, "xvdb", "--live", check=False)
+        self.assertIn("not running", r.stderr)
+
+    def test_cdrom_media_change_with_update_device(self):
+        name = "hp4"
+        domid = self.start_guest(name, "6b0cfb8e-5d1c-4b0e-8f57-7e1f2a3b4d04")
+        iso1, iso2 = self.image("one.iso"), self.image("two.iso")
+        self.virsh("attach-disk", name, iso1, "xvdc", "--type", "cdrom", "--mode", "readonly")
+        be = f"/local/domain/0/backend/qdisk/{domid}/{XVDC}"
+        self.assertEqual(self.xs_read(be + "/params"), iso1)
+        self.assertEqual(self.xs_read(be + "/device-type"), "cdrom")
+        self.virsh("change-media", name, "xvdc", iso2, "--update")
+        self.assertEqual(self.xs_read(be + "/params"), iso2)
+        self.assertIn(f"<source file='{iso2}'/>", self.live_xml(name))
+        r = self.virsh("change-media", name, "xvda", iso2, "--update", check=False)
+        self.assertNotEqual(r.returncode, 0)
+
+
+class InterfaceHotplugTest(HotplugTestCase):
+    def test_attach_and_detach_interface(self):
+        name = "hp5"
+        domid = self.start_guest(name, "6b0cfb8e-5d1c-4b0e-8f57-7e1f2a3b4d05")
+        mac = "00:16:3e:5a:00:01"
+        self.virsh("attach-interface", name, "bridge", "xenbr0", "--mac", mac)
+        be = f"/local/domain/0/backend/vif/{domid}/0"
+        self.assertEqual(self.xs_read(be + "/mac"), mac)
+        self.assertEqual(self.xs_read(be + "/bridge"), "xenbr0")
+        self.assertEqual(self.xs_read(be + "/state"), "4")
+        self.assertEqual(self.xs_read(f"/local/domain/{domid}/device/vif/0/state"), "4")
+        self.assertIn(f"<mac address='{mac}'/>", self.live_xml(name))
+        self.assertIn(mac, self.virsh("domiflist", name).stdout)
+        r = self.virsh("attach-interface", name, "bridge", "xenbr1", "--mac", mac, check=False)
+        self.assertIn("already has an interface with MAC", r.stderr)
+
+        self.virsh("detach-interface", name, "bridge", "--mac", mac)
+        self.assertNotIn(mac, self.live_xml(name))
+        self.assertIsNone(self.xs_read(be + "/state"))
+        r = self.virsh("detach-interface", name, "bridge", "--mac", mac, check=False)
+        self.assertNotEqual(r.returncode, 0)
+
+
+class DeviceEventTest(HotplugTestCase):
+    def test_virsh_event_loop_and_python_callbacks_see_devices(self):
+        import libvirt
+        name = "hp6"
+        domid = self.start_guest(name, "6b0cfb8e-5d1c-4b0e-8f57-7e1f2a3b4d06")
+        p = subprocess.Popen(["virsh", "-c", self.d.uri, "event", "--all", "--loop"],
+                             env=self.d.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.addCleanup(p.stdout.close)
+        self.addCleanup(p.wait, 20)
+        self.addCleanup(p.terminate)
+        lines, seen = queue.Queue(), []
+        threading.Thread(target=lambda: [lines.put(x.strip()) for x in p.stdout], daemon=True).start()
+
+        # virsh's registrations are live once a lifecycle event gets through.
+        def virsh_listening():
+            self.virsh("suspend", name)
+            self.virsh("resume", name)
+            return any("lifecycle" in x for x in drain(lines, seen))
+        wait_for(virsh_listening, what="virsh event to listen")
+
+        libvirt.virEventRegisterDefaultImpl()
+        conn = libvirt.open(self.d.uri)
+        self.addCleanup(conn.close)
+        got = queue.Queue()
+        stop = threading.Event()
+
+        def loop():
+            while not stop.is_set():
+                libvirt.virEventRunDefaultImpl()
+        threading.Thread(target=loop, daemon=True).start()
+        self.addCleanup(stop.set)
+        dom = conn.lookupByName(name)
+        ids = [conn.domainEventRegisterAny(dom, libvirt.VIR_DOMAIN_EVENT_ID_DEVICE_ADDED,
+                                           lambda c, d, alias, o: got.put(("added", d.name(), alias)), None),
+               conn.domainEventRegisterAny(dom, libvirt.VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED,
+                                           lambda c, d, alias, o: got.put(("removed", d.name(), alias)), None)]
+        self.addCleanup(lambda: [conn.domainEventDeregisterAny(i) for i in ids])
+
+        img = self.image("hp6-data.img")
+        xml = f"<disk type='file' device='disk'><source file='{img}'/><target dev='xvdb'/></disk>"
+        dom.attachDeviceFlags(xml, libvirt.VIR_DOMAIN_AFFECT_LIVE)
+        self.assertEqual(got.get(timeout=20), ("added", name, "xvdb"))
+        wait_for(lambda: any("device-added" in x and "xvdb" in x for x in drain(lines, seen)),
+                 what="virsh event to print device-added")
+
+        # The backend removed behind xvirtd's back (as `xl block-detach` from another toolstack, or
+        # an admin's xenstore-rm would): the device leaves the live XML and the event is raised.
+        self.xs("rm", f"/local/domain/0/backend/qdisk/{domid}/{XVDB}")
+        self.assertEqual(got.get(timeout=20), ("removed", name, "xvdb"))
+        wait_for(lambda: "xvdb" not in self.live_xml(name), what="xvdb to leave the live XML")
+        wait_for(lambda: any("device-removed" in x and "xvdb" in x for x in drain(lines, seen)),
+                 what="virsh event to print device-removed")
+        # virsh no longer finds it, and the same target can be attached again (libxl users cannot).
+        r = self.virsh("detach-disk", name, "xvdb", check=False)
+        self.assertIn("No disk found whose source path or target is xvdb", r.stderr)
+        self.virsh("attach-disk", name, img, "xvdb")
+        self.assertEqual(got.get(timeout=20), ("added", name, "xvdb"))
+        self.assertEqual(self.xs_read(f"/local/domain/0/backend/qdisk/{domid}/{XVDB}/state"), "4")
+
+        # A NIC's alias is net<devid>.
+        self.virsh("attach-interface", name, "bridge", "xenbr0", "--mac", "00:16:3e:5a:00:06")
+        self.assertEqual(got.get(timeout=20), ("added", name, "net0"))
+        self.virsh("detach-interface", name, "bridge", "--mac", "00:16:3e:5a:00:06")
+        self.assertEqual(got.get(timeout=20), ("removed", name, "net0"))
+
+
+class LiveTuningTest(HotplugTestCase):
+    def test_setmem_balloons_and_setvcpus_changes_online_vcpus(self):
+        name = "hp7"
+        self.start_guest(name, "6b0cfb8e-5d1c-4b0e-8f57-7e1f2a3b4d07")
+        self.assertRegex(self.virsh("dominfo", name).stdout, r"Used memory:\s+131072 KiB")
+        self.virsh("setmem", name, "65536")
+        wait_for(lambda: "65536 KiB" in self.virsh("dominfo", name).stdout, what="the guest to balloon down")
+        self.assertIn("<currentMemory unit='KiB'>65536</currentMemory>", self.live_xml(name))
+        self.assertIn("<currentMemory unit='KiB'>131072</currentMemory>", self.config_xml(name))
+        stats = self.virsh("dommemstat", name).stdout
+        self.assertRegex(stats, r"actual 65536")
+        r = self.virsh("setmem", name, "262144", check=False)
+        self.assertIn("more than its maximum of 131072 KiB", r.stderr)
+        r = self.virsh("setmaxmem", name, "262144", check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("Cannot resize the maximum memory of running domain", r.stderr)
+        # --live --config: both change.
+        self.virsh("setmem", name, "98304", "--live", "--config")
+        wait_for(lambda: "98304 KiB" in self.virsh("dominfo", name).stdout, what="the guest to balloon up")
+        self.assertIn("<currentMemory unit='KiB'>98304</currentMemory>", self.config_xml(name))
+
+        self.virsh("setvcpus", name, "1")
+        wait_for(lambda: "current         live           1" in self.virsh("vcpucount", name).stdout
+                 or self.vcpus(name) == 1, what="one vCPU online")
+        self.assertEqual(self.vcpus(name), 1)
+        self.assertRegex(self.live_xml(name), r"<vcpu[^>]* current='1'[^>]*>2</vcpu>")
+        self.assertRegex(self.virsh("vcpucount", name).stdout, r"current\s+config\s+2")
+        r = self.virsh("setvcpus", name, "3", check=False)
+        self.assertIn("at most 2 vCPUs", r.stderr)
+        r = self.virsh("setvcpus", name, "1", "--guest", check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.virsh("setvcpus", name, "2", "--live")
+        wait_for(lambda: self.vcpus(name) == 2, what="two vCPUs online")
+
+    def vcpus(self, name):
+        for line in self.virsh("vcpucount", name, "--live", "--active").stdout.splitlines():
+            if line.strip():
+                return int(line.split()[-1])
+        return None
+
+
+if __name__ == "__main__":
+    test_xvirtd.DAEMON, test_xvirtd.BACKEND = sys.argv[1], "sim"
+    test_virsh_domains.XVIRT_XL = sys.argv[2]
+    unittest.main(argv=[sys.argv[0], "-v"])
