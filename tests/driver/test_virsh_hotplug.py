@@ -138,6 +138,57 @@ class DiskHotplugTest(HotplugTestCase):
         self.assertNotEqual(r.returncode, 0)
 
 
+HVM_XML = """<domain type='xen'>
+  <name>{name}</name>
+  <uuid>{uuid}</uuid>
+  <memory unit='MiB'>128</memory>
+  <vcpu>1</vcpu>
+  <os>
+    <type arch='x86_64' machine='xenfv'>hvm</type>
+    <kernel>{kernel}</kernel>
+  </os>
+  <devices>
+    <disk type='file' device='disk'>
+      <source file='{disk}'/>
+      <target dev='hda' bus='ide'/>
+    </disk>
+  </devices>
+</domain>
+"""
+
+
+class HvmHotplugTest(HotplugTestCase):
+    def test_emulated_disks_are_refused_live_and_pv_disks_plug(self):
+        name = "hp8"
+        self.addCleanup(self.cleanup_domain, name)
+        path = os.path.join(self.d.dir, name + ".xml")
+        with open(path, "w") as f:
+            f.write(HVM_XML.format(name=name, uuid="6b0cfb8e-5d1c-4b0e-8f57-7e1f2a3b4d08", kernel=self.kernel,
+                                   disk=self.disk))
+        self.virsh("define", path)
+        self.virsh("start", name)
+        domid = int(self.virsh("domid", name).stdout.strip())
+        img = self.image("hp8-data.img")
+        r = self.virsh("attach-disk", name, img, "hdb", check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("Disk hdb cannot be plugged into or out of running HVM domain 'hp8'", r.stderr)
+        self.assertNotIn("hdb", self.live_xml(name))
+        r = self.virsh("detach-disk", name, "hda", check=False)
+        self.assertIn("emulated by its device model", r.stderr)
+        import libvirt
+        conn = libvirt.open(self.d.uri)
+        self.addCleanup(conn.close)
+        with self.assertRaises(libvirt.libvirtError) as caught:
+            conn.lookupByName(name).attachDevice(
+                f"<disk type='file'><source file='{img}'/><target dev='sdb'/></disk>")
+        self.assertEqual(caught.exception.get_error_code(), libvirt.VIR_ERR_CONFIG_UNSUPPORTED)
+        # The configuration may change, and PV disks plug into HVM guests as into PV ones.
+        self.virsh("attach-disk", name, img, "hdb", "--config")
+        self.assertIn("hdb", self.config_xml(name))
+        self.virsh("attach-disk", name, img, "xvdb")
+        self.assertEqual(self.xs_read(f"/local/domain/{domid}/device/vbd/{XVDB}/state"), "4")
+
+
 class InterfaceHotplugTest(HotplugTestCase):
     def test_attach_and_detach_interface(self):
         name = "hp5"
@@ -225,6 +276,20 @@ class DeviceEventTest(HotplugTestCase):
         self.assertEqual(got.get(timeout=20), ("added", name, "net0"))
         self.virsh("detach-interface", name, "bridge", "--mac", "00:16:3e:5a:00:06")
         self.assertEqual(got.get(timeout=20), ("removed", name, "net0"))
+
+
+class HotplugRestartTest(HotplugTestCase):
+    def test_hotplugged_disk_survives_a_daemon_restart(self):
+        name = "hp9"
+        domid = self.start_guest(name, "6b0cfb8e-5d1c-4b0e-8f57-7e1f2a3b4d09")
+        img = self.image("hp9-data.img")
+        self.virsh("attach-disk", name, img, "xvdb")
+        self.d.restart()
+        # The live definition came back from the status file; the helper still has the disk.
+        self.assertIn(f"<source file='{img}'/>", self.live_xml(name))
+        self.virsh("detach-disk", name, "xvdb")
+        self.assertNotIn("xvdb", self.live_xml(name))
+        self.assertIsNone(self.xs_read(f"/local/domain/0/backend/qdisk/{domid}/{XVDB}/state"))
 
 
 class LiveTuningTest(HotplugTestCase):
