@@ -168,6 +168,30 @@ class HotplugTest(unittest.TestCase):
         self.assertIsNone(self.read(f"/local/domain/{self.domid}/device/vbd/{vdev}/state"))
         self.assertNotIn("xvde", [b["device"] for b in self.qmp.execute("query-block")["return"]])
 
+    def test_paused_guest_and_reset(self):
+        image = self.host.write("p.img", b"\0" * 4096)
+        be = lambda: f"/local/domain/0/backend/vbd/{self.domid}/51728"  # noqa: E731
+        fe = lambda: f"/local/domain/{self.domid}/device/vbd/51728"  # noqa: E731
+        # A paused guest cannot connect a frontend: the plug is done once the backend waits for it,
+        # and the frontend connects when the guest runs.
+        self.assertEqual(self.qmp.execute("stop"), {"return": {}})
+        self.assertIn("return", self.qmp.execute("disk_add", {"target": "xvdb", "source": image}))
+        self.assertEqual(self.read(be() + "/state"), "2")
+        self.assertEqual(self.read(fe() + "/state"), "1")
+        self.assertEqual(self.qmp.execute("cont"), {"return": {}})
+        wait_for(lambda: self.read(fe() + "/state") == "4", 10, "the frontend to connect")
+
+        # A reset rebuilds the domain with the disk, and the helper follows the new domain.
+        self.assertEqual(self.qmp.execute("system_reset"), {"return": {}})
+        old = self.domid
+        self.domid = self.qmp.execute("query-domain")["return"]["domid"]
+        self.assertNotEqual(self.domid, old)
+        wait_for(lambda: self.read(fe() + "/state") == "4", 10, "the disk in the rebuilt domain")
+        self.assertEqual(self.read(be() + "/params"), image)
+        self.qmp.events.clear()
+        self.host.xenstore("rm", be())
+        self.assertEqual(self.qmp.wait_event("DEVICE_DELETED")["data"]["path"], be())
+
     def test_balloon_and_set_vcpus_reach_the_hypervisor(self):
         info = lambda: self.hypercall({"op": "info", "domid": self.domid})  # noqa: E731
         self.assertEqual(info()["mem_kib"], 256 * 1024)
