@@ -96,20 +96,28 @@ void MonitorServer::serve() {
 
 Status MonitorServer::bindSocket(const std::string& path) {
   sockaddr_un addr{};
+  // The socket is bound under a temporary name and renamed once it listens, so a client that sees
+  // the path never gets ECONNREFUSED from a socket that is bound but not yet listening.
   if (path.size() >= sizeof addr.sun_path)
     return makeError(ErrorCode::InvalidArgument, "The monitor socket path " + path + " is too long.");
+  // (A path with no room for the suffix is bound directly.)
+  const std::string tmp = path.size() + 4 < sizeof addr.sun_path ? path + ".tmp" : path;
   UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   if (!fd) return Error::system("Cannot create the monitor socket", errno);
   addr.sun_family = AF_UNIX;
-  std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
-  ::unlink(path.c_str());
+  std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", tmp.c_str());
+  ::unlink(tmp.c_str());
   // Only the owner (root for system guests, the user for session guests) may reach the monitor.
   mode_t old = ::umask(0177);
   int rc = ::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr);
   int err = errno;
   ::umask(old);
   if (rc < 0) return Error::system("Cannot bind the monitor socket " + path, err);
-  if (::listen(fd.get(), 16) < 0) return Error::system("Cannot listen on the monitor socket " + path, errno);
+  if (::listen(fd.get(), 16) < 0 || (tmp != path && ::rename(tmp.c_str(), path.c_str()) < 0)) {
+    err = errno;
+    ::unlink(tmp.c_str());
+    return Error::system("Cannot listen on the monitor socket " + path, err);
+  }
   path_ = path;
   listenFd_ = std::move(fd);
   return okStatus();
