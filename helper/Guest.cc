@@ -6,6 +6,8 @@
 #include "common/Log.h"
 #include "common/Uuid.h"
 #include "helper/XenstoreLayout.h"
+#include "helper/boot/Bootloader.h"
+#include "helper/dm/DeviceModel.h"
 #include "helper/console/ConsoleServer.h"
 
 namespace xvirt::helper {
@@ -96,6 +98,14 @@ Status Guest::publish() {
     if (!channel.ok()) return channel.takeError();
     console_->attach(std::move(channel).value());
   }
+  if (kindOf(config_) == hv::DomainKind::HVM) {
+    auto died = [this](const std::string& why) {
+      // Acted on from an idle callback: the device model object is inside its own callback here.
+      dmDeath_ = why;
+      g_idle_add(&Guest::onDeviceModelDeath, this);
+    };
+    XVIRT_ASSIGN_OR_RETURN(dm_, DeviceModel::start(config_, domid, hv_.backendName() == "sim", xs_, died));
+  }
   watchDomain();
   // Built and paused: query-status says "paused" until the first cont (-S), as the issue asks.
   setState(RunState::Paused);
@@ -105,10 +115,14 @@ Status Guest::publish() {
 Status Guest::loadKernel() {
   hv::DomId domid = static_cast<hv::DomId>(domid_);
   if (config_.kind == "pv") {
-    if (config_.kernel.empty())
-      return makeError(ErrorCode::ConfigUnsupported,
-                       "Guest '" + config_.name + "' has no kernel; booting through a bootloader is not supported yet.");
     hv::PvBuildParams p{config_.memoryKib, config_.kernel, config_.ramdisk, config_.cmdline};
+    std::unique_ptr<BootloaderRun> boot;  // its temporary kernel files go when the build is done
+    if (config_.kernel.empty()) {
+      XVIRT_ASSIGN_OR_RETURN(boot, BootloaderRun::run(config_, console_));
+      p.kernelPath = boot->choice().kernel;
+      p.ramdiskPath = boot->choice().ramdisk;
+      p.cmdline = boot->choice().cmdline;
+    }
     XVIRT_ASSIGN_OR_RETURN(build_, hv_.buildPV(domid, p));
     return okStatus();
   }
@@ -191,8 +205,20 @@ Status Guest::reset() {
   return okStatus();
 }
 
+gboolean Guest::onDeviceModelDeath(gpointer self) {
+  auto* g = static_cast<Guest*>(self);
+  if (g->ending_ || g->domid_ < 0) return G_SOURCE_REMOVE;
+  g->ending_ = true;
+  logError("Guest '" + g->config_.name + "' cannot run without its device model, so it is destroyed: " + g->dmDeath_);
+  g->destroy();
+  if (g->cb_.event) g->cb_.event("SHUTDOWN", Json::object({{"guest", false}, {"reason", "host-error"}}));
+  if (g->cb_.exit) g->cb_.exit(ExitReason::DeviceModelDied);
+  return G_SOURCE_REMOVE;
+}
+
 void Guest::destroy() {
   unwatchDomain();
+  dm_.reset();  // first, as libxl does: the device model must not outlive the domain it serves
   if (console_) {
     console_->pump();
     console_->detach();

@@ -23,6 +23,7 @@ struct SaveImageInfo;
 namespace xvirt::helper {
 
 class ConsoleServer;
+class DeviceModel;
 
 // The run states query-status reports (QEMU's names).
 enum class RunState { Prelaunch, Running, Paused, Shutdown };
@@ -37,6 +38,7 @@ enum class ExitReason : int {
   Destroyed = 4,       // quit, SIGTERM/SIGINT/SIGQUIT: the domain was destroyed on request
   Vanished = 5,        // the domain disappeared behind the helper's back
   Saved = 6,           // saved with `save` and destroyed afterwards
+  DeviceModelDied = 7, // the HVM guest's device model exited; the guest cannot run without it
 };
 
 class Guest {
@@ -87,6 +89,7 @@ class Guest {
   static gboolean onWatch(gint fd, GIOCondition cond, gpointer self);
   void checkDomain();
   void handleShutdown(hv::ShutdownReason reason);
+  static gboolean onDeviceModelDeath(gpointer self);
   void setState(RunState s);
 
   GuestConfig config_;
@@ -102,6 +105,8 @@ class Guest {
   uint32_t hostCpus_ = 0;
   bool ending_ = false;
   std::function<Status()> deviceWriter_;  // set by restore: the image's devices instead of the config's
+  std::unique_ptr<DeviceModel> dm_;  // HVM only
+  std::string dmDeath_;              // why the device model ended, until the main loop acts on it
 };
 
 }  // namespace xvirt::helper

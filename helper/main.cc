@@ -263,6 +263,9 @@ int main(int argc, char** argv) {
   if (backend == hv::BackendChoice::Sim) {
     Status sim = hv::ensureSimHost(simDir);
     if (!sim.ok()) return fail(sim.error().message);
+    // Children that talk to the simulated host (the stand-in device model) find it through these.
+    ::setenv("XVIRT_SIM_DIR", simDir.c_str(), 1);
+    ::setenv("XENSTORED_PATH", (simDir + "/xenstored/socket").c_str(), 1);
   }
   auto hyp = hv::openHypervisor(backend, simDir);
   if (!hyp.ok()) return fail(hyp.error().message);

@@ -144,6 +144,10 @@ gboolean ConsoleServer::onUser(gint fd, GIOCondition, gpointer self) {
 
 void ConsoleServer::deliver(std::string_view bytes) {
   fromGuest_ += bytes.size();
+  showLocal(bytes);
+}
+
+void ConsoleServer::showLocal(std::string_view bytes) {
   if (!out_) return;  // null console
   pending_.append(bytes);
   flushPending();

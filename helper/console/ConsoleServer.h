@@ -36,6 +36,10 @@ class ConsoleServer {
   void detach();
   // Drains whatever the guest has written so far (used before exiting).
   void pump();
+  // While no guest is attached, the bootloader borrows the console: its screen goes to the user
+  // (showLocal) and it reads the user's keys itself (userInputFd, -1 when nobody can type).
+  void showLocal(std::string_view bytes);
+  int userInputFd() const { return in_ ? in_.get() : -1; }
 
   const std::string& label() const { return label_; }
   std::string filename() const;        // "pty:/dev/pts/3", "file:/x.log", "stdio", "null"

@@ -52,19 +52,24 @@ bool simHostRunning(const std::string& dir) {
   return accepts(sim::hypercallSocketPath(dir)) && accepts(sim::xenstoreSocketPath(dir));
 }
 
-std::string findSimxenBinary() {
-  if (const char* env = std::getenv("XVIRT_SIMXEN"); env && *env) return env;
+// $envVar, else NAME beside the running executable, else in the build tree, else on PATH.
+static std::string findSimBinary(const char* envVar, const std::string& name, const std::string& buildSubdir) {
+  if (const char* env = std::getenv(envVar); env && *env) return env;
   char self[4096];
   ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
   if (n > 0) {
     self[n] = '\0';
-    std::string beside = dirName(self) + "/xvirt-simxen";
+    std::string beside = dirName(self) + "/" + name;
     if (executable(beside)) return beside;
   }
-  std::string built = std::string(XVIRT_BUILD_ROOT) + "/hypervisor/sim/daemon/xvirt-simxen";
+  std::string built = std::string(XVIRT_BUILD_ROOT) + "/" + buildSubdir + "/" + name;
   if (executable(built)) return built;
-  return takeGChar(g_find_program_in_path("xvirt-simxen"));
+  return takeGChar(g_find_program_in_path(name.c_str()));
 }
+
+std::string findSimxenBinary() { return findSimBinary("XVIRT_SIMXEN", "xvirt-simxen", "hypervisor/sim/daemon"); }
+
+std::string findSimDeviceModelBinary() { return findSimBinary("XVIRT_SIM_DM", "xvirt-sim-dm", "hypervisor/sim/dm"); }
 
 Status ensureSimHost(const std::string& dir) {
   if (simHostRunning(dir)) return okStatus();

@@ -18,5 +18,7 @@ bool simHostRunning(const std::string& dir);
 
 // The xvirt-simxen binary ensureSimHost would start ("" when none is found).
 std::string findSimxenBinary();
+// The stand-in device model for HVM guests, found the same way ($XVIRT_SIM_DM first).
+std::string findSimDeviceModelBinary();
 
 }  // namespace xvirt::hv

@@ -14,6 +14,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "hypervisor/KernelImage.h"
 #include "hypervisor/sim/SimProtocol.h"
 #include "hypervisor/sim/SimSaveStream.h"
 
@@ -239,14 +240,15 @@ Result<BuildResult> SimHypervisor::build(DomId domid, const char* op, uint64_t m
   for (const Image& img : images) {
     UniqueFd fd(::open(img.path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd) return Error::system("Opening the " + img.role + " " + img.path, errno);
-    XVIRT_ASSIGN_OR_RETURN(uint64_t size, fileSize(fd.get(), img.path));
+    XVIRT_ASSIGN_OR_RETURN(uint64_t wholeSize, fileSize(fd.get(), img.path));
+    uint64_t size = wholeSize > img.fileOffset ? wholeSize - img.fileOffset : 0;
     if (img.offset + size > limit)
       return makeError(ErrorCode::OperationFailed, "The " + img.role + " " + img.path + " (" + std::to_string(size) +
                                                        " bytes) does not fit in the " + std::to_string(memKib) +
                                                        " KiB of domain " + dom(domid) + ".");
     uint8_t* dst = mem->data() + img.offset;
     for (uint64_t done = 0; done < size;) {
-      ssize_t n = ::pread(fd.get(), dst + done, size - done, static_cast<off_t>(done));
+      ssize_t n = ::pread(fd.get(), dst + done, size - done, static_cast<off_t>(img.fileOffset + done));
       if (n < 0 && errno == EINTR) continue;
       if (n < 0) return Error::system("Reading the " + img.role + " " + img.path, errno);
       if (n == 0) return makeError(ErrorCode::OperationFailed, "The " + img.role + " " + img.path + " shrank while loading.");
@@ -287,8 +289,10 @@ Result<BuildResult> SimHypervisor::buildHVM(DomId domid, const HvmBuildParams& p
   }
   uint64_t next = kHvmKernelOffset;
   if (!p.kernelPath.empty()) {
-    images.push_back({"kernel", p.kernelPath, kHvmKernelOffset});
-    next = after(p.kernelPath, kHvmKernelOffset);
+    // Only a bzImage's protected-mode part goes to 0x200000; its setup sectors stay in the file.
+    XVIRT_ASSIGN_OR_RETURN(KernelPayload payload, inspectKernel(p.kernelPath));
+    images.push_back({"kernel", p.kernelPath, kHvmKernelOffset, payload.fileOffset});
+    next = (kHvmKernelOffset + payload.size + kPageSize - 1) / kPageSize * kPageSize;
   }
   if (!p.ramdiskPath.empty()) images.push_back({"ramdisk", p.ramdiskPath, next});
   return build(domid, "build_hvm", p.memKib, images, p.cmdline);

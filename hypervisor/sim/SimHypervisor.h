@@ -68,7 +68,8 @@ class SimHypervisor final : public Hypervisor {
  private:
   struct Image {
     std::string role, path;
-    uint64_t offset = 0;
+    uint64_t offset = 0;      // where in guest memory
+    uint64_t fileOffset = 0;  // where in the file (a bzImage's protected-mode part)
   };
   Result<BuildResult> build(DomId domid, const char* op, uint64_t memKib, const std::vector<Image>& images,
                             const std::string& cmdline);

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <iterator>
 
+#include "hypervisor/KernelImage.h"
 #include "hypervisor/xen/XenCompat.h"
 #include "hypervisor/xen/XenctrlBackend.h"
 
@@ -26,7 +27,7 @@ constexpr xen_pfn_t kVgaHolePages = 0x20;
 // as libxl__build_hvm computes it.
 constexpr uint64_t kPvhMmioStart = 0xfc000000ull;
 // HvmBuildParams: a direct-boot kernel goes at 2 MiB, above the firmware at 1 MiB.
-constexpr uint64_t kHvmKernelAddress = 0x200000;
+constexpr uint64_t kHvmKernelAddress = kDirectBootKernelAddress;
 
 Error builderError(xc_interface* xch, DomId domid, const char* step, int err) {
   return Error{ErrorCode::OperationFailed,
@@ -47,7 +48,7 @@ Status checkReadable(const std::string& path, const char* what) {
 
 Result<std::vector<uint8_t>> readWholeFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) return makeError(ErrorCode::InvalidArgument, "Cannot read the firmware file " + path + ".");
+  if (!in) return makeError(ErrorCode::InvalidArgument, "Cannot read " + path + ".");
   return std::vector<uint8_t>(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
@@ -155,7 +156,8 @@ Result<BuildResult> XenctrlHypervisor::buildHVM(DomId domid, const HvmBuildParam
   xc_interface* xch = xch_.get();
   XVIRT_ASSIGN_OR_RETURN(XcDomImagePtr dom, newImage(domid, info, params.cmdline, xc_dom_image::XC_DOM_HVM_CONTAINER));
 
-  std::vector<uint8_t> bios;  // must outlive xc_dom_build_image, which copies it into the guest
+  std::vector<uint8_t> bios;    // must outlive xc_dom_build_image, which copies it into the guest
+  std::vector<uint8_t> kernel;  // likewise: a bzImage's protected-mode part
   if (pvh) {
     // PVH: the kernel's ELF PHYS32_ENTRY note is the entry point; no firmware at all.
     if (xc_dom_kernel_file(dom.get(), params.kernelPath.c_str()) != 0)
@@ -170,9 +172,13 @@ Result<BuildResult> XenctrlHypervisor::buildHVM(DomId domid, const HvmBuildParam
       dom->system_firmware_module.length = uint32_t(bios.size());
     }
     if (!params.kernelPath.empty()) {
-      // Direct boot: the kernel as a module placed at 2 MiB exactly (placed modules are not unzipped).
-      if (xc_dom_module_file(dom.get(), params.kernelPath.c_str(), params.cmdline.c_str()) != 0)
-        return builderError(xch, domid, "xc_dom_module_file", errno);
+      // Direct boot: the kernel's protected-mode part (a bzImage without its setup sectors) as a
+      // module placed at 2 MiB exactly (placed modules are not unzipped).
+      XVIRT_ASSIGN_OR_RETURN(KernelPayload payload, inspectKernel(params.kernelPath));
+      XVIRT_ASSIGN_OR_RETURN(kernel, readWholeFile(params.kernelPath));
+      kernel.erase(kernel.begin(), kernel.begin() + std::ptrdiff_t(payload.fileOffset));
+      if (xc_dom_module_mem(dom.get(), kernel.data(), kernel.size(), params.cmdline.c_str()) != 0)
+        return builderError(xch, domid, "xc_dom_module_mem", errno);
       dom->modules[dom->num_modules - 1].seg.vstart = kHvmKernelAddress;
     }
   }

@@ -26,6 +26,9 @@ struct HypercallServer::Conn {
   std::string out;
   bool console = false;     // after console_attach: bytes are event-channel notifications
   DomId consoleDomid = 0;
+  bool deviceModel = false; // after dm_attach: the device model's lifeline, closed when it dies
+  DomId dmDomid = 0;
+  int64_t dmPid = 0;
   guint slowTimer = 0;      // a delayed call is pending: later lines wait behind it
   std::string slowOp;
   Json slowReq;
@@ -110,6 +113,7 @@ bool HypercallServer::onIo(Conn& c, GIOCondition cond) {
     ssize_t n = ::read(c.fd.get(), buf, sizeof buf);
     if (n == 0) return false;
     if (n < 0) return errno == EAGAIN || errno == EINTR;
+    if (c.deviceModel) return true;  // nothing more is said on a lifeline
     if (c.console) {
       // Each byte is a notification; what the client wrote is in the ring.
       model_.consoleKick(c.consoleDomid);
@@ -173,6 +177,23 @@ void HypercallServer::handleLine(Conn& c, const std::string& line) {
     model_.consoleKick(c.consoleDomid);  // output from before the attach
     return;
   }
+  if (opName == "dm_attach") {
+    auto domid = requireInt(*req, "domid", 1, 0xffffffffll);
+    auto pid = requireInt(*req, "pid", 1, 0x7fffffffll);
+    Status st = !domid.ok() ? Status(domid.takeError())
+                : !pid.ok() ? Status(pid.takeError())
+                            : model_.attachDeviceModel(static_cast<DomId>(*domid), *pid);
+    if (!st.ok()) {
+      send(c, errorReply(st.error()).dump() + "\n");
+      return;
+    }
+    send(c, okReply(Json::object()).dump() + "\n");
+    c.deviceModel = true;
+    c.dmDomid = static_cast<DomId>(*domid);
+    c.dmPid = *pid;
+    c.in.clear();
+    return;
+  }
   if (unsigned ms = model_.slowMs(opName)) {
     c.slowOp = opName;
     c.slowReq = *req;
@@ -233,6 +254,7 @@ void HypercallServer::updateWatch(Conn& c) {
 void HypercallServer::close(Conn& c) {
   if (c.dead) return;
   c.dead = true;
+  if (c.deviceModel) model_.deviceModelGone(c.dmDomid, c.dmPid);
   if (c.source) g_source_remove(c.source);
   if (c.slowTimer) g_source_remove(c.slowTimer);
   c.source = c.slowTimer = 0;
@@ -259,7 +281,7 @@ void HypercallServer::consoleOutput(DomId domid) {
 
 void HypercallServer::domainGone(DomId domid) {
   for (auto& [id, c] : conns_)
-    if (c->console && c->consoleDomid == domid) close(*c);
+    if ((c->console && c->consoleDomid == domid) || (c->deviceModel && c->dmDomid == domid)) close(*c);
 }
 
 }  // namespace xvirt::hv::sim

@@ -301,6 +301,21 @@ Status SimHostModel::checkConsole(DomId domid) {
   return okStatus();
 }
 
+Status SimHostModel::attachDeviceModel(DomId domid, int64_t pid) {
+  auto it = guests_.find(domid);
+  if (it == guests_.end() || domid == 0)
+    return makeError(ErrorCode::NoDomain, "Domain " + std::to_string(domid) + " does not exist.");
+  if (it->second->kind != DomainKind::HVM)
+    return makeError(ErrorCode::OperationInvalid, "Domain " + std::to_string(domid) + " is not HVM, so it has no device model.");
+  logInfo("The device model of domain " + std::to_string(domid) + " (pid " + std::to_string(pid) + ") attached.");
+  return okStatus();
+}
+
+void SimHostModel::deviceModelGone(DomId domid, int64_t pid) {
+  logInfo("The device model of domain " + std::to_string(domid) + " (pid " + std::to_string(pid) + ") is gone.");
+  (void)store_.rm("/local/domain/0/device-model/" + std::to_string(domid));
+}
+
 void SimHostModel::consoleKick(DomId domid) {
   auto it = guests_.find(domid);
   if (it == guests_.end()) return;

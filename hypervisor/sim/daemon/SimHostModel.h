@@ -30,6 +30,10 @@ class SimHostModel {
   Status checkConsole(DomId domid);
   // Console input arrived for a domain (the client wrote to the ring and signalled).
   void consoleKick(DomId domid);
+  // dm_attach: an HVM domain's (stand-in) device model registered; deviceModelGone: its connection
+  // closed, so it died or stopped, and its xenstore state goes as dom0 would see QEMU's go.
+  Status attachDeviceModel(DomId domid, int64_t pid);
+  void deviceModelGone(DomId domid, int64_t pid);
 
   // Called when a guest wrote to its console ring, and when a domain is destroyed (the server closes
   // that domain's console connections).

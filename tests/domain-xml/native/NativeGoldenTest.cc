@@ -15,6 +15,7 @@
 #include "domain-xml/GuestConfigBuilder.h"
 #include "domain-xml/DomainXml.h"
 #include "domain-xml/XlConfig.h"
+#include "tests/common/GoldenFile.h"
 
 #include "xvirt-config.h"
 
@@ -24,27 +25,12 @@ using namespace xvirt::dom;
 
 namespace {
 
-bool regenerate() {
-  const char* v = getenv("XVIRT_TEST_REGENERATE");
-  return v && *v && std::string(v) != "0";
-}
+bool regenerate() { return xvirt::test::regenerateGolden(); }
 
-fs::path goldenDir(const std::string& sub) {
-  const char* root = getenv("XVIRT_SOURCE_ROOT");
-  return fs::path(root ? root : XVIRT_SOURCE_ROOT) / "tests/golden/domain-xml" / sub;
-}
+fs::path goldenDir(const std::string& sub) { return xvirt::test::goldenPath("domain-xml/" + sub); }
 
-// Compares `actual` with the file, or rewrites it when regenerating.
 void expectFile(const fs::path& path, const std::string& actual, std::set<std::string>& used) {
-  used.insert(path.filename().string());
-  if (regenerate()) {
-    ASSERT_TRUE(writeFileAtomic(path.string(), actual).ok()) << path;
-    return;
-  }
-  auto expected = readFile(path.string());
-  ASSERT_TRUE(expected.ok()) << "missing expected file " << path << " (run with XVIRT_TEST_REGENERATE=1); actual:\n"
-                             << actual;
-  EXPECT_EQ(*expected, actual) << "in " << path;
+  xvirt::test::expectGoldenFile(path, actual, used);
 }
 
 // A config without a uuid gets a random one; pin it so the outputs are stable. (Such inputs must
@@ -59,11 +45,7 @@ void removeStale(const fs::path& path) {
 }
 
 void checkUnused(const fs::path& dir, const std::set<std::string>& used) {
-  if (regenerate()) return;
-  for (const auto& entry : fs::directory_iterator(dir)) {
-    std::string name = entry.path().filename().string();
-    EXPECT_TRUE(used.count(name)) << "unused golden file " << entry.path();
-  }
+  xvirt::test::expectNoUnusedGoldenFiles(dir, used);
 }
 
 bool endsWithStr(const std::string& s, const std::string& suffix) {

@@ -1,0 +1,30 @@
+// The device model's command line for an HVM guest: what Debian's qemu-system-i386 (qemu-xen) is
+// started with, derived from the GuestConfig the way libxl_dm.c derives it. Pure, golden-tested.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/GuestConfig.h"
+#include "common/Result.h"
+
+namespace xvirt::helper {
+
+inline constexpr const char* kDefaultDeviceModel = "/usr/bin/qemu-system-i386";
+
+struct DeviceModelContext {
+  uint32_t domid = 0;
+  std::string emulator;   // empty: the config's deviceModel, else kDefaultDeviceModel
+  std::string qmpPath;    // the device model's own QMP socket (empty: none)
+};
+
+struct DeviceModelCommand {
+  std::vector<std::string> argv;
+  std::vector<std::string> env;  // "K=V" added to the helper's environment
+};
+
+// Errors name the device that qemu-xen cannot emulate as configured (e.g. a read-only IDE disk).
+Result<DeviceModelCommand> deviceModelCommand(const GuestConfig& config, const DeviceModelContext& context);
+
+}  // namespace xvirt::helper
