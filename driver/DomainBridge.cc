@@ -181,6 +181,10 @@ void EventBusSink::device(const DomainRef& dom, bool added, const std::string& a
   bus_.publishDevice(toRemoteDomain(dom), added, alias);
 }
 
+void EventBusSink::balloon(const DomainRef& dom, uint64_t actualKib) {
+  bus_.publishBalloon(toRemoteDomain(dom), actualKib);
+}
+
 Result<Json> ManagerDomainRegistry::helperCommand(const Dom& d, const std::string& command, const Json& args) {
   return manager_->helperCommand(toRef(d), command, args);
 }

@@ -21,6 +21,7 @@ class EventBusSink final : public DomainEventSink {
     bus_.publishLifecycle(toRemoteDomain(dom), static_cast<int32_t>(event), detail);
   }
   void device(const DomainRef& dom, bool added, const std::string& alias) override;
+  void balloon(const DomainRef& dom, uint64_t actualKib) override;
 
  private:
   EventBus& bus_;

@@ -83,4 +83,14 @@ void EventBus::publishDevice(const rpc::RemoteDomain& dom, bool added, const std
   }
 }
 
+void EventBus::publishBalloon(const rpc::RemoteDomain& dom, uint64_t actualKib) {
+  for (auto& [id, conn] : targets(dom, kEventIdBalloonChange)) {
+    rpc::XdrWriter w;
+    w.i32(id);
+    dom.encode(w);
+    w.u64(actualKib);
+    conn->sendMessage(rpc::kRemoteProgram, rpc::proc::kDomainEventCallbackBalloonChange, w.bytes());
+  }
+}
+
 }  // namespace xvirt::driver

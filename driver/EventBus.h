@@ -17,6 +17,7 @@
 namespace xvirt::driver {
 
 inline constexpr int32_t kEventIdLifecycle = 0;  // VIR_DOMAIN_EVENT_ID_LIFECYCLE
+inline constexpr int32_t kEventIdBalloonChange = 13;  // VIR_DOMAIN_EVENT_ID_BALLOON_CHANGE
 inline constexpr int32_t kEventIdDeviceRemoved = 15;  // VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED
 inline constexpr int32_t kEventIdDeviceAdded = 19;    // VIR_DOMAIN_EVENT_ID_DEVICE_ADDED
 
@@ -37,6 +38,8 @@ class EventBus {
   void publishLifecycle(const rpc::RemoteDomain& dom, int32_t event, int32_t detail);
   // Sends DEVICE_ADDED / DEVICE_REMOVED (the device's alias) to the matching registrations.
   void publishDevice(const rpc::RemoteDomain& dom, bool added, const std::string& alias);
+  // Sends BALLOON_CHANGE (the guest's memory in KiB).
+  void publishBalloon(const rpc::RemoteDomain& dom, uint64_t actualKib);
 
  private:
   struct Registration {

@@ -60,6 +60,7 @@ Hotplug::Hotplug(Guest& guest, hv::XenStore& xs, std::unique_ptr<hv::XenStore> w
 }
 
 Hotplug::~Hotplug() {
+  if (balloonTimer_) g_source_remove(balloonTimer_);
   for (auto& [key, p] : pending_)
     if (p.timer) g_source_remove(p.timer);
   watchDomain(false);
@@ -537,7 +538,31 @@ QmpResult Hotplug::balloon(const Json& args) {
   Status s = xs_.write(domainPath(static_cast<uint32_t>(domid_)) + "/memory/target", std::to_string(kib));
   if (!s.ok()) return fail(s.error());
   c.memoryKib = kib;
+  followBalloon(kib);
   return Json::object();
+}
+
+void Hotplug::followBalloon(uint64_t targetKib) {
+  if (balloonTimer_) g_source_remove(balloonTimer_);
+  balloonTarget_ = targetKib;
+  balloonStart_ = static_cast<uint64_t>(guest_.queryDomain().getInt("memory-kib"));
+  balloonTicks_ = 0;
+  balloonTimer_ = g_timeout_add(100, &Hotplug::onBalloonTick, this);
+}
+
+gboolean Hotplug::onBalloonTick(gpointer self) {
+  auto* h = static_cast<Hotplug*>(self);
+  if (h->guest_.domid() < 0) {
+    h->balloonTimer_ = 0;
+    return G_SOURCE_REMOVE;
+  }
+  auto actual = static_cast<uint64_t>(h->guest_.queryDomain().getInt("memory-kib"));
+  bool reached = actual == h->balloonTarget_;
+  if (!reached && ++h->balloonTicks_ < 100) return G_SOURCE_CONTINUE;
+  h->balloonTimer_ = 0;
+  if (reached || actual != h->balloonStart_)
+    h->emit_("BALLOON_CHANGE", Json::object({{"actual", static_cast<long long>(actual * 1024)}}));
+  return G_SOURCE_REMOVE;
 }
 
 QmpResult Hotplug::queryBalloon() {

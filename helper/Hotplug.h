@@ -82,6 +82,10 @@ class Hotplug {
   Device* findDevice(const std::string& kind, const Json& args);
   void watchDomain(bool on);
   static gboolean onWatch(gint fd, GIOCondition cond, gpointer self);
+  // The guest gives no word when its balloon reached the target: the domain's memory is checked
+  // every 100 ms for up to 10 s and BALLOON_CHANGE emitted when it got there (or stopped short).
+  void followBalloon(uint64_t targetKib);
+  static gboolean onBalloonTick(gpointer self);
 
   Guest& guest_;
   hv::XenStore& xs_;
@@ -92,6 +96,9 @@ class Hotplug {
   std::string token_;
   std::map<std::string, Device> devices_;   // by backend path
   std::map<std::string, Pending> pending_;  // by backend path
+  guint balloonTimer_ = 0;
+  uint64_t balloonTarget_ = 0, balloonStart_ = 0;
+  unsigned balloonTicks_ = 0;
 };
 
 }  // namespace xvirt::helper

@@ -36,6 +36,10 @@ static bool sameDisk(const dom::DiskDef& d, const std::string& name) {
 }
 
 void DomainManager::handleDeviceEvent(DomainObject& dom, const HelperEvent& ev) {
+  if (ev.event == "BALLOON_CHANGE") {
+    events_.balloon(refOf(dom), static_cast<uint64_t>(ev.data.getInt("actual")) / 1024);
+    return;
+  }
   const bool added = ev.event == "DEVICE_ADDED";
   const bool disk = ev.data.getString("type") == "disk";
   const std::string name = ev.data.getString("device");

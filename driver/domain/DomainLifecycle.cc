@@ -348,7 +348,7 @@ void DomainManager::handleHelperEvent(const HelperEvent& ev) {
     dom->reason = crash ? reason::kCrashedPanicked : reason::kShutdownUser;
     if (!crash) emit(*dom, LifecycleEvent::Shutdown, detail::kShutdownFinished);
     else emit(*dom, LifecycleEvent::Crashed, detail::kCrashedPanicked);
-  } else if (ev.event == "DEVICE_ADDED" || ev.event == "DEVICE_DELETED") {
+  } else if (ev.event == "DEVICE_ADDED" || ev.event == "DEVICE_DELETED" || ev.event == "BALLOON_CHANGE") {
     handleDeviceEvent(*dom, ev);
   } else if (ev.event.empty()) {
     // Monitor EOF: the helper is gone.

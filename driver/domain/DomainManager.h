@@ -37,6 +37,8 @@ class DomainEventSink {
   virtual void lifecycle(const DomainRef& dom, LifecycleEvent event, int detail) = 0;
   // A device was plugged into or removed from a running guest (alias: xvdb, net1).
   virtual void device(const DomainRef& /*dom*/, bool /*added*/, const std::string& /*alias*/) {}
+  // A running guest's balloon reached (or stopped short of) its target.
+  virtual void balloon(const DomainRef& /*dom*/, uint64_t /*actualKib*/) {}
 };
 
 struct DomainInfoReply {
@@ -181,7 +183,8 @@ class DomainManager {
   void emit(const DomainObject& dom, LifecycleEvent event, int detail);
   void eventLoop();
   void handleHelperEvent(const HelperEvent& ev);
-  void handleDeviceEvent(DomainObject& dom, const HelperEvent& ev);  // mu() held (DomainHotplug.cc)
+  // DEVICE_ADDED, DEVICE_DELETED, BALLOON_CHANGE; mu() held (DomainHotplug.cc)
+  void handleDeviceEvent(DomainObject& dom, const HelperEvent& ev);
 
   DomainManagerConfig config_;
   DomainStore store_;

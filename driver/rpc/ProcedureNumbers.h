@@ -31,6 +31,7 @@ inline constexpr int32_t kNodeGetCpuMap = 293;
 inline constexpr int32_t kConnectDomainEventCallbackRegisterAny = 316;
 inline constexpr int32_t kConnectDomainEventCallbackDeregisterAny = 317;
 inline constexpr int32_t kDomainEventCallbackLifecycle = 318;
+inline constexpr int32_t kDomainEventCallbackBalloonChange = 331;
 inline constexpr int32_t kDomainEventCallbackDeviceRemoved = 333;
 inline constexpr int32_t kDomainEventCallbackDeviceAdded = 354;
 inline constexpr int32_t kConnectGetDomainCapabilities = 342;

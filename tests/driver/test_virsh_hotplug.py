@@ -42,6 +42,21 @@ class HotplugTestCase(DomainTestCase):
         r = self.xs("read", path, check=False)
         return r.stdout.strip() if r.returncode == 0 else None
 
+    def python_events(self):
+        """A python3-libvirt connection with the default event loop running in a thread."""
+        import libvirt
+        libvirt.virEventRegisterDefaultImpl()
+        conn = libvirt.open(self.d.uri)
+        self.addCleanup(conn.close)
+        stop = threading.Event()
+
+        def loop():
+            while not stop.is_set():
+                libvirt.virEventRunDefaultImpl()
+        threading.Thread(target=loop, daemon=True).start()
+        self.addCleanup(stop.set)
+        return conn, queue.Queue()
+
     def live_xml(self, name):
         return self.virsh("dumpxml", name).stdout
 
@@ -232,17 +247,7 @@ class DeviceEventTest(HotplugTestCase):
             return any("lifecycle" in x for x in drain(lines, seen))
         wait_for(virsh_listening, what="virsh event to listen")
 
-        libvirt.virEventRegisterDefaultImpl()
-        conn = libvirt.open(self.d.uri)
-        self.addCleanup(conn.close)
-        got = queue.Queue()
-        stop = threading.Event()
-
-        def loop():
-            while not stop.is_set():
-                libvirt.virEventRunDefaultImpl()
-        threading.Thread(target=loop, daemon=True).start()
-        self.addCleanup(stop.set)
+        conn, got = self.python_events()
         dom = conn.lookupByName(name)
         ids = [conn.domainEventRegisterAny(dom, libvirt.VIR_DOMAIN_EVENT_ID_DEVICE_ADDED,
                                            lambda c, d, alias, o: got.put(("added", d.name(), alias)), None),
@@ -296,8 +301,14 @@ class LiveTuningTest(HotplugTestCase):
     def test_setmem_balloons_and_setvcpus_changes_online_vcpus(self):
         name = "hp7"
         self.start_guest(name, "6b0cfb8e-5d1c-4b0e-8f57-7e1f2a3b4d07")
+        import libvirt
         self.assertRegex(self.virsh("dominfo", name).stdout, r"Used memory:\s+131072 KiB")
+        conn, got = self.python_events()
+        cb = conn.domainEventRegisterAny(conn.lookupByName(name), libvirt.VIR_DOMAIN_EVENT_ID_BALLOON_CHANGE,
+                                         lambda c, d, actual, o: got.put((d.name(), actual)), None)
+        self.addCleanup(conn.domainEventDeregisterAny, cb)
         self.virsh("setmem", name, "65536")
+        self.assertEqual(got.get(timeout=20), (name, 65536))
         wait_for(lambda: "65536 KiB" in self.virsh("dominfo", name).stdout, what="the guest to balloon down")
         self.assertIn("<currentMemory unit='KiB'>65536</currentMemory>", self.live_xml(name))
         self.assertIn("<currentMemory unit='KiB'>131072</currentMemory>", self.config_xml(name))

@@ -16,7 +16,9 @@ TEST(MonitorSchema, BuiltinSchemaParsesAndHasTranscripts) {
     // The first line of every transcript executes the command it documents.
     EXPECT_EQ(spec->example.asArray()[0].get("->")->getString("execute"), name);
   }
-  for (const char* ev : {"STOP", "RESUME", "SHUTDOWN", "POWERDOWN", "RESET", "DEVICE_ADDED", "DEVICE_DELETED"}) EXPECT_NE(schema.event(ev), nullptr);
+  for (const char* ev :
+       {"STOP", "RESUME", "SHUTDOWN", "POWERDOWN", "RESET", "DEVICE_ADDED", "DEVICE_DELETED", "BALLOON_CHANGE"})
+    EXPECT_NE(schema.event(ev), nullptr);
 }
 
 TEST(MonitorSchema, ArgumentChecks) {

@@ -196,7 +196,8 @@ class HotplugTest(unittest.TestCase):
         info = lambda: self.hypercall({"op": "info", "domid": self.domid})  # noqa: E731
         self.assertEqual(info()["mem_kib"], 256 * 1024)
         self.assertEqual(self.qmp.execute("balloon", {"value": 128 << 20}), {"return": {}})
-        wait_for(lambda: info()["mem_kib"] == 128 * 1024, 10, "the guest to balloon down")
+        self.assertEqual(self.qmp.wait_event("BALLOON_CHANGE")["data"], {"actual": 128 << 20})
+        self.assertEqual(info()["mem_kib"], 128 * 1024)
         self.assertEqual(self.read(f"/local/domain/{self.domid}/memory/target"), str(128 * 1024))
         bal = self.qmp.execute("query-balloon")["return"]
         self.assertEqual((bal["actual"], bal["target"]), (128 << 20, 128 << 20))
