@@ -35,6 +35,36 @@ static bool sameDisk(const dom::DiskDef& d, const std::string& name) {
   return a.ok() && b.ok() && *a == *b;
 }
 
+DomainManager::HelperDevices DomainManager::queryHelperDevices(MonitorClient& monitor) {
+  HelperDevices out;
+  if (auto block = monitor.execute("query-block"); block.ok() && block->isArray()) {
+    out.disks.emplace();
+    for (const Json& b : block->asArray()) out.disks->push_back(b.getString("device"));
+  }
+  if (auto nics = monitor.execute("query-nics"); nics.ok() && nics->isArray()) {
+    out.macs.emplace();
+    for (const Json& n : nics->asArray()) out.macs->push_back(toLower(n.getString("mac")));
+  }
+  return out;
+}
+
+void DomainManager::dropVanishedDevices(DomainObject& dom, const HelperDevices& devices) {
+  if (!dom.liveDef) return;
+  if (devices.disks)
+    std::erase_if(dom.liveDef->disks, [&](const dom::DiskDef& d) {
+      bool gone = std::none_of(devices.disks->begin(), devices.disks->end(),
+                               [&](const std::string& name) { return sameDisk(d, name); });
+      if (gone) logWarning("Disk " + d.targetDev + " of domain '" + dom.name() + "' was removed while xvirtd was away.");
+      return gone;
+    });
+  if (devices.macs)
+    std::erase_if(dom.liveDef->interfaces, [&](const dom::InterfaceDef& n) {
+      bool gone = std::find(devices.macs->begin(), devices.macs->end(), toLower(n.mac)) == devices.macs->end();
+      if (gone) logWarning("Interface " + n.mac + " of domain '" + dom.name() + "' was removed while xvirtd was away.");
+      return gone;
+    });
+}
+
 void DomainManager::handleDeviceEvent(DomainObject& dom, const HelperEvent& ev) {
   if (ev.event == "BALLOON_CHANGE") {
     events_.balloon(refOf(dom), static_cast<uint64_t>(ev.data.getInt("actual")) / 1024);

@@ -431,10 +431,12 @@ void DomainManager::load() {
       dom = *added;
     }
     auto status = monitor->execute("query-status");
+    HelperDevices devices = queryHelperDevices(*monitor);
     std::lock_guard lock(dom->mu());
     dom->id = st->domid;
     dom->liveDef = std::move(live).value();
     dom->liveDef->id = st->domid;
+    dropVanishedDevices(*dom, devices);  // removed behind our back while xvirtd was away
     dom->helperPid = st->helperPid;
     dom->monitorPath = st->monitorPath;
     dom->monitor = monitor;

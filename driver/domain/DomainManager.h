@@ -155,6 +155,13 @@ class DomainManager {
   const DomainStore& store() const { return store_; }
 
  private:
+  // The disks (targets) and NICs (MACs) a helper has; nullopt when it could not say (DomainHotplug.cc).
+  struct HelperDevices {
+    std::optional<std::vector<std::string>> disks, macs;
+  };
+  static HelperDevices queryHelperDevices(MonitorClient& monitor);
+  void dropVanishedDevices(DomainObject& dom, const HelperDevices& devices);  // mu() held
+
   struct HelperEvent {
     std::shared_ptr<DomainObject> dom;
     std::shared_ptr<MonitorClient> monitor;  // the connection it came from

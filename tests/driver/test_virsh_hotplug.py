@@ -6,6 +6,7 @@ Usage (meson does this): test_virsh_hotplug.py XVIRTD XVIRT_XL.
 """
 import os
 import queue
+import signal
 import subprocess
 import sys
 import threading
@@ -295,6 +296,26 @@ class HotplugRestartTest(HotplugTestCase):
         self.virsh("detach-disk", name, "xvdb")
         self.assertNotIn("xvdb", self.live_xml(name))
         self.assertIsNone(self.xs_read(f"/local/domain/0/backend/qdisk/{domid}/{XVDB}/state"))
+
+
+class RemovedWhileAwayTest(HotplugTestCase):
+    def test_devices_removed_while_xvirtd_was_down_leave_the_live_xml(self):
+        name = "hp10"
+        domid = self.start_guest(name, "6b0cfb8e-5d1c-4b0e-8f57-7e1f2a3b4d10")
+        img = self.image("hp10-data.img")
+        self.virsh("attach-disk", name, img, "xvdb")
+        self.virsh("attach-interface", name, "bridge", "xenbr0", "--mac", "00:16:3e:5a:00:10")
+        self.d.proc.send_signal(signal.SIGTERM)
+        self.d.proc.wait(timeout=20)
+        self.xs("rm", f"/local/domain/0/backend/qdisk/{domid}/{XVDB}")
+        self.xs("rm", f"/local/domain/0/backend/vif/{domid}/0")
+        self.d.proc = subprocess.Popen(self.d.proc.args, env=self.d.env, stdout=self.d.log, stderr=subprocess.STDOUT)
+        wait_for(lambda: test_xvirtd.connectable(self.d.sock) and os.path.exists(self.d.pidfile), what="xvirtd")
+        xml = self.live_xml(name)
+        self.assertNotIn("xvdb", xml)
+        self.assertNotIn("00:16:3e:5a:00:10", xml)
+        self.assertIn("xvda", xml)
+        self.assertIn("running", self.state(name))
 
 
 class LiveTuningTest(HotplugTestCase):
