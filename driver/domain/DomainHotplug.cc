@@ -65,6 +65,23 @@ void DomainManager::dropVanishedDevices(DomainObject& dom, const HelperDevices& 
     });
 }
 
+void DomainManager::keepDeviceRemovals(const dom::DomainDef& before, const dom::DomainDef& now,
+                                       dom::DomainDef& edited) {
+  auto hasDisk = [](const dom::DomainDef& def, const std::string& target) {
+    return std::any_of(def.disks.begin(), def.disks.end(), [&](const dom::DiskDef& d) { return sameDisk(d, target); });
+  };
+  auto hasNic = [](const dom::DomainDef& def, const std::string& mac) {
+    return std::any_of(def.interfaces.begin(), def.interfaces.end(),
+                       [&](const dom::InterfaceDef& n) { return toLower(n.mac) == toLower(mac); });
+  };
+  for (const auto& d : before.disks)
+    if (!hasDisk(now, d.targetDev))
+      std::erase_if(edited.disks, [&](const dom::DiskDef& e) { return sameDisk(e, d.targetDev); });
+  for (const auto& n : before.interfaces)
+    if (!hasNic(now, n.mac))
+      std::erase_if(edited.interfaces, [&](const dom::InterfaceDef& e) { return toLower(e.mac) == toLower(n.mac); });
+}
+
 void DomainManager::handleDeviceEvent(DomainObject& dom, const HelperEvent& ev) {
   if (ev.event == "BALLOON_CHANGE") {
     events_.balloon(refOf(dom), static_cast<uint64_t>(ev.data.getInt("actual")) / 1024);

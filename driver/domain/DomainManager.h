@@ -161,6 +161,8 @@ class DomainManager {
   };
   static HelperDevices queryHelperDevices(MonitorClient& monitor);
   void dropVanishedDevices(DomainObject& dom, const HelperDevices& devices);  // mu() held
+  // Removes from `edited` the disks and NICs that went from `before` to `now` meanwhile.
+  static void keepDeviceRemovals(const dom::DomainDef& before, const dom::DomainDef& now, dom::DomainDef& edited);
 
   struct HelperEvent {
     std::shared_ptr<DomainObject> dom;

@@ -42,7 +42,7 @@ Status DomainManager::modifyDefinitions(const DomainRef& ref, unsigned affect, c
     return makeError(ErrorCode::Internal, "modifyDefinitions was given flags beyond LIVE and CONFIG.");
   XVIRT_ASSIGN_OR_RETURN(auto dom, find(ref));
   XVIRT_ASSIGN_OR_RETURN(JobGuard job, JobGuard::acquire(dom, jobName));
-  std::optional<dom::DomainDef> live, persistent;
+  std::optional<dom::DomainDef> live, persistent, liveBefore;
   int domid = -1;
   {
     std::lock_guard lock(dom->mu());
@@ -53,7 +53,7 @@ Status DomainManager::modifyDefinitions(const DomainRef& ref, unsigned affect, c
       return makeError(ErrorCode::OperationInvalid,
                        "Domain '" + dom->name() + "' is transient, so it has no persistent configuration to change.");
     domid = dom->id;
-    if (affect & kAffectLive) live = dom->liveDef;
+    if (affect & kAffectLive) live = liveBefore = dom->liveDef;
     if (affect & kAffectConfig) persistent = dom->persistentDef;
   }
   if (persistent) {
@@ -72,6 +72,8 @@ Status DomainManager::modifyDefinitions(const DomainRef& ref, unsigned affect, c
   // live definition left to update.
   if (live && dom->isActive() && dom->id == domid) {
     live->id = domid;
+    // Devices the guest lost while the edit ran (the helper's DEVICE_DELETED) stay lost.
+    if (dom->liveDef) keepDeviceRemovals(*liveBefore, *dom->liveDef, *live);
     dom->liveDef = std::move(live);
     writeStatus(*dom);
   }

@@ -4,9 +4,11 @@ tools to see what the guest sees.
 
 Usage (meson does this): test_virsh_hotplug.py XVIRTD XVIRT_XL.
 """
+import json
 import os
 import queue
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -316,6 +318,42 @@ class RemovedWhileAwayTest(HotplugTestCase):
         self.assertNotIn("00:16:3e:5a:00:10", xml)
         self.assertIn("xvda", xml)
         self.assertIn("running", self.state(name))
+
+
+class ConcurrentRemovalTest(HotplugTestCase):
+    def test_removal_during_an_attach_is_not_undone(self):
+        import libvirt
+        name = "hp11"
+        domid = self.start_guest(name, "6b0cfb8e-5d1c-4b0e-8f57-7e1f2a3b4d11")
+        img = self.image("hp11-data.img")
+        self.virsh("attach-disk", name, img, "xvdb")
+        conn, got = self.python_events()
+        cb = conn.domainEventRegisterAny(conn.lookupByName(name), libvirt.VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED,
+                                         lambda c, d, alias, o: got.put(alias), None)
+        self.addCleanup(conn.domainEventDeregisterAny, cb)
+        # The guest stops answering, so attaching xvdc waits in the helper while xvdb is removed
+        # behind xvirtd's back; then the guest answers and the attach completes.
+        self.hypercall({"op": "fault", "stall_frontend": domid})
+        attach = threading.Thread(target=self.virsh, args=("attach-disk", name, img, "xvdc"))
+        attach.start()
+        wait_for(lambda: self.xs_read(f"/local/domain/{domid}/device/vbd/{XVDC}/state") == "1",
+                 what="xvdc waiting for the guest")
+        self.xs("rm", f"/local/domain/0/backend/qdisk/{domid}/{XVDB}")
+        self.assertEqual(got.get(timeout=20), "xvdb")
+        self.hypercall({"op": "fault", "stall_frontend": domid, "stall": False})
+        attach.join(30)
+        xml = self.live_xml(name)
+        self.assertIn("xvdc", xml)
+        self.assertNotIn("xvdb", xml)
+
+    def hypercall(self, request):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(10)
+        s.connect(os.path.join(self.sim_dir, "hypercall.sock"))
+        s.sendall(json.dumps(request).encode() + b"\n")
+        reply = json.loads(s.makefile().readline())
+        s.close()
+        self.assertIn("ok", reply, reply)
 
 
 class LiveTuningTest(HotplugTestCase):
