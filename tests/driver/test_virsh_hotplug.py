@@ -154,6 +154,17 @@ class DiskHotplugTest(HotplugTestCase):
         self.assertIn(f"<source file='{iso2}'/>", self.live_xml(name))
         r = self.virsh("change-media", name, "xvda", iso2, "--update", check=False)
         self.assertNotEqual(r.returncode, 0)
+        disk_xml = os.path.join(self.d.dir, "hp4-xvda.xml")
+        with open(disk_xml, "w") as f:
+            f.write(f"<disk type='file' device='disk'><source file='{iso2}'/><target dev='xvda'/></disk>")
+        r = self.virsh("update-device", name, disk_xml, check=False)
+        self.assertIn("Only the medium of a cdrom can change", r.stderr)
+        self.assertIn(self.disk, self.live_xml(name))
+        self.virsh("change-media", name, "xvdc", "--eject")
+        self.assertEqual(self.xs_read(be + "/params"), "")
+        self.assertNotIn(iso2, self.live_xml(name))
+        self.virsh("change-media", name, "xvdc", iso1, "--insert")
+        self.assertEqual(self.xs_read(be + "/params"), iso1)
 
 
 HVM_XML = """<domain type='xen'>
