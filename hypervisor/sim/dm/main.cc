@@ -63,11 +63,12 @@ int main(int argc, char** argv) {
   auto xs = hv::XenStore::open(std::string(simDir) + "/xenstored/socket");
   if (!xs.ok()) return fail(xs.error().message);
   std::string node = "/local/domain/0/device-model/" + std::to_string(*domid);
-  Status running = (*xs)->write(node + "/state", "running");
-  if (!running.ok()) return fail(running.error().message);
+  // Logged before the state is written: once "running" is there, the helper goes on at once.
   std::printf("xvirt-sim-dm: device model of domain %llu ('%s', machine %s, %zu drives, %zu NICs) running\n",
               static_cast<unsigned long long>(*domid), name.c_str(), machine.c_str(), drives, nics);
   std::fflush(stdout);
+  Status running = (*xs)->write(node + "/state", "running");
+  if (!running.ok()) return fail(running.error().message);
 
   pollfd fds[2] = {{conn->fd(), POLLIN, 0}, {sigfd, POLLIN, 0}};
   for (;;) {
