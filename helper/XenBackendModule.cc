@@ -6,12 +6,9 @@
 
 #include <string>
 
-#include "common/File.h"
+#include "helper/HelperModule.h"
 #include "hypervisor/xen/XenctrlHypervisor.h"
 
-#ifndef XVIRT_HELPER_MODULE_DIR
-#error "helper/meson.build defines XVIRT_HELPER_MODULE_DIR"
-#endif
 
 namespace xvirt::hv {
 
@@ -20,18 +17,6 @@ namespace {
 constexpr const char* kModuleName = "xvirt-helper-xen.so";
 // openXenctrlHypervisor() as the module (built from hypervisor/xen/) defines it.
 constexpr const char* kOpenSymbol = "_ZN5xvirt2hv21openXenctrlHypervisorEv";
-
-// Beside the executable (the build tree), else where it is installed.
-std::string modulePath() {
-  char self[4096];
-  ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
-  if (n > 0) {
-    self[n] = '\0';
-    std::string beside = dirName(self) + "/" + kModuleName;
-    if (::access(beside.c_str(), R_OK) == 0) return beside;
-  }
-  return std::string(XVIRT_HELPER_MODULE_DIR) + "/" + kModuleName;
-}
 
 }  // namespace
 
@@ -42,7 +27,7 @@ Result<std::unique_ptr<Hypervisor>> openXenctrlHypervisor() {
   using Open = Result<std::unique_ptr<Hypervisor>> (*)();
   static Open open = nullptr;
   if (!open) {
-    std::string path = modulePath();
+    std::string path = helper::helperModulePath(kModuleName);
     void* module = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
     if (!module)
       return makeError(ErrorCode::OperationFailed, "Cannot load the helper's Xen backend: " + std::string(::dlerror()) + ".");

@@ -19,6 +19,7 @@
 #include "helper/console/ConsoleServer.h"
 #include "helper/monitor/MonitorServer.h"
 #include "helper/save/GuestSave.h"
+#include "helper/vnc/VncDisplay.h"
 #include "hypervisor/sim/SimHost.h"
 #include "xvirt-config.h"
 
@@ -280,6 +281,9 @@ int main(int argc, char** argv) {
   std::unique_ptr<ConsoleServer> console = std::move(createdConsole).value();
   if (!console->ptyPath().empty())
     std::fprintf(stderr, "char device redirected to %s (label console0)\n", console->ptyPath().c_str());
+  auto vnc = openGuestVnc(*config, backend == hv::BackendChoice::Sim);
+  if (!vnc.ok()) return fail(vnc.error().message);
+  if (*vnc) console->setTap([display = vnc->get()](std::string_view bytes) { display->consoleOutput(bytes); });
 
   // Hotplug waits on watches of a xenstore connection of its own (Guest reads all of its own).
   auto hotplugXs = hv::XenStore::open(backend == hv::BackendChoice::Sim ? simDir + "/xenstored/socket" : "");

@@ -148,6 +148,7 @@ void ConsoleServer::deliver(std::string_view bytes) {
 }
 
 void ConsoleServer::showLocal(std::string_view bytes) {
+  if (tap_) tap_(bytes);
   if (!out_) return;  // null console
   pending_.append(bytes);
   flushPending();

@@ -6,6 +6,7 @@
 #include <glib.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -39,6 +40,8 @@ class ConsoleServer {
   // While no guest is attached, the bootloader borrows the console: its screen goes to the user
   // (showLocal) and it reads the user's keys itself (userInputFd, -1 when nobody can type).
   void showLocal(std::string_view bytes);
+  // Everything shown to the user is also handed to `tap` (the VNC display's text screen).
+  void setTap(std::function<void(std::string_view)> tap) { tap_ = std::move(tap); }
   int userInputFd() const { return in_ ? in_.get() : -1; }
 
   const std::string& label() const { return label_; }
@@ -67,6 +70,7 @@ class ConsoleServer {
   guint userSource_ = 0;
   guint writableSource_ = 0;
   std::string pending_;  // output the target could not take yet
+  std::function<void(std::string_view)> tap_;
   uint64_t dropped_ = 0;
   uint64_t fromGuest_ = 0;
 };

@@ -1,0 +1,147 @@
+"""VNC (issue 5, item 6): the helper serves the guest's screen with libvncserver; on the simulated host
+the guest's console text is drawn on it. A real VNC client (Debian's vncsnapshot) captures it; the
+picture is kept in the build directory (test-artifacts/vnc-console.png) for people to look at."""
+import os
+import shutil
+import socket
+import struct
+import subprocess
+import sys
+import unittest
+import zlib
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from xvirt_testlib import BUILD, HELPER, QmpClient, TempHost, wait_for  # noqa: E402
+
+MODULE = os.path.join(BUILD, "helper", "xvirt-helper-vnc.so")
+ARTIFACTS = os.path.join(BUILD, "test-artifacts")
+
+
+def free_display():
+    """A VNC display number whose port (5900+N) is free on 127.0.0.1 right now."""
+    for n in range(40 + os.getpid() % 50, 100):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", 5900 + n))
+                return n
+            except OSError:
+                continue
+    raise RuntimeError("no free VNC port between 5940 and 5999")
+
+
+def read_ppm(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    parts = data.split(maxsplit=4)
+    assert parts[0] == b"P6", parts[0]
+    width, height, maxval = int(parts[1]), int(parts[2]), int(parts[3])
+    assert maxval == 255
+    return width, height, parts[4][: width * height * 3]
+
+
+def write_png(path, width, height, rgb):
+    def chunk(kind, body):
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+    rows = b"".join(b"\0" + rgb[y * width * 3:(y + 1) * width * 3] for y in range(height))
+    png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+           + chunk(b"IDAT", zlib.compress(rows, 9)) + chunk(b"IEND", b""))
+    with open(path, "wb") as f:
+        f.write(png)
+
+
+@unittest.skipUnless(shutil.which("vncsnapshot") and shutil.which("djpeg") and os.path.exists(MODULE),
+                     "needs vncsnapshot, djpeg (libjpeg-turbo-progs) and the VNC module (libvncserver-dev)")
+class VncTest(unittest.TestCase):
+    def setUp(self):
+        self.host = TempHost(prefix="xvirt-vnc-")
+        self.kernel = self.host.write("vmlinuz", os.urandom(100 * 1024))
+        self.mon = self.host.path("v.qmp")
+
+    def tearDown(self):
+        self.host.close()
+
+    def log(self):
+        with open(self.host.path("vnc.log"), errors="replace") as f:
+            return f.read()
+
+    def test_console_text_on_the_vnc_screen(self):
+        display = free_display()
+        argv = [HELPER, "-name", "vncguest", "-M", "xenpv", "-m", "64", "-kernel", self.kernel,
+                "-append", "console=hvc0 drawn-on-vnc", "-serial", "null", "-vnc", f"127.0.0.1:{display}",
+                "-qmp", f"unix:{self.mon},server,nowait", "--hypervisor", "sim", "--sim-dir", self.host.sim_dir]
+        proc = self.host.spawn(argv, log_name="vnc.log")
+        wait_for(lambda: os.path.exists(self.mon) or proc.poll() is not None, 30, "the monitor socket")
+        self.assertIsNone(proc.poll(), self.log())
+        qmp = QmpClient(self.mon)
+        self.assertEqual(qmp.execute("qmp_capabilities"), {"return": {}})
+        self.assertEqual(qmp.execute("query-status")["return"]["status"], "running")
+
+        jpeg, ppm = self.host.path("screen.jpg"), self.host.path("screen.ppm")
+
+        def text_on_screen():
+            # The boot lines reach the screen as the guest writes them; capture until they are there.
+            r = subprocess.run(["vncsnapshot", "-quiet", "-allowblank", f"127.0.0.1:{display}", jpeg],
+                               capture_output=True, timeout=30)
+            if r.returncode != 0 or not os.path.exists(jpeg):
+                return False
+            with open(ppm, "wb") as out:
+                subprocess.run(["djpeg", "-pnm", jpeg], stdout=out, check=True, timeout=30)
+            w, h, rgb = read_ppm(ppm)
+            text_rows = self.text_rows(w, h, rgb)
+            return (w, h, rgb) if len(text_rows) >= 3 else False
+
+        w, h, rgb = wait_for(text_on_screen, 30, "console text on the VNC screen")
+        self.assertEqual((w, h), (960, 472))
+        os.makedirs(ARTIFACTS, exist_ok=True)
+        png = os.path.join(ARTIFACTS, "vnc-console.png")
+        write_png(png, w, h, rgb)
+        self.assertGreater(os.path.getsize(png), 1000)
+        qmp.execute("quit")
+        self.assertEqual(proc.wait(20), 4)
+        qmp.close()
+
+    def test_only_vnc_helpers_map_libvncserver(self):
+        for name, extra in (("plain", []), ("withvnc", ["-vnc", f"127.0.0.1:{free_display()}"])):
+            mon = self.host.path(f"{name}.qmp")
+            proc = self.host.spawn([HELPER, "-name", name, "-kernel", self.kernel, "-serial", "null", *extra,
+                                    "-qmp", f"unix:{mon},server,nowait", "--hypervisor", "sim",
+                                    "--sim-dir", self.host.sim_dir], log_name=f"{name}.log")
+            wait_for(lambda: os.path.exists(mon) or proc.poll() is not None, 30, "the monitor socket")
+            qmp = QmpClient(mon)
+            self.assertEqual(qmp.execute("qmp_capabilities"), {"return": {}})
+            with open(f"/proc/{proc.pid}/maps") as f:
+                maps = f.read()
+            self.assertEqual("libvncserver" in maps, name == "withvnc", name)
+            qmp.execute("quit")
+            self.assertEqual(proc.wait(20), 4)
+            qmp.close()
+
+    @staticmethod
+    def text_rows(w, h, rgb):
+        """Character rows (18 px high, below the 22 px title bar) holding bright text pixels."""
+        rows = []
+        for r in range(25):
+            y0 = 22 + r * 18
+            bright = 0
+            for y in range(y0, min(y0 + 18, h)):
+                line = rgb[y * w * 3:(y + 1) * w * 3]
+                bright += sum(1 for i in range(0, len(line), 3) if line[i] > 150 and line[i + 1] > 150)
+            if bright > 40:
+                rows.append(r)
+        return rows
+
+    def test_a_busy_port_is_refused_clearly(self):
+        display = free_display()
+        with socket.socket() as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind(("127.0.0.1", 5900 + display))
+            s.listen()
+            r = self.host.run([HELPER, "-name", "busy", "-kernel", self.kernel, "-serial", "null",
+                               "-vnc", f"127.0.0.1:{display}", "--hypervisor", "sim", "--sim-dir", self.host.sim_dir],
+                              check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(f"Guest 'busy': Cannot serve VNC on 127.0.0.1:{5900 + display}", r.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
