@@ -9,6 +9,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 
 BUILD = sys.argv[1]
@@ -64,11 +65,43 @@ def prepare_images():
         else:
             with open(initrd, "wb") as f:
                 f.write(b"xvirt demo initrd\n" * 1024)
-    for disk in ("demo-pv.img", "demo-pygrub.img"):
-        path = os.path.join(IMAGES, disk)
-        if not os.path.exists(path):
-            with open(path, "wb") as f:
-                f.truncate(256 << 20)  # sparse: takes no space until written
+    path = os.path.join(IMAGES, "demo-pv.img")
+    if not os.path.exists(path):
+        with open(path, "wb") as f:
+            f.truncate(256 << 20)  # sparse: takes no space until written
+    make_pygrub_disk(os.path.join(IMAGES, "demo-pygrub.img"), kernel, initrd)
+
+
+def is_ext_filesystem(path):
+    try:
+        with open(path, "rb") as f:
+            f.seek(1024 + 0x38)
+            return f.read(2) == b"\x53\xef"
+    except OSError:
+        return False
+
+
+def make_pygrub_disk(path, kernel, initrd):
+    """An ext4 image holding /boot/grub/grub.cfg, a kernel and an initrd, made with mke2fs -d, for
+    pygrub to read (docs/boot.md). The menu waits 3 seconds on the console."""
+    if is_ext_filesystem(path):
+        return
+    root = tempfile.mkdtemp(prefix="xvirt-demo-pygrub-")
+    try:
+        os.makedirs(os.path.join(root, "boot", "grub"))
+        shutil.copyfile(kernel, os.path.join(root, "boot", "vmlinuz"))
+        shutil.copyfile(initrd, os.path.join(root, "boot", "initrd.img"))
+        with open(os.path.join(root, "boot", "grub", "grub.cfg"), "w") as f:
+            f.write("set default=0\nset timeout=3\n"
+                    "menuentry 'Debian GNU/Linux (xvirt demo)' {\n"
+                    "  linux /boot/vmlinuz root=/dev/xvda ro console=hvc0\n  initrd /boot/initrd.img\n}\n"
+                    "menuentry 'Debian GNU/Linux (recovery mode)' {\n"
+                    "  linux /boot/vmlinuz root=/dev/xvda ro single console=hvc0\n  initrd /boot/initrd.img\n}\n")
+        if os.path.exists(path):
+            os.unlink(path)
+        subprocess.run(["mke2fs", "-q", "-F", "-t", "ext4", "-d", root, path, "256M"], check=True)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def example_xml(name):
@@ -118,9 +151,9 @@ def main():
             f.write(example_xml(example))
         virsh("define", path)
 
-    if virsh("domstate", "demo-pv", quiet=True).stdout.strip() != "running":
-        virsh("start", "demo-pv")
-    print("\n(demo-pygrub is defined but not started: booting through pygrub is not done yet.)")
+    for name in ("demo-pv", "demo-pygrub"):
+        if virsh("domstate", name, quiet=True).stdout.strip() != "running":
+            virsh("start", name)  # demo-pygrub: pygrub's menu waits 3 s on its console, then boots
     virsh("list", "--all")
     virsh("dominfo", "demo-pv")
     virsh("domstate", "--reason", "demo-pv")

@@ -159,6 +159,23 @@ class PygrubTest(unittest.TestCase):
         proc.terminate()
         self.assertEqual(proc.wait(20), 4)
 
+    def test_sigterm_while_the_menu_waits_stops_pygrub_and_leaves_nothing(self):
+        disk = self.make_disk("waiting", GRUB_CFG.format(timeout=120))
+        proc = self.spawn(disk, "-serial", "pty")
+        pty = PtyReader(self.pty_path(proc))
+        try:
+            wait_for(lambda: pty.has(b"Beta Linux"), 30, "pygrub's menu on the console pty")
+            proc.send_signal(signal.SIGTERM)
+            self.assertEqual(proc.wait(20), 1)
+        finally:
+            pty.close()
+        self.assertIn("The bootloader for disk", self.log())
+        self.assertIn("was stopped: the helper is shutting down", self.log())
+        self.assertEqual(self.host.domain_ids(), [0])  # only dom0
+        self.assertEqual(os.listdir(self.tmp), [])
+        leftover = subprocess.run(["pgrep", "-f", disk], capture_output=True, text=True).stdout.split()
+        self.assertEqual(leftover, [], "pygrub outlived the helper")
+
     def test_disk_without_grub_config_fails_clearly_and_leaves_nothing(self):
         disk = self.make_disk("nogrub", None)
         proc = self.spawn(disk, "-serial", "null")
