@@ -283,7 +283,21 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "char device redirected to %s (label console0)\n", console->ptyPath().c_str());
   auto vnc = openGuestVnc(*config, backend == hv::BackendChoice::Sim);
   if (!vnc.ok()) return fail(vnc.error().message);
-  if (*vnc) console->setTap([display = vnc->get()](std::string_view bytes) { display->consoleOutput(bytes); });
+  if (*vnc) {
+    console->setTap([display = vnc->get()](std::string_view bytes) { display->consoleOutput(bytes); });
+    // Keys arrive on the VNC thread; the console is the main loop's, so they are queued to it.
+    (*vnc)->setKeyHandler([c = console.get()](std::string keys) {
+      struct Typed {
+        ConsoleServer* console;
+        std::string keys;
+      };
+      g_idle_add_full(G_PRIORITY_DEFAULT, [](gpointer p) -> gboolean {
+        auto* t = static_cast<Typed*>(p);
+        t->console->typeIn(t->keys);
+        return G_SOURCE_REMOVE;
+      }, new Typed{c, std::move(keys)}, [](gpointer p) { delete static_cast<Typed*>(p); });
+    });
+  }
 
   // Hotplug waits on watches of a xenstore connection of its own (Guest reads all of its own).
   auto hotplugXs = hv::XenStore::open(backend == hv::BackendChoice::Sim ? simDir + "/xenstored/socket" : "");

@@ -132,14 +132,19 @@ gboolean ConsoleServer::onUser(gint fd, GIOCondition, gpointer self) {
   auto* s = static_cast<ConsoleServer*>(self);
   char buf[4096];
   ssize_t n = ::read(fd, buf, sizeof buf);
-  if (n > 0 && s->channel_) {
-    auto written = s->channel_->write(std::string_view(buf, static_cast<size_t>(n)));
-    if (!written.ok()) logWarning("Writing to the guest console failed: " + written.error().message);
+  if (n > 0) {
+    s->typeIn(std::string_view(buf, static_cast<size_t>(n)));
   } else if (n == 0 && s->target_.kind == ConsoleTarget::Kind::Stdio) {
     s->userSource_ = 0;
     return G_SOURCE_REMOVE;  // stdin closed: keep printing output, stop reading
   }
   return G_SOURCE_CONTINUE;
+}
+
+void ConsoleServer::typeIn(std::string_view bytes) {
+  if (!channel_) return;  // no guest attached (yet): nothing to type into
+  auto written = channel_->write(bytes);
+  if (!written.ok()) logWarning("Writing to the guest console failed: " + written.error().message);
 }
 
 void ConsoleServer::deliver(std::string_view bytes) {

@@ -42,6 +42,8 @@ class ConsoleServer {
   void showLocal(std::string_view bytes);
   // Everything shown to the user is also handed to `tap` (the VNC display's text screen).
   void setTap(std::function<void(std::string_view)> tap) { tap_ = std::move(tap); }
+  // Input from elsewhere than the console target (keys typed over VNC) for the guest.
+  void typeIn(std::string_view bytes);
   int userInputFd() const { return in_ ? in_.get() : -1; }
 
   const std::string& label() const { return label_; }

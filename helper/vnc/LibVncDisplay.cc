@@ -4,6 +4,7 @@
 #include <rfb/rfb.h>
 
 #include <cstring>
+#include <functional>
 #include <mutex>
 #include <vector>
 
@@ -191,6 +192,8 @@ class LibVncDisplay final : public VncDisplay {
     title_ = o.title;
     screen_->desktopName = title_.c_str();
     screen_->alwaysShared = TRUE;
+    screen_->screenData = this;
+    screen_->kbdAddEvent = &LibVncDisplay::onKey;
     in_addr_t addr = ::inet_addr(o.listen.c_str());
     if (addr == INADDR_NONE && o.listen != "255.255.255.255") {
       *error = "The VNC listen address '" + o.listen + "' is not an IPv4 address.";
@@ -230,6 +233,11 @@ class LibVncDisplay final : public VncDisplay {
 
   int port() const override { return screen_ ? screen_->port : -1; }
 
+  void setKeyHandler(std::function<void(std::string)> handler) override {
+    std::lock_guard lock(keyMu_);
+    keyHandler_ = std::move(handler);
+  }
+
  private:
   void drawCell(int y0, int x0, char ch, uint32_t fg, uint32_t bg) {
     const uint8_t* glyph = kFont[(ch >= 32 && ch < 127 ? ch : '?') - 32];
@@ -251,7 +259,23 @@ class LibVncDisplay final : public VncDisplay {
     for (size_t i = 0; i < t.size() && int(i) < kCols; ++i) drawCell(2, int(i) * kCellW, t[i], kTitleText, kTitleBack);
   }
 
+  static void onKey(rfbBool down, rfbKeySym key, rfbClientPtr client) {
+    if (!down) return;
+    std::string bytes;
+    if (key >= 0x20 && key <= 0x7e) bytes = std::string(1, char(key));
+    else if (key == 0xff0d || key == 0xff8d) bytes = "\r";  // Return, keypad Enter
+    else if (key == 0xff08) bytes = "\b";                   // BackSpace
+    else if (key == 0xff09) bytes = "\t";                   // Tab
+    else if (key == 0xff1b) bytes = "\x1b";                 // Escape
+    else return;
+    auto* self = static_cast<LibVncDisplay*>(client->screen->screenData);
+    std::lock_guard lock(self->keyMu_);
+    if (self->keyHandler_) self->keyHandler_(std::move(bytes));
+  }
+
   rfbScreenInfoPtr screen_ = nullptr;
+  std::mutex keyMu_;
+  std::function<void(std::string)> keyHandler_;
   std::vector<uint32_t> fb_;
   std::string title_;
   std::mutex mu_;

@@ -3,6 +3,7 @@
 // implementation is a module (xvirt-helper-vnc.so) loaded only when VNC is asked for.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -24,6 +25,9 @@ class VncDisplay {
   // Console bytes (with CR/LF, backspace, tabs; terminal escape sequences are skipped).
   virtual void consoleOutput(std::string_view bytes) = 0;
   virtual int port() const = 0;
+  // Keys typed at VNC clients, as the bytes a terminal would send (letters, Return as CR, BackSpace,
+  // Tab, Escape). Called from the VNC thread: the handler must hand them to the main loop itself.
+  virtual void setKeyHandler(std::function<void(std::string)> handler) = 0;
 };
 
 // Loads the module and starts serving; clients are served from a thread of the module's own.

@@ -49,6 +49,45 @@ def write_png(path, width, height, rgb):
         f.write(png)
 
 
+class RfbKeyboard:
+    """The smallest RFB 3.8 client that types: handshake without authentication, then KeyEvents."""
+
+    def __init__(self, host, port):
+        self.sock = socket.create_connection((host, port), timeout=10)
+        version = self._read(12)
+        assert version.startswith(b"RFB 003."), version
+        self.sock.sendall(b"RFB 003.008\n")
+        count = self._read(1)[0]
+        types = self._read(count)
+        assert 1 in types, types  # None
+        self.sock.sendall(b"\x01")
+        assert struct.unpack(">I", self._read(4))[0] == 0, "security handshake failed"
+        self.sock.sendall(b"\x01")  # ClientInit: shared
+        init = self._read(24)
+        self.name = self._read(struct.unpack(">I", init[20:24])[0])
+
+    def _read(self, n):
+        data = b""
+        while len(data) < n:
+            chunk = self.sock.recv(n - len(data))
+            if not chunk:
+                raise EOFError("the VNC server closed the connection")
+            data += chunk
+        return data
+
+    def type(self, text):
+        for ch in text:
+            key = 0xFF0D if ch == "\r" else ord(ch)
+            for down in (1, 0):
+                self.sock.sendall(struct.pack(">BBxxI", 4, down, key))
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.sock.close()
+
+
 @unittest.skipUnless(shutil.which("vncsnapshot") and shutil.which("djpeg") and os.path.exists(MODULE),
                      "needs vncsnapshot, djpeg (libjpeg-turbo-progs) and the VNC module (libvncserver-dev)")
 class VncTest(unittest.TestCase):
@@ -96,6 +135,31 @@ class VncTest(unittest.TestCase):
         png = os.path.join(ARTIFACTS, "vnc-console.png")
         write_png(png, w, h, rgb)
         self.assertGreater(os.path.getsize(png), 1000)
+        qmp.execute("quit")
+        self.assertEqual(proc.wait(20), 4)
+        qmp.close()
+
+    def test_keys_typed_over_vnc_reach_the_guest_console(self):
+        display = free_display()
+        console = self.host.path("console.log")
+        argv = [HELPER, "-name", "typist", "-M", "xenpv", "-m", "64", "-kernel", self.kernel,
+                "-serial", f"file:{console}", "-vnc", f"127.0.0.1:{display}",
+                "-qmp", f"unix:{self.mon},server,nowait", "--hypervisor", "sim", "--sim-dir", self.host.sim_dir]
+        proc = self.host.spawn(argv, log_name="vnc.log")
+        wait_for(lambda: os.path.exists(self.mon) or proc.poll() is not None, 30, "the monitor socket")
+        qmp = QmpClient(self.mon)
+        self.assertEqual(qmp.execute("qmp_capabilities"), {"return": {}})
+
+        def console_has(text):
+            with open(console, "rb") as f:
+                return text in f.read()
+
+        wait_for(lambda: console_has(b"login: "), 10, "the guest's login prompt")
+        with RfbKeyboard("127.0.0.1", 5900 + display) as kbd:
+            self.assertEqual(kbd.name, b"typist")
+            kbd.type("root-Typed 1\r")
+            # The simulated guest echoes each line it reads from its console.
+            wait_for(lambda: console_has(b"root-Typed 1\r\n"), 10, "the typed line echoed by the guest")
         qmp.execute("quit")
         self.assertEqual(proc.wait(20), 4)
         qmp.close()
