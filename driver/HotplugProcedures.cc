@@ -71,7 +71,8 @@ Status checkHotpluggable(const dom::DomainDef& def, const dom::DeviceDef& dev, c
   return okStatus();
 }
 
-Status attachLive(DriverContext& ctx, const Dom& d, const dom::DomainDef& def, const dom::DeviceDef& dev) {
+// Returns the helper's answer (a NIC's devid).
+Result<Json> attachLive(DriverContext& ctx, const Dom& d, const dom::DomainDef& def, const dom::DeviceDef& dev) {
   XVIRT_TRY(checkHotpluggable(def, dev, d.name));
   if (dev.kind == dom::DeviceDef::Kind::Disk) {
     XVIRT_ASSIGN_OR_RETURN(GuestDisk disk, dom::buildGuestDisk(def, dev.disk));
@@ -81,21 +82,19 @@ Status attachLive(DriverContext& ctx, const Dom& d, const dom::DomainDef& def, c
                               {"cdrom", disk.cdrom},
                               {"backend", disk.backend}});
     if (!disk.path.empty()) args.set("source", disk.path);
-    XVIRT_TRY(ctx.domains.helperCommand(d, "disk_add", args));
-    return okStatus();
+    return ctx.domains.helperCommand(d, "disk_add", args);
   }
   const dom::InterfaceDef& n = dev.nic;
   Json args = Json::object({{"mac", toLower(n.mac)}, {"model", n.model.empty() ? "netfront" : n.model}});
   if (n.type == "bridge" || n.type == "network") args.set("bridge", n.source);
   if (!n.script.empty()) args.set("script", n.script);
-  XVIRT_TRY(ctx.domains.helperCommand(d, "nic_add", args));
-  return okStatus();
+  return ctx.domains.helperCommand(d, "nic_add", args);
 }
 
 Status attachDevice(Call& c, const Dom& d, const std::string& xml, uint32_t flags) {
   XVIRT_TRY(checkFlags(flags, kAffectLive | kAffectConfig, "xvirtDomainAttachDeviceFlags"));
   XVIRT_ASSIGN_OR_RETURN(dom::DeviceDef dev, dom::parseDeviceXml(xml));
-  return c.ctx.domains.modifyDefinitions(d, flags, "attachDevice", [&](dom::DomainDef& def, bool live, int) -> Status {
+  return c.ctx.domains.modifyDefinitions(d, flags, "attachDevice", [&](dom::DomainDef& def, bool live, int domid) -> Status {
     if (dev.kind == dom::DeviceDef::Kind::Disk) {
       XVIRT_TRY(dom::vdevNumber(dev.disk.targetDev));
       auto it = findDisk(def, dev.disk.targetDev);
@@ -113,8 +112,14 @@ Status attachDevice(Call& c, const Dom& d, const std::string& xml, uint32_t flag
     if (!def.isHVM() && !dev.nic.model.empty() && dev.nic.model != "netfront")
       return makeError(ErrorCode::ConfigUnsupported, "PV domain '" + d.name + "' cannot have an interface with the "
                                                      "emulated model '" + dev.nic.model + "'.");
-    if (live) XVIRT_TRY(attachLive(c.ctx, d, def, dev));
-    def.interfaces.push_back(dev.nic);
+    dom::InterfaceDef nic = dev.nic;
+    if (live) {
+      XVIRT_ASSIGN_OR_RETURN(Json added, attachLive(c.ctx, d, def, dev));
+      // The backend's name, as libvirt's libxl driver shows it in the live XML (vifDOMID.DEVID).
+      if (nic.target.empty() && added.get("devid"))
+        nic.target = "vif" + std::to_string(domid) + "." + std::to_string(added.getInt("devid"));
+    }
+    def.interfaces.push_back(std::move(nic));
     return okStatus();
   });
 }

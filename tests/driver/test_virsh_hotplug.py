@@ -230,7 +230,8 @@ class InterfaceHotplugTest(HotplugTestCase):
         self.assertEqual(self.xs_read(be + "/state"), "4")
         self.assertEqual(self.xs_read(f"/local/domain/{domid}/device/vif/0/state"), "4")
         self.assertIn(f"<mac address='{mac}'/>", self.live_xml(name))
-        self.assertIn(mac, self.virsh("domiflist", name).stdout)
+        self.assertRegex(self.virsh("domiflist", name).stdout, rf"vif{domid}\.0\s+bridge\s+xenbr0\s+\S+\s+{mac}")
+        self.assertNotIn(f"vif{domid}.0", self.config_xml(name))
         r = self.virsh("attach-interface", name, "bridge", "xenbr1", "--mac", mac, check=False)
         self.assertIn("already has an interface with MAC", r.stderr)
 
