@@ -18,6 +18,7 @@
 #include "driver/EventBus.h"
 #include "driver/RemoteDispatch.h"
 #include "driver/rpc/Server.h"
+#include "hypervisor/LockedHypervisor.h"
 #include "xvirt-config.h"
 
 namespace xvirt::driver {
@@ -207,20 +208,22 @@ int runDaemon(int argc, char** argv, const HypervisorFactory& openHypervisor, co
   if (auto st = makeDirs(p.runtimeDir, o.systemMode ? 0755 : 0700); !st) return fail(st.error());
   if (auto st = makeDirs(p.stateDir, 0700); !st) return fail(st.error());
 
-  auto hypervisor = openHypervisor(o, p);
-  if (!hypervisor) return fail(hypervisor.error());
-  logInfo("Using the " + hypervisor.value()->backendName() + " hypervisor backend.");
+  auto opened = openHypervisor(o, p);
+  if (!opened) return fail(opened.error());
+  // One backend connection for every thread (RPC workers, the domain manager): each call under one lock.
+  auto hypervisor = std::make_unique<hv::LockedHypervisor>(std::move(opened).value());
+  logInfo("Using the " + hypervisor->backendName() + " hypervisor backend.");
 
   EventBus events;
   std::unique_ptr<DomainRegistry> domains;
   if (hooks.domains) {
-    auto made = hooks.domains(o, p, *hypervisor.value(), events);
+    auto made = hooks.domains(o, p, *hypervisor, events);
     if (!made) return fail(made.error());
     domains = std::move(made).value();
   } else {
     domains = std::make_unique<EmptyDomainRegistry>();
   }
-  DriverContext ctx{*hypervisor.value(), *domains, events, o.systemMode};
+  DriverContext ctx{*hypervisor, *domains, events, o.systemMode};
   rpc::ServerOptions serverOptions;
   if (!o.systemMode) serverOptions.onlyUid = ::geteuid();
   rpc::Server server(serverOptions,

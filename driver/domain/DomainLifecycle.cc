@@ -40,6 +40,7 @@ void DomainManager::markStopped(DomainObject& dom, int reason) {
   dom.helperPid = 0;
   dom.liveDef.reset();
   dom.updated = false;
+  dom.vanished = false;
   dom.state = DomainState::Shutoff;
   dom.reason = reason;
   Status s = store_.removeStatus(dom.name());
@@ -76,10 +77,28 @@ void DomainManager::attachMonitor(const std::shared_ptr<DomainObject>& dom,
                         [post] { post("", Json()); });
 }
 
+Status DomainManager::writeStartingStatus(const dom::DomainDef& def, bool persistent) {
+  DomainStatus st;
+  st.state = DomainState::Paused;
+  st.reason = reason::kPausedStartingUp;
+  st.monitorPath = store_.monitorPath(def.name);
+  st.persistent = persistent;
+  st.liveXml = dom::formatDomainXml(def, dom::kFormatSecure);
+  return store_.saveStatus(def.name, st);
+}
+
 Status DomainManager::startLocked(const std::shared_ptr<DomainObject>& dom, const dom::DomainDef& def, bool paused,
                                   const std::string& restoreFrom) {
   XVIRT_ASSIGN_OR_RETURN(std::string gc, config_.guestConfigJson(def));
   XVIRT_TRY(writeFileAtomic(store_.guestConfigPath(def.name), gc, 0600));
+  // Written before the helper exists: a daemon killed from here until the start completes leaves
+  // this "starting up" record, and the next daemon rolls the start back (DomainRecovery.cc).
+  bool persistent;
+  {
+    std::lock_guard lock(dom->mu());
+    persistent = dom->isPersistent();
+  }
+  XVIRT_TRY(writeStartingStatus(def, persistent));
   HelperLaunch launch;
   launch.name = def.name;
   launch.helperBinary = config_.helperBinary;
@@ -90,10 +109,17 @@ Status DomainManager::startLocked(const std::shared_ptr<DomainObject>& dom, cons
   launch.hypervisor = config_.hypervisorName;
   launch.simDir = store_.paths().simDir;
   launch.restoreFile = restoreFrom;  // with --config: the (possibly replaced) definition rules devices
-  XVIRT_ASSIGN_OR_RETURN(LaunchedHelper helper, launchHelper(launch));
+  auto launched = launchHelper(launch);
+  if (!launched.ok()) {
+    logIfFailed(store_.removeStatus(def.name));
+    ::unlink(store_.guestConfigPath(def.name).c_str());
+    return launched.takeError();
+  }
+  LaunchedHelper helper = std::move(launched).value();
 
   auto fail = [&](const Error& e) {
     logIfFailed(stopHelper(helper.pid, 5s));
+    logIfFailed(store_.removeStatus(def.name));
     ::unlink(store_.guestConfigPath(def.name).c_str());
     return makeError(e.code, "Failed to start domain '" + def.name + "': " + e.message);
   };
@@ -325,6 +351,17 @@ void DomainManager::eventLoop() {
 
 void DomainManager::handleHelperEvent(const HelperEvent& ev) {
   auto& dom = ev.dom;
+  if (ev.event.empty()) {
+    // Monitor EOF. Let the helper finish exiting first, so that nothing it removes on its way out
+    // (pidfile, monitor socket) can hit the next helper started for the same guest.
+    pid_t pid;
+    {
+      std::lock_guard lock(dom->mu());
+      if (dom->monitor != ev.monitor) return;
+      pid = dom->helperPid;
+    }
+    if (!waitForExit(pid, 5s)) logWarning("The helper of domain '" + dom->name() + "' closed its monitor but did not exit.");
+  }
   std::lock_guard lock(dom->mu());
   if (dom->monitor != ev.monitor) return;  // from a connection we already let go of
   if (ev.event == "STOP") {
@@ -341,6 +378,12 @@ void DomainManager::handleHelperEvent(const HelperEvent& ev) {
       writeStatus(*dom);
       emit(*dom, LifecycleEvent::Resumed, detail::kResumedUnpaused);
     }
+  } else if (ev.event == "SHUTDOWN" && ev.data.getString("reason") == "host-error") {
+    // The domain vanished behind the helper's back (xl destroy, or its xenstore tree released):
+    // the helper exits next; its EOF reports the guest destroyed, as libvirt reports a domain death.
+    logWarning("Domain " + std::to_string(dom->id) + " of '" + dom->name() +
+               "' was destroyed outside xvirtd; its helper is exiting.");
+    dom->vanished = true;
   } else if (ev.event == "SHUTDOWN") {
     // The guest is going down by itself; the helper exits next and its EOF finishes the job.
     bool crash = ev.data.getString("xen-reason") == "crash";
@@ -354,7 +397,10 @@ void DomainManager::handleHelperEvent(const HelperEvent& ev) {
     // Monitor EOF: the helper is gone.
     DomainRef before = refOf(*dom);
     int domid = dom->id;
-    if (dom->state == DomainState::Shutdown) {
+    if (dom->vanished) {
+      markStopped(*dom, reason::kShutoffDestroyed);
+      events_.lifecycle(before, LifecycleEvent::Stopped, detail::kStoppedDestroyed);
+    } else if (dom->state == DomainState::Shutdown) {
       markStopped(*dom, reason::kShutoffShutdown);
       events_.lifecycle(before, LifecycleEvent::Stopped, detail::kStoppedShutdown);
     } else if (dom->state == DomainState::Crashed) {
@@ -382,73 +428,6 @@ void DomainManager::detachAll() {
     }
     if (monitor) monitor->close();
   }
-}
-
-void DomainManager::load() {
-  std::vector<std::string> problems;
-  for (auto& def : store_.loadConfigs(&problems)) {
-    auto added = list_.add(def.name, def.uuid);
-    if (!added.ok()) {
-      problems.push_back("Ignoring the config of '" + def.name + "': " + added.error().message);
-      continue;
-    }
-    auto dom = *added;
-    std::lock_guard lock(dom->mu());
-    dom->autostart = store_.isAutostart(def.name);
-    dom->hasManagedSave = pathExists(store_.managedSavePath(def.name));
-    dom->persistentDef = std::move(def);
-  }
-  // Reconnect to every helper that kept running while the daemon was away.
-  for (const auto& name : store_.statusNames()) {
-    auto st = store_.loadStatus(name);
-    if (!st.ok()) {
-      problems.push_back(st.error().message);
-      logIfFailed(store_.removeStatus(name));
-      continue;
-    }
-    auto live = dom::parseDomainXml(st->liveXml, 0);
-    bool alive = helperAlive(st->helperPid);
-    std::shared_ptr<MonitorClient> monitor;
-    if (alive && live.ok()) {
-      auto m = MonitorClient::connect(st->monitorPath, 5s, [pid = st->helperPid] { return helperAlive(pid); });
-      if (m.ok()) monitor = *m;
-    }
-    if (!monitor || !live.ok()) {
-      // Never risk a guest running twice: stop what is left, as libvirt does when it cannot reconnect.
-      if (alive) logIfFailed(stopHelper(st->helperPid, 5s));
-      cleanupOrphanDomain(st->domid, name);
-      logIfFailed(store_.removeStatus(name));
-      problems.push_back("Domain '" + name + "' stopped while xvirtd was not running.");
-      continue;
-    }
-    auto dom = list_.byName(name);
-    if (!dom) {
-      auto added = list_.add(name, live->uuid);
-      if (!added.ok()) {
-        problems.push_back(added.error().message);
-        continue;
-      }
-      dom = *added;
-    }
-    auto status = monitor->execute("query-status");
-    HelperDevices devices = queryHelperDevices(*monitor);
-    std::lock_guard lock(dom->mu());
-    dom->id = st->domid;
-    dom->liveDef = std::move(live).value();
-    dom->liveDef->id = st->domid;
-    dropVanishedDevices(*dom, devices);  // removed behind our back while xvirtd was away
-    dom->helperPid = st->helperPid;
-    dom->monitorPath = st->monitorPath;
-    dom->monitor = monitor;
-    dom->logPath = store_.logPath(name);
-    bool running = status.ok() && status->getBool("running");
-    dom->state = running ? DomainState::Running : DomainState::Paused;
-    dom->reason = running ? (st->state == DomainState::Running ? st->reason : reason::kRunningUnpaused)
-                          : reason::kPausedUser;
-    writeStatus(*dom);
-    attachMonitor(dom, monitor);
-  }
-  for (const auto& p : problems) logWarning(p);
 }
 
 void DomainManager::autostartAll() {

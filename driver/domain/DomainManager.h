@@ -88,11 +88,15 @@ struct DomainManagerConfig {
 
 class DomainManager {
  public:
+  // `hypervisor` is called from several threads: it must serialise its own calls (xvirtd passes a
+  // hv::LockedHypervisor).
   DomainManager(DomainManagerConfig config, DomainStore store, hv::Hypervisor& hypervisor, DomainEventSink& events);
   ~DomainManager();
 
-  // Start-up: load persistent configs, reconnect to running helpers from status files, clean up
-  // what died while the daemon was away, then start autostart guests. Problems are logged.
+  // Start-up (DomainRecovery.cc): load persistent configs, reconnect to running helpers from status
+  // files and re-check their domains, stop and report what cannot be trusted (interrupted starts,
+  // dead helpers, vanished domains), then stop helpers and destroy domains no status file accounts
+  // for. Problems are logged; docs/restart-safety.md has the rules.
   void load();
   void autostartAll();
 
@@ -189,6 +193,12 @@ class DomainManager {
   void markStopped(DomainObject& dom, int reason);  // mu() held
   void writeStatus(const DomainObject& dom);        // mu() held
   void cleanupOrphanDomain(int domid, const std::string& name);
+  Status writeStartingStatus(const dom::DomainDef& def, bool persistent);
+  // Start-up recovery steps (DomainRecovery.cc); Recovery collects what they found.
+  struct Recovery;
+  void recoverFromStatus(const std::string& name, Recovery& r);
+  void stopUnownedHelpers(Recovery& r);
+  void destroyUnownedDomains(Recovery& r);
   void emit(const DomainObject& dom, LifecycleEvent event, int detail);
   void eventLoop();
   void handleHelperEvent(const HelperEvent& ev);

@@ -38,6 +38,7 @@ class DomainObject {
   bool autostart = false;
   bool hasManagedSave = false;
   bool updated = false;                          // persistent config changed while running
+  bool vanished = false;                         // its helper reported the domain destroyed outside xvirtd
 
   pid_t helperPid = 0;
   std::string monitorPath;

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <cstring>
 
 #include "common/CHandle.h"
 #include "common/File.h"
@@ -189,6 +190,35 @@ Result<DomainStatus> DomainStore::loadStatus(const std::string& name) const {
   }
   if (st.liveXml.empty()) return corrupt("it holds no <domain>");
   return st;
+}
+
+std::vector<std::string> DomainStore::removeLeftovers(const std::set<std::string>& activeNames) const {
+  std::vector<std::string> removed;
+  auto sweep = [&](const std::string& dir, bool runtime) {
+    DIR* d = ::opendir(dir.c_str());
+    if (!d) return;
+    std::vector<std::string> doomed;
+    while (dirent* e = ::readdir(d)) {
+      std::string f = e->d_name;
+      // writeFileAtomic's temporaries: ".NAME.tmp-XXXXXX".
+      bool temporary = f.size() > 1 && f[0] == '.' && f.find(".tmp-") != std::string::npos;
+      bool stale = false;
+      if (runtime && !temporary) {
+        for (const char* suffix : {".json", ".pid", ".monitor"}) {
+          if (endsWith(f, suffix) && !activeNames.count(f.substr(0, f.size() - std::strlen(suffix)))) stale = true;
+        }
+      }
+      if (temporary || stale) doomed.push_back(dir + "/" + f);
+    }
+    ::closedir(d);
+    for (const auto& path : doomed)
+      if (::unlink(path.c_str()) == 0) removed.push_back(path);
+  };
+  sweep(paths_.configDir, false);
+  sweep(paths_.autostartDir, false);
+  sweep(paths_.statusDir, false);
+  sweep(paths_.runDir, true);
+  return removed;
 }
 
 std::vector<std::string> DomainStore::statusNames() const { return xmlFilesIn(paths_.statusDir); }

@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <set>
 #include <string>
 #include <vector>
 
@@ -58,6 +59,10 @@ class DomainStore {
   Result<DomainStatus> loadStatus(const std::string& name) const;
   std::vector<std::string> statusNames() const;
   Status removeStatus(const std::string& name) const;
+
+  // Start-up clean-up after a kill: temporary files of interrupted atomic writes, and the runtime
+  // files (GuestConfig, pidfile, monitor socket) of guests not in `activeNames`. Returns what it removed.
+  std::vector<std::string> removeLeftovers(const std::set<std::string>& activeNames) const;
 
   std::string configPath(const std::string& name) const;
   std::string statusPath(const std::string& name) const;

@@ -7,6 +7,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <dirent.h>
+
 #include <cerrno>
 #include <thread>
 
@@ -34,6 +36,27 @@ bool helperAlive(pid_t pid) {
   if (endsWith(argv0, "xvirt-helper")) return true;
   // A zombie has an empty cmdline; it is gone as far as we are concerned.
   return false;
+}
+
+std::map<pid_t, std::string> findHelpers(const std::string& runDir) {
+  std::map<pid_t, std::string> found;
+  DIR* proc = ::opendir("/proc");
+  if (!proc) return found;
+  while (dirent* e = ::readdir(proc)) {
+    auto pid = parseInt(e->d_name);
+    if (!pid || *pid <= 0) continue;
+    auto cmdline = readFile("/proc/" + std::string(e->d_name) + "/cmdline", 1 << 16);
+    if (!cmdline.ok()) continue;  // gone meanwhile
+    auto argv = split(*cmdline, '\0');
+    if (argv.empty() || !endsWith(argv[0], "xvirt-helper")) continue;
+    for (size_t i = 0; i + 1 < argv.size(); ++i) {
+      if (argv[i] != "-pidfile" || dirName(argv[i + 1]) != runDir) continue;
+      std::string file = baseName(argv[i + 1]);
+      if (endsWith(file, ".pid")) found[static_cast<pid_t>(*pid)] = file.substr(0, file.size() - 4);
+    }
+  }
+  ::closedir(proc);
+  return found;
 }
 
 static int pidfdOpen(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); }

@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -41,6 +42,11 @@ std::string logTail(const std::string& path, size_t maxLines = 5);
 
 // Whether `pid` is alive and is an xvirt-helper (guards against a recycled pid after a restart).
 bool helperAlive(pid_t pid);
+
+// Every live xvirt-helper process whose -pidfile lies in `runDir` (the helpers launched over that
+// directory, including one still starting up), as pid -> domain name. Found through /proc, so a
+// restarted daemon also sees the helpers no status file names.
+std::map<pid_t, std::string> findHelpers(const std::string& runDir);
 
 // Sends SIGTERM (then SIGKILL after `grace`) and waits for the process to be gone.
 Status stopHelper(pid_t pid, std::chrono::milliseconds grace = std::chrono::seconds(10));

@@ -158,9 +158,16 @@ MonitorClient::~MonitorClient() {
 }
 
 void MonitorClient::setCallbacks(EventCallback onEvent, EofCallback onEof) {
-  std::lock_guard lock(mu_);
-  onEvent_ = std::move(onEvent);
-  onEof_ = std::move(onEof);
+  bool missedEof;
+  {
+    std::lock_guard lock(mu_);
+    onEvent_ = std::move(onEvent);
+    onEof_ = onEof;
+    missedEof = eofUndelivered_;
+    eofUndelivered_ = false;
+  }
+  // The helper may have exited between connect() and now: its EOF must still reach the owner.
+  if (missedEof && onEof) onEof();
 }
 
 bool MonitorClient::closed() const {
@@ -188,6 +195,7 @@ void MonitorClient::markClosed() {
     if (closed_) return;
     closed_ = true;
     eof = onEof_;
+    eofUndelivered_ = !eof;
   }
   cv_.notify_all();
   if (eof) eof();

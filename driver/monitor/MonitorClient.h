@@ -56,6 +56,7 @@ class MonitorClient : public std::enable_shared_from_this<MonitorClient> {
   std::string waitingId_;
   std::optional<Json> reply_;
   bool closed_ = false;
+  bool eofUndelivered_ = false;  // EOF came before setCallbacks()
   EventCallback onEvent_;
   EofCallback onEof_;
 };

@@ -55,8 +55,8 @@ DOMAIN_XML = """<domain type='xen'>
 class RestartableDaemon(Daemon):
     """A Daemon whose process can be stopped and started again over the same directories."""
 
-    def restart(self):
-        self.proc.send_signal(signal.SIGTERM)
+    def restart(self, sig=signal.SIGTERM):
+        self.proc.send_signal(sig)
         self.proc.wait(timeout=20)
         args = self.proc.args
         self.proc = subprocess.Popen(args, env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
@@ -270,6 +270,50 @@ class DaemonRestartTest(DomainTestCase):
         self.assertEqual(self.state(auto), "running (booted)")
         self.virsh("suspend", keep)  # the reconnected monitor still works
         self.assertEqual(self.state(keep), "paused (user)")
+
+
+    def test_sigkill_restart_reconnects_and_cleans_up(self):
+        keep, lost, gone = "kill2", "kill3", "kill4"
+        for i, n in enumerate((keep, lost, gone)):
+            self.addCleanup(self.cleanup_domain, n)
+            self.virsh("define", self.xml_file(n, f"5a0cfb8e-5d1c-4b0e-8f57-7e1f2a3b4c1{i + 3}"))
+            self.virsh("start", n)
+        self.virsh("suspend", keep)
+        ids = {n: int(self.virsh("domid", n).stdout.strip()) for n in (keep, lost, gone)}
+        lost_helper = self.helper_pid(lost)
+        self.d.proc.send_signal(signal.SIGKILL)
+        self.d.proc.wait(timeout=20)
+        # While xvirtd is away: one helper dies (its domain stays behind), one domain is destroyed
+        # (its helper notices and exits).
+        os.kill(lost_helper, signal.SIGKILL)
+        subprocess.run([XVIRT_XL, "--hypervisor", "sim", "--sim-dir", self.sim_dir, "destroy", str(ids[gone])],
+                       check=True, timeout=30)
+        self.d.restart(signal.SIGKILL)
+        self.assertEqual(self.state(keep), "paused (user)")
+        self.assertEqual(int(self.virsh("domid", keep).stdout.strip()), ids[keep])
+        self.assertEqual(self.state(lost), "shut off (crashed)")
+        self.assertTrue(self.state(gone).startswith("shut off"))
+        self.assertEqual(self.sim_domids() - {0}, {ids[keep]}, "the orphan domain is destroyed")
+        status = os.path.join(self.d.run, "xvirt", "domains")
+        self.assertEqual(sorted(os.listdir(status)), [keep + ".xml"])
+        log = self.d.logtext()
+        self.assertIn(f"Domain '{lost}' was stopped at daemon start-up: its helper process {lost_helper} is gone.", log)
+        self.assertIn(f"Destroyed domain {ids[lost]} of '{lost}', which no helper owns any more.", log)
+        self.virsh("resume", keep)  # the reconnected monitor works
+        self.assertEqual(self.state(keep), "running (unpaused)")
+
+    def test_domain_destroyed_outside_xvirtd_is_noticed_without_restart(self):
+        name = "xd1"
+        self.addCleanup(self.cleanup_domain, name)
+        self.virsh("define", self.xml_file(name, "5a0cfb8e-5d1c-4b0e-8f57-7e1f2a3b4c19"))
+        self.virsh("start", name)
+        domid = int(self.virsh("domid", name).stdout.strip())
+        subprocess.run([XVIRT_XL, "--hypervisor", "sim", "--sim-dir", self.sim_dir, "destroy", str(domid)],
+                       check=True, timeout=30)
+        self.wait_state(name, "shut off (destroyed)")
+        self.assertFalse(os.path.exists(os.path.join(self.d.run, "xvirt", "domains", name + ".xml")))
+        self.virsh("start", name)  # and it starts again, with one helper
+        self.assertEqual(self.state(name), "running (booted)")
 
 
 class EventLoopTest(DomainTestCase):
