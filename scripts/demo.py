@@ -6,15 +6,15 @@ leaves xvirtd running so the printed URI keeps working.
 import glob
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 
 BUILD = sys.argv[1]
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXAMPLES = os.path.join(ROOT, "examples")
+sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+from xvirt_testlib import connectable, wait_for  # noqa: E402  (the project's one deadline wait)
 SYSTEM = os.geteuid() == 0
 RUNTIME = "/run/xvirt" if SYSTEM else os.path.join(os.environ.get("XDG_RUNTIME_DIR", "/tmp"), "xvirt")
 SOCKET = os.path.join(RUNTIME, "xvirtd-sock")
@@ -34,15 +34,6 @@ def virsh(*args, check=True, quiet=False):
     if quiet:
         return subprocess.run(argv, capture_output=True, text=True, check=check)
     return show(" ".join(args), argv, check=check)
-
-
-def connectable(path):
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-        try:
-            s.connect(path)
-            return True
-        except OSError:
-            return False
 
 
 def prepare_images():
@@ -124,13 +115,12 @@ def start_xvirtd():
     print(f"\n=== starting xvirtd on the simulated Xen host\n$ {' '.join(argv)} &", flush=True)
     proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                             start_new_session=True)
-    deadline = time.monotonic() + 30
-    while not connectable(SOCKET):
-        if proc.poll() is not None:
-            sys.exit(f"xvirtd exited with status {proc.returncode}; see {log.name}")
-        if time.monotonic() > deadline:
-            sys.exit(f"xvirtd did not come up within 30 s; see {log.name}")
-        time.sleep(0.05)
+    try:
+        wait_for(lambda: proc.poll() is not None or connectable(SOCKET), timeout=30, what="xvirtd's socket")
+    except TimeoutError:
+        sys.exit(f"xvirtd did not come up within 30 s; see {log.name}")
+    if proc.poll() is not None:
+        sys.exit(f"xvirtd exited with status {proc.returncode}; see {log.name}")
 
 
 def main():

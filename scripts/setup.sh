@@ -14,6 +14,7 @@ XVIRT_PACKAGES=(
   libgtest-dev libgmock-dev
   libvirt-dev libvirt-clients python3-libvirt
   xenstore-utils xen-utils-4.17 socat e2fsprogs
+  virtinst virt-manager xvfb x11-utils imagemagick fonts-dejavu-core
   libvncserver-dev vncsnapshot libjpeg-turbo-progs
 )
 

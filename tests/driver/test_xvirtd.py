@@ -14,11 +14,13 @@ import struct
 import subprocess
 import sys
 import tempfile
-import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import rawrpc  # noqa: E402
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "integration"))
+from xvirt_testlib import connectable, wait_for  # noqa: E402,F401  (re-exported to the other driver tests)
 
 DAEMON = os.environ.get("XVIRTD_UNDER_TEST")
 BACKEND = os.environ.get("XVIRTD_BACKEND")
@@ -26,28 +28,6 @@ if __name__ == "__main__" and len(sys.argv) >= 3:
     DAEMON, BACKEND = sys.argv[1], sys.argv[2]
 BACKEND_IS_FAKE = BACKEND == "fake"
 CAP_RNG = "/usr/share/libvirt/schemas/capability.rng"
-
-
-def wait_for(predicate, timeout=20.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    delay = 0.002
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(delay)  # polling interval of a deadline wait, not a fixed sleep
-        delay = min(delay * 2, 0.05)
-
-
-def connectable(path):
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-        try:
-            s.connect(path)
-            return True
-        except OSError:
-            return False
 
 
 _event_loop_started = False

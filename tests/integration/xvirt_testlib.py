@@ -22,8 +22,10 @@ XVIRT_XL = os.path.join(BUILD, "hypervisor", "tools", "xvirt-xl")
 XVIRTD = os.path.join(BUILD, "driver", "xvirtd")
 
 
-def wait_for(predicate, timeout=10.0, what="condition"):
-    """Polls `predicate` until it returns something truthy; raises after `timeout` seconds."""
+def wait_for(predicate, timeout=20.0, what="condition"):
+    """Polls `predicate` until it returns something truthy; raises after `timeout` seconds.
+
+    The one deadline wait of the tests and of scripts/demo.py (they import it from here)."""
     deadline = time.monotonic() + timeout
     delay = 0.001
     while True:
@@ -34,6 +36,16 @@ def wait_for(predicate, timeout=10.0, what="condition"):
             raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
         time.sleep(delay)
         delay = min(delay * 2, 0.05)
+
+
+def connectable(path):
+    """Whether a UNIX stream socket at `path` accepts a connection now."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        try:
+            s.connect(path)
+            return True
+        except OSError:
+            return False
 
 
 class TempHost:
