@@ -6,7 +6,7 @@
 
 namespace xvirt::test {
 
-class FakeHypervisor final : public hv::Hypervisor {
+class FakeHypervisor : public hv::Hypervisor {
  public:
   hv::PhysInfo info = [] {
     hv::PhysInfo i;
