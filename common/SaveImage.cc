@@ -2,6 +2,7 @@
 #include "common/SaveImage.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -62,8 +63,26 @@ Status preadAll(int fd, void* buf, size_t len, uint64_t off, const std::string& 
   return okStatus();
 }
 
-// CRC-32C of [from, to) of the file, read in large sequential chunks.
+// CRC-32C of [from, to) of the file. Mapped with MAP_POPULATE in 64 MiB windows: the kernel fills
+// the page tables in one go (no copy, no fault per page); read() in 8 MiB pieces where mapping fails.
 Result<uint32_t> crcRange(int fd, uint64_t from, uint64_t to, uint32_t crc, const std::string& path) {
+  constexpr uint64_t kWindow = 64u << 20;
+  const uint64_t page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+  bool mapped = true;
+  for (uint64_t off = from; off < to && mapped;) {
+    uint64_t start = off / page * page;
+    uint64_t len = std::min(kWindow, to - start);
+    void* p = ::mmap(nullptr, len, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, static_cast<off_t>(start));
+    if (p == MAP_FAILED) {
+      mapped = false;
+      from = off;
+      break;
+    }
+    crc = crc32c(crc, static_cast<const char*>(p) + (off - start), len - (off - start));
+    ::munmap(p, len);
+    off = start + len;
+    if (off >= to) return crc;
+  }
   std::unique_ptr<char[]> buf(new char[kIoChunk]);
   (void)::posix_fadvise(fd, static_cast<off_t>(from), static_cast<off_t>(to - from), POSIX_FADV_SEQUENTIAL);
   for (uint64_t off = from; off < to;) {

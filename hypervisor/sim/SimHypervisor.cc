@@ -355,18 +355,18 @@ Result<std::unique_ptr<ConsoleChannel>> SimHypervisor::openConsole(DomId domid, 
 Status SimHypervisor::saveDomain(DomId domid, int fd) {
   XVIRT_ASSIGN_OR_RETURN(Json context, call("get_context", Json::object({{"domid", domid}})));
   XVIRT_ASSIGN_OR_RETURN(auto mem, mapRamFile(simDir_, domid, false));
-  return writeSaveStream(fd, mem->fd(), mem->data(), mem->size(), context);
+  return writeSaveStream(fd, mem->fd(), mem->size(), context);
 }
 
 Result<BuildResult> SimHypervisor::restoreDomain(DomId domid, int fd) {
   std::unique_ptr<MappedMemory> mem;
-  auto mapRam = [&](uint64_t ramBytes) -> Result<uint8_t*> {
+  auto openRam = [&](uint64_t ramBytes) -> Result<int> {
     XVIRT_ASSIGN_OR_RETURN(DomainInfo info, domainInfo(domid));
     if (info.maxMemKib * 1024 < ramBytes) XVIRT_TRY(setMaxMemory(domid, ramBytes / 1024));
     XVIRT_ASSIGN_OR_RETURN(mem, mapRamFile(simDir_, domid, true));
-    return mem->data();
+    return mem->fd();
   };
-  XVIRT_ASSIGN_OR_RETURN(Json context, readSaveStream(fd, mapRam));
+  XVIRT_ASSIGN_OR_RETURN(Json context, readSaveStream(fd, openRam));
   XVIRT_ASSIGN_OR_RETURN(Json j, call("set_context", Json::object({{"domid", domid}, {"context", std::move(context)}})));
   return buildResultFromJson(j);
 }

@@ -10,12 +10,13 @@
 
 namespace xvirt::hv::sim {
 
-// Writes the stream to outFd. ramFd is the RAM file (holes are skipped without reading them) and
-// ram its mapping of ramBytes.
-Status writeSaveStream(int outFd, int ramFd, const uint8_t* ram, uint64_t ramBytes, const Json& context);
+// Writes the stream to outFd from the RAM file ramFd of ramBytes: holes are skipped without reading
+// them, data is read with pread in 1 MiB pieces (no page faults) and written one record per writev.
+Status writeSaveStream(int outFd, int ramFd, uint64_t ramBytes, const Json& context);
 
-// Reads a stream from inFd, never past its end record. mapRam(ramBytes) is called once the header
-// is read and returns where the pages go. Truncated, altered or foreign streams give Corrupt.
-Result<Json> readSaveStream(int inFd, const std::function<Result<uint8_t*>(uint64_t ramBytes)>& mapRam);
+// Reads a stream from inFd, never past its end record. openRam(ramBytes) is called once the header
+// is read and returns the RAM file the pages are written to (pwrite, so no page faults).
+// Truncated, altered or foreign streams give Corrupt.
+Result<Json> readSaveStream(int inFd, const std::function<Result<int>(uint64_t ramBytes)>& openRam);
 
 }  // namespace xvirt::hv::sim
