@@ -24,6 +24,8 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests", "integration"))
+from xvirt_testlib import connectable  # noqa: E402
 LIBVIRT_DRIVERS = "/usr/lib/x86_64-linux-gnu/libvirt/connection-driver"
 
 PV_XML = """<domain type='xen'><name>@NAME@</name><memory unit='MiB'>64</memory><vcpu>1</vcpu>
@@ -36,15 +38,6 @@ TEST_XML = """<domain type='test'><name>@NAME@</name><memory unit='MiB'>64</memo
 QEMU_XML = """<domain type='qemu'><name>@NAME@</name><memory unit='MiB'>64</memory><vcpu>1</vcpu>
 <os><type arch='x86_64'>hvm</type></os></domain>
 """
-
-
-def connectable(path):
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-        try:
-            s.connect(path)
-            return True
-        except OSError:
-            return False
 
 
 def rss_kib(pid):
@@ -151,9 +144,10 @@ class Bench:
             "libvirtd-qemu", self.cpu_prefix + ["libvirtd", "-f", conf(qsock), "-p", os.path.join(w, "qhome/lq.pid")],
             qenv, os.path.join(qsock, "libvirt-sock"), f"qemu+unix:///session?socket={qsock}/libvirt-sock",
             log("libvirtd-qemu"), user="nobody")
-        # Open once so the drivers are initialised before any figure (libvirtd loads lazily).
-        for d in self.daemons.values():
-            self.vbench("listall", d.uri, 1)
+        # One connection held open for the whole run: libvirtd's test:///default keeps its domains only
+        # while some connection to it is open (each vbench process opens its own).
+        import libvirt
+        self.held = [libvirt.open(d.uri) for d in self.daemons.values()]
 
     def stop(self):
         x = self.daemons.get("xvirtd")
@@ -166,6 +160,11 @@ class Bench:
                 c.close()
             except Exception as e:  # still stop everything below
                 print(f"clean-up: {e}", file=sys.stderr)
+        for c in getattr(self, "held", []):
+            try:
+                c.close()
+            except Exception:
+                pass
         for d in self.daemons.values():
             d.stop()
         # Helpers daemonize into sessions of their own: end what is left by pid, found by our work dir.
@@ -239,10 +238,18 @@ class Bench:
             self.vbench("define", T.uri, txml, "vbench-l", have, n - have)
             have = n
             calls = max(20, min(300, 30000 // n))
-            v = self.rounds(["x", "p"], lambda s: self.vbench("listall", X.uri if s == "x" else T.uri,
-                                                              calls)["median_us"])
+            counts = {}
+
+            def listall(s):
+                r = self.vbench("listall", X.uri if s == "x" else T.uri, calls)
+                counts[s] = r["domains"]
+                return r["median_us"]
+            v = self.rounds(["x", "p"], listall)
+            if min(counts.values()) < n:
+                raise RuntimeError(f"listAllDomains saw {counts} domains, expected at least {n}")
             f = self.figure(f"listAllDomains, {n} defined", "us", v["x"], "libvirtd (test)", v["p"],
                             "<= 0.5x at 1000", "lower", 0.5 if n == 1000 else None)
+            f["domains_listed"] = counts
             curve.append(dict(n=n, xvirtd=f["xvirtd"], peer=f["peer"]))
             if n == 1000:
                 self.figure("daemon RSS, 1000 defined", "KiB", [X.rss_kib()], "libvirtd (test)", [T.rss_kib()],
@@ -280,7 +287,7 @@ class Bench:
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("defined domains")
-        ax.set_ylabel("virConnectListAllDomains latency (µs, median, min–max)")
+        ax.set_ylabel("latency, µs (median, min–max)")
         ax.set_title(f"listAllDomains, C client, CPUs {self.args.cpus}")
         ax.grid(True, which="both", alpha=0.3)
         ax.legend()
