@@ -983,6 +983,18 @@ class NativeFormatTest(DomainTestCase):
         xml = self.native_round_trip("xen-xm", "winxp-hvm.cfg", "winxp")
         self.assertIn(">hvm</type>", xml)
 
+    def test_both_example_configs_define_through_xen_xl(self):
+        # The xm-era HVM example is also valid xl syntax: xl reads both.
+        for cfg, name, ostype in (("linux-pv.cfg", "linux", "linux"), ("winxp-hvm.cfg", "winxp", "hvm")):
+            with self.subTest(cfg=cfg):
+                self.addCleanup(self.virsh, "undefine", name, check=False)
+                xml = self.virsh("domxml-from-native", "xen-xl", os.path.join(REPO, "examples", cfg)).stdout
+                path = os.path.join(self.d.dir, f"{name}-xl.xml")
+                with open(path, "w") as f:
+                    f.write(xml)
+                self.virsh("define", path)
+                self.assertIn(f">{ostype}</type>", self.virsh("dumpxml", "--inactive", name).stdout)
+
     def test_unknown_format_and_read_only(self):
         r = self.virsh("domxml-from-native", "qemu-argv", os.path.join(REPO, "examples", "linux-pv.cfg"), check=False)
         self.assertNotEqual(r.returncode, 0)
