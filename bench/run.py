@@ -343,17 +343,21 @@ class Bench:
         if not c:
             return
         fig, ax = plt.subplots(figsize=(6, 4))
-        for key, label in (("xvirtd", "xvirtd"), ("peer", "libvirtd (test driver)")):
-            ns = [p["n"] for p in c]
-            med = [p[key]["median"] for p in c]
-            lo = [p[key]["median"] - p[key]["min"] for p in c]
-            hi = [p[key]["max"] - p[key]["median"] for p in c]
-            ax.errorbar(ns, med, yerr=[lo, hi], marker="o", capsize=3, label=label)
+        curves = [(c, "", "-")]
+        if self.results.get("listall_curve_python"):
+            curves.append((self.results["listall_curve_python"], ", python", "--"))
+        for pts, client, style in curves:
+            for key, label in (("xvirtd", "xvirtd"), ("peer", "libvirtd (test driver)")):
+                ns = [p["n"] for p in pts]
+                med = [p[key]["median"] for p in pts]
+                lo = [p[key]["median"] - p[key]["min"] for p in pts]
+                hi = [p[key]["max"] - p[key]["median"] for p in pts]
+                ax.errorbar(ns, med, yerr=[lo, hi], marker="o", capsize=3, linestyle=style, label=label + client)
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("defined domains")
         ax.set_ylabel("latency, µs (median, min–max)")
-        ax.set_title(f"listAllDomains, C client, CPUs {self.args.cpus}")
+        ax.set_title(f"listAllDomains, C and python clients, CPUs {self.args.cpus}")
         ax.grid(True, which="both", alpha=0.3)
         ax.legend()
         path = os.path.join(out, f"listall-{self.args.cpus}.png")
