@@ -7,8 +7,13 @@ and a second libvirtd running as `nobody` with only the QEMU driver (qemu:///ses
 disk). Every figure uses the same C client (bench/peer/vbench.c) against both daemons, alternating
 xvirtd and peer round by round; the median of ROUNDS rounds is reported with min/max.
 
+The python figures use bench/peer/pybench.py (python3-libvirt) the same way. --baseline BUILD
+adds a second xvirtd from another build (e.g. the commit before a change) as one more subject, so
+before and after are measured in the same rounds; --only limits the run to some figures.
+
 Usage: run.py BUILD_DIR VBENCH_BINARY [--rounds N] [--seconds S] [--quick] [--max-domains N]
-                                      [--cpus pinned|free] [--out DIR]
+                                      [--cpus pinned|free] [--out DIR] [--baseline BUILD]
+                                      [--only getinfo,open,defundef,listall,startstop,python]
 """
 import argparse
 import json
@@ -90,18 +95,41 @@ class Bench:
         self.daemons = {}
         self.results = {"rounds": args.rounds, "cpus": args.cpus, "figures": []}
 
+    def wanted(self, name):
+        return not self.args.only or name in self.args.only.split(",")
+
     def vbench(self, *argv):
-        out = subprocess.run(self.cpu_prefix + [self.args.vbench, *map(str, argv)], capture_output=True,
+        return self.client([self.args.vbench], argv)
+
+    def pybench(self, *argv):
+        return self.client(["/usr/bin/python3", os.path.join(HERE, "peer", "pybench.py")], argv)
+
+    def client(self, prog, argv):
+        out = subprocess.run(self.cpu_prefix + prog + list(map(str, argv)), capture_output=True,
                              text=True, timeout=3600)
         if out.returncode != 0:
-            raise RuntimeError(f"vbench {' '.join(map(str, argv))}: {out.stderr.strip()}")
+            raise RuntimeError(f"{os.path.basename(prog[-1])} {' '.join(map(str, argv))}: {out.stderr.strip()}")
         return json.loads(out.stdout)
+
+    def start_xvirtd(self, name, build, tag):
+        """xvirtd on the sim with private dirs under WORK/TAG-*; returns the Daemon."""
+        w = self.work
+        for d in ("xr", "xs", "home/config", "home/data", "home/cache", "home/run"):
+            os.makedirs(os.path.join(w, f"{tag}{d}"), exist_ok=True)
+        home = os.path.join(w, f"{tag}home")
+        env = dict(PATH="/usr/sbin:/usr/bin:/sbin:/bin", HOME=home, XDG_CONFIG_HOME=home + "/config",
+                   XDG_DATA_HOME=home + "/data", XDG_CACHE_HOME=home + "/cache", XDG_RUNTIME_DIR=home + "/run")
+        xsock = os.path.join(w, f"{tag}xr", "xvirtd-sock")
+        return Daemon(name, self.cpu_prefix + [os.path.join(build, "driver", "xvirtd"), "--session",
+                                               "--hypervisor", "sim", "--runtime-dir", os.path.join(w, f"{tag}xr"),
+                                               "--state-dir", os.path.join(w, f"{tag}xs")],
+                      env, xsock, f"xen+unix:///session?socket={xsock}",
+                      open(os.path.join(w, f"{name}.log"), "ab"))
 
     def start(self):
         w = self.work
         log = lambda n: open(os.path.join(w, f"{n}.log"), "ab")
-        for d in ("xr", "xs", "home/config", "home/data", "home/cache", "home/run", "lv-none", "lv-qemu",
-                  "sock-test", "sock-qemu", "qhome/config", "qhome/cache", "qhome/run", "qhome/data"):
+        for d in ("home/config", "home/data", "home/cache", "home/run", "lv-none", "lv-qemu", "sock-test", "sock-qemu", "qhome/config", "qhome/cache", "qhome/run", "qhome/data"):
             os.makedirs(os.path.join(w, d), exist_ok=True)
         os.symlink(os.path.join(LIBVIRT_DRIVERS, "libvirt_driver_qemu.so"), os.path.join(w, "lv-qemu",
                    "libvirt_driver_qemu.so"))
@@ -115,12 +143,9 @@ class Bench:
         env = dict(PATH="/usr/sbin:/usr/bin:/sbin:/bin", HOME=os.path.join(w, "home"),
                    XDG_CONFIG_HOME=os.path.join(w, "home/config"), XDG_DATA_HOME=os.path.join(w, "home/data"),
                    XDG_CACHE_HOME=os.path.join(w, "home/cache"), XDG_RUNTIME_DIR=os.path.join(w, "home/run"))
-        xsock = os.path.join(w, "xr", "xvirtd-sock")
-        self.daemons["xvirtd"] = Daemon(
-            "xvirtd", self.cpu_prefix + [os.path.join(self.args.build, "driver", "xvirtd"), "--session",
-                                         "--hypervisor", "sim", "--runtime-dir", os.path.join(w, "xr"),
-                                         "--state-dir", os.path.join(w, "xs")],
-            env, xsock, f"xen+unix:///session?socket={xsock}", log("xvirtd"))
+        self.daemons["xvirtd"] = self.start_xvirtd("xvirtd", self.args.build, "")
+        if self.args.baseline:
+            self.daemons["xvirtd-base"] = self.start_xvirtd("xvirtd-base", self.args.baseline, "b-")
 
         def conf(sockdir):
             path = os.path.join(w, os.path.basename(sockdir) + ".conf")
@@ -150,8 +175,9 @@ class Bench:
         self.held = [libvirt.open(d.uri) for d in self.daemons.values()]
 
     def stop(self):
-        x = self.daemons.get("xvirtd")
-        if x and x.proc.poll() is None:
+        for x in (self.daemons.get("xvirtd"), self.daemons.get("xvirtd-base")):
+            if not x or x.proc.poll() is not None:
+                continue
             try:
                 import libvirt
                 c = libvirt.open(x.uri)
@@ -204,67 +230,106 @@ class Bench:
 
     def run(self):
         a, X, T, Q = self.args, self.daemons["xvirtd"], self.daemons["libvirtd-test"], self.daemons["libvirtd-qemu"]
+        B = self.daemons.get("xvirtd-base")
         pv, txml, qxml = (os.path.join(self.work, n) for n in ("pv.xml", "test.xml", "qemu.xml"))
         secs = a.seconds
+        # Subjects: x = xvirtd, b = xvirtd of --baseline (before a change), p/t = libvirtd's test driver,
+        # q = libvirtd's QEMU driver. A baseline figure is reported as xvirtd-before against the same peer.
+        xs = ["x", "b"] if B else ["x"]
+        uri = {"x": X.uri, "b": B.uri if B else None, "p": T.uri, "t": T.uri, "q": Q.uri}
+
+        def report(name, unit, v, peer_key, peer_name, target, better, ratio_target):
+            f = self.figure(name, unit, v["x"], peer_name, v[peer_key], target, better, ratio_target)
+            if B:
+                self.figure(name + " [before]", unit, v["b"], peer_name, v[peer_key], target, better, ratio_target)
+            return f
+
         self.results["rss_idle_kib"] = {n: d.rss_kib() for n, d in self.daemons.items()}
         self.figure("daemon RSS idle", "KiB", [X.rss_kib()], "libvirtd (test)", [T.rss_kib()],
                     "<= 0.5x", "lower", 0.5)
 
         # One running domain on each: a transient sim guest on xvirtd, test:///default's "test".
         import libvirt  # python3-libvirt, for set-up only
-        xc = libvirt.open(X.uri)
-        with open(pv) as f:
-            xc.createXML(f.read().replace("@NAME@", "vbench-run"), 0)
-        meas = lambda s: self.vbench("getinfo", *((X.uri, "vbench-run") if s == "x" else (T.uri, "test")),
-                                     secs)["per_s"]
-        v = self.rounds(["x", "p"], meas)
-        self.figure("virDomainGetInfo", "calls/s", v["x"], "libvirtd (test)", v["p"], ">= 1.5x", "higher", 1.5)
+        xcs = []
+        for s in xs:
+            c = libvirt.open(uri[s])
+            with open(pv) as f:
+                c.createXML(f.read().replace("@NAME@", "vbench-run"), 0)
+            xcs.append(c)
+        dom = lambda s: "test" if s == "p" else "vbench-run"
+        if self.wanted("getinfo"):
+            v = self.rounds(xs + ["p"], lambda s: self.vbench("getinfo", uri[s], dom(s), secs)["per_s"])
+            report("virDomainGetInfo", "calls/s", v, "p", "libvirtd (test)", ">= 1.5x", "higher", 1.5)
+            # Diagnostic: the same call on a shut-off domain asks the hypervisor nothing (a running
+            # one costs xvirtd a round trip to xvirt-simxen, which stands for a hypercall on Xen).
+            for s in xs:
+                self.vbench("define", uri[s], pv, "vbench-off", 0, 1)
+            v = self.rounds(xs + ["p"], lambda s: self.vbench(
+                "getinfo", uri[s], "test" if s == "p" else "vbench-off-0", secs)["per_s"])
+            report("virDomainGetInfo, shut-off domain (RPC path only)", "calls/s", v, "p", "libvirtd (test)",
+                   "(diagnostic)", "higher", None)
+            for s in xs:
+                self.vbench("undefine", uri[s], "vbench-off", 1)
+        if self.wanted("python"):
+            v = self.rounds(xs + ["p"], lambda s: self.pybench("getinfo", uri[s], dom(s), secs)["per_s"])
+            report("virDomainGetInfo, python", "calls/s", v, "p", "libvirtd (test)", ">= 1.5x", "higher", 1.5)
+        if self.wanted("open"):
+            v = self.rounds(xs + ["p"], lambda s: self.vbench("open", uri[s], secs)["per_s"])
+            report("connection open+close", "/s", v, "p", "libvirtd (test)", ">= 1.5x", "higher", 1.5)
+        if self.wanted("python"):
+            v = self.rounds(xs + ["p"], lambda s: self.pybench("open", uri[s], secs)["per_s"])
+            report("connection open+close, python", "/s", v, "p", "libvirtd (test)", ">= 1.5x", "higher", 1.5)
 
-        v = self.rounds(["x", "p"], lambda s: self.vbench("open", X.uri if s == "x" else T.uri, secs)["per_s"])
-        self.figure("connection open+close", "/s", v["x"], "libvirtd (test)", v["p"], ">= 1.5x", "higher", 1.5)
+        if self.wanted("defundef"):
+            xml = {"x": pv, "b": pv, "q": qxml, "t": txml}
+            v = self.rounds(xs + ["q", "t"], lambda s: self.vbench("defundef", uri[s], xml[s], secs)["per_s"])
+            report("define+undefine pairs", "/s", v, "q", "libvirtd (qemu:///session)", ">= 1.5x", "higher", 1.5)
+            self.figure("define+undefine pairs", "/s", v["x"], "libvirtd (test)", v["t"], "(reported)", "higher", None)
 
-        v = self.rounds(["x", "q", "t"], lambda s: self.vbench(
-            "defundef", {"x": X.uri, "q": Q.uri, "t": T.uri}[s], {"x": pv, "q": qxml, "t": txml}[s], secs)["per_s"])
-        self.figure("define+undefine pairs", "/s", v["x"], "libvirtd (qemu:///session)", v["q"], ">= 1.5x",
-                    "higher", 1.5)
-        self.figure("define+undefine pairs", "/s", v["x"], "libvirtd (test)", v["t"], "(reported)", "higher", None)
-
-        # listAllDomains curve: top both daemons up to N defined domains.
-        curve, have = [], 0
-        for n in [1, 10, 100, 1000, 10000]:
+        # listAllDomains curve: top all daemons up to N defined domains.
+        curve, pycurve, have = [], [], 0
+        for n in [1, 10, 100, 1000, 10000] if self.wanted("listall") else []:
             if n > a.max_domains:
                 break
-            self.vbench("define", X.uri, pv, "vbench-l", have, n - have)
-            self.vbench("define", T.uri, txml, "vbench-l", have, n - have)
+            for s in xs + ["p"]:
+                self.vbench("define", uri[s], txml if s == "p" else pv, "vbench-l", have, n - have)
             have = n
             calls = max(20, min(300, 30000 // n))
             counts = {}
 
-            def listall(s):
-                r = self.vbench("listall", X.uri if s == "x" else T.uri, calls)
+            def listall(s, bench=self.vbench, calls=calls):
+                r = bench("listall", uri[s], calls)
                 counts[s] = r["domains"]
                 return r["median_us"]
-            v = self.rounds(["x", "p"], listall)
+            v = self.rounds(xs + ["p"], listall)
             if min(counts.values()) < n:
                 raise RuntimeError(f"listAllDomains saw {counts} domains, expected at least {n}")
-            f = self.figure(f"listAllDomains, {n} defined", "us", v["x"], "libvirtd (test)", v["p"],
-                            "<= 0.5x at 1000", "lower", 0.5 if n == 1000 else None)
+            f = report(f"listAllDomains, {n} defined", "us", v, "p", "libvirtd (test)", "<= 0.5x at 1000", "lower",
+                       0.5 if n == 1000 else None)
             f["domains_listed"] = counts
             curve.append(dict(n=n, xvirtd=f["xvirtd"], peer=f["peer"]))
+            if self.wanted("python"):
+                pycalls = max(5, min(100, 3000 // n))
+                v = self.rounds(xs + ["p"], lambda s: listall(s, self.pybench, pycalls))
+                f = report(f"listAllDomains, python, {n} defined", "us", v, "p", "libvirtd (test)", "(reported)",
+                           "lower", None)
+                pycurve.append(dict(n=n, xvirtd=f["xvirtd"], peer=f["peer"]))
             if n == 1000:
                 self.figure("daemon RSS, 1000 defined", "KiB", [X.rss_kib()], "libvirtd (test)", [T.rss_kib()],
                             "<= 0.5x", "lower", 0.5)
         self.results["listall_curve"] = curve
+        self.results["listall_curve_python"] = pycurve
 
         # Guest start+destroy on the sim (no peer can start guests here: no KVM, no Xen).
-        for threads in (1, 8):
+        for threads in (1, 8) if self.wanted("startstop") else ():
             v = self.rounds(["x"], lambda s: self.vbench("startstop", X.uri, pv, secs * 2, threads)["per_s"])
             cores = 1 if a.cpus == "pinned" else os.cpu_count()
             per_core = [x / cores for x in v["x"]]
             f = self.figure(f"guest start+destroy, {threads} client(s)", "guests/core/s", per_core, "-", None,
                             ">= 25", "higher", None)
             f["met"] = statistics.median(per_core) >= 25
-        xc.close()
+        for c in xcs:
+            c.close()
 
     def plot(self, out):
         try:
@@ -278,17 +343,21 @@ class Bench:
         if not c:
             return
         fig, ax = plt.subplots(figsize=(6, 4))
-        for key, label in (("xvirtd", "xvirtd"), ("peer", "libvirtd (test driver)")):
-            ns = [p["n"] for p in c]
-            med = [p[key]["median"] for p in c]
-            lo = [p[key]["median"] - p[key]["min"] for p in c]
-            hi = [p[key]["max"] - p[key]["median"] for p in c]
-            ax.errorbar(ns, med, yerr=[lo, hi], marker="o", capsize=3, label=label)
+        curves = [(c, "", "-")]
+        if self.results.get("listall_curve_python"):
+            curves.append((self.results["listall_curve_python"], ", python", "--"))
+        for pts, client, style in curves:
+            for key, label in (("xvirtd", "xvirtd"), ("peer", "libvirtd (test driver)")):
+                ns = [p["n"] for p in pts]
+                med = [p[key]["median"] for p in pts]
+                lo = [p[key]["median"] - p[key]["min"] for p in pts]
+                hi = [p[key]["max"] - p[key]["median"] for p in pts]
+                ax.errorbar(ns, med, yerr=[lo, hi], marker="o", capsize=3, linestyle=style, label=label + client)
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("defined domains")
         ax.set_ylabel("latency, µs (median, min–max)")
-        ax.set_title(f"listAllDomains, C client, CPUs {self.args.cpus}")
+        ax.set_title(f"listAllDomains, C and python clients, CPUs {self.args.cpus}")
         ax.grid(True, which="both", alpha=0.3)
         ax.legend()
         path = os.path.join(out, f"listall-{self.args.cpus}.png")
@@ -330,7 +399,9 @@ def main():
     ap.add_argument("vbench")
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--seconds", type=float, default=1.0)
-    ap.add_argument("--max-domains", type=int, default=1000)
+    ap.add_argument("--max-domains", type=int, default=10000)
+    ap.add_argument("--baseline", help="build dir of an xvirtd to measure beside (before/after a change)")
+    ap.add_argument("--only", help="comma list of getinfo,open,defundef,listall,startstop,python")
     ap.add_argument("--cpus", choices=["pinned", "free"], default="pinned")
     ap.add_argument("--quick", action="store_true", help="smoke run: 2 rounds, 0.2 s, up to 100 domains")
     ap.add_argument("--no-helper", action="store_true")

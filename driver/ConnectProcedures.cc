@@ -82,8 +82,9 @@ Status handleConnectOpen(Call& c) {
                                                      " (also reachable as xen:///).");
   }
   XVIRT_TRY(c.session.open((flags & kConnectRo) != 0));
-  logDebug("Client " + std::to_string(c.conn.id()) + " opened " + c.ctx.uri() +
-           (c.session.readOnly() ? " read-only." : "."));
+  if (logVerbosity() >= 2)
+    logDebug("Client " + std::to_string(c.conn.id()) + " opened " + c.ctx.uri() +
+             (c.session.readOnly() ? " read-only." : "."));
   return okStatus();
 }
 

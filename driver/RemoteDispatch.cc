@@ -21,12 +21,12 @@ constexpr unsigned kQuery = 0;
 // One row per procedure, sorted by number. Rows with a nullptr handler are known APIs that answer
 // VIR_ERR_NO_SUPPORT after the read-only check libvirt applies first.
 constexpr std::array kProcedures = {
-    ProcedureEntry{p::kConnectOpen, "CONNECT_OPEN", handleConnectOpen, kPreOpen},
-    ProcedureEntry{p::kConnectClose, "CONNECT_CLOSE", handleConnectClose, kNoArgs},
-    ProcedureEntry{p::kConnectGetType, "CONNECT_GET_TYPE", handleGetType, kNoArgs},
-    ProcedureEntry{p::kConnectGetVersion, "CONNECT_GET_VERSION", handleGetVersion, kNoArgs},
-    ProcedureEntry{p::kConnectGetMaxVcpus, "CONNECT_GET_MAX_VCPUS", handleGetMaxVcpus, kQuery},
-    ProcedureEntry{p::kNodeGetInfo, "NODE_GET_INFO", handleNodeGetInfo, kNoArgs},
+    ProcedureEntry{p::kConnectOpen, "CONNECT_OPEN", handleConnectOpen, kPreOpen | kInline},
+    ProcedureEntry{p::kConnectClose, "CONNECT_CLOSE", handleConnectClose, kNoArgs | kInline},
+    ProcedureEntry{p::kConnectGetType, "CONNECT_GET_TYPE", handleGetType, kNoArgs | kInline},
+    ProcedureEntry{p::kConnectGetVersion, "CONNECT_GET_VERSION", handleGetVersion, kNoArgs | kInline},
+    ProcedureEntry{p::kConnectGetMaxVcpus, "CONNECT_GET_MAX_VCPUS", handleGetMaxVcpus, kInline},
+    ProcedureEntry{p::kNodeGetInfo, "NODE_GET_INFO", handleNodeGetInfo, kNoArgs | kInline},
     ProcedureEntry{p::kConnectGetCapabilities, "CONNECT_GET_CAPABILITIES", handleGetCapabilities, kNoArgs},
     ProcedureEntry{8, "DOMAIN_ATTACH_DEVICE", handleDomainAttachDevice, kMutating},
     ProcedureEntry{9, "DOMAIN_CREATE", handleDomainCreate, kMutating},
@@ -35,17 +35,17 @@ constexpr std::array kProcedures = {
     ProcedureEntry{12, "DOMAIN_DESTROY", handleDomainDestroy, kMutating},
     ProcedureEntry{13, "DOMAIN_DETACH_DEVICE", handleDomainDetachDevice, kMutating},
     ProcedureEntry{14, "DOMAIN_GET_XML_DESC", handleDomainGetXmlDesc, kQuery},
-    ProcedureEntry{15, "DOMAIN_GET_AUTOSTART", handleDomainGetAutostart, kQuery},
-    ProcedureEntry{16, "DOMAIN_GET_INFO", handleDomainGetInfo, kQuery},
-    ProcedureEntry{17, "DOMAIN_GET_MAX_MEMORY", handleDomainGetMaxMemory, kQuery},
+    ProcedureEntry{15, "DOMAIN_GET_AUTOSTART", handleDomainGetAutostart, kInline},
+    ProcedureEntry{16, "DOMAIN_GET_INFO", handleDomainGetInfo, kInline},
+    ProcedureEntry{17, "DOMAIN_GET_MAX_MEMORY", handleDomainGetMaxMemory, kInline},
     ProcedureEntry{18, "DOMAIN_GET_MAX_VCPUS", handleDomainGetMaxVcpus, kQuery},
-    ProcedureEntry{19, "DOMAIN_GET_OS_TYPE", handleDomainGetOsType, kQuery},
+    ProcedureEntry{19, "DOMAIN_GET_OS_TYPE", handleDomainGetOsType, kInline},
     ProcedureEntry{20, "DOMAIN_GET_VCPUS", handleDomainGetVcpus, kQuery},
-    ProcedureEntry{21, "CONNECT_LIST_DEFINED_DOMAINS", handleListDefinedDomains, kQuery},
-    ProcedureEntry{p::kDomainLookupById, "DOMAIN_LOOKUP_BY_ID", handleDomainLookupById, kQuery},
-    ProcedureEntry{p::kDomainLookupByName, "DOMAIN_LOOKUP_BY_NAME", handleDomainLookupByName, kQuery},
-    ProcedureEntry{p::kDomainLookupByUuid, "DOMAIN_LOOKUP_BY_UUID", handleDomainLookupByUuid, kQuery},
-    ProcedureEntry{25, "CONNECT_NUM_OF_DEFINED_DOMAINS", handleNumOfDefinedDomains, kNoArgs},
+    ProcedureEntry{21, "CONNECT_LIST_DEFINED_DOMAINS", handleListDefinedDomains, kInline},
+    ProcedureEntry{p::kDomainLookupById, "DOMAIN_LOOKUP_BY_ID", handleDomainLookupById, kInline},
+    ProcedureEntry{p::kDomainLookupByName, "DOMAIN_LOOKUP_BY_NAME", handleDomainLookupByName, kInline},
+    ProcedureEntry{p::kDomainLookupByUuid, "DOMAIN_LOOKUP_BY_UUID", handleDomainLookupByUuid, kInline},
+    ProcedureEntry{25, "CONNECT_NUM_OF_DEFINED_DOMAINS", handleNumOfDefinedDomains, kNoArgs | kInline},
     ProcedureEntry{26, "DOMAIN_PIN_VCPU", handleDomainPinVcpu, kMutating},
     ProcedureEntry{27, "DOMAIN_REBOOT", handleDomainReboot, kMutating},
     ProcedureEntry{28, "DOMAIN_RESUME", handleDomainResume, kMutating},
@@ -56,22 +56,22 @@ constexpr std::array kProcedures = {
     ProcedureEntry{33, "DOMAIN_SHUTDOWN", handleDomainShutdown, kMutating},
     ProcedureEntry{34, "DOMAIN_SUSPEND", handleDomainSuspend, kMutating},
     ProcedureEntry{35, "DOMAIN_UNDEFINE", handleDomainUndefine, kMutating},
-    ProcedureEntry{37, "CONNECT_LIST_DOMAINS", handleListDomains, kQuery},
-    ProcedureEntry{51, "CONNECT_NUM_OF_DOMAINS", handleNumOfDomains, kNoArgs},
+    ProcedureEntry{37, "CONNECT_LIST_DOMAINS", handleListDomains, kInline},
+    ProcedureEntry{51, "CONNECT_NUM_OF_DOMAINS", handleNumOfDomains, kNoArgs | kInline},
     ProcedureEntry{54, "DOMAIN_RESTORE", handleDomainRestore, kMutating},
     ProcedureEntry{55, "DOMAIN_SAVE", handleDomainSave, kMutating},
-    ProcedureEntry{p::kConnectGetHostname, "CONNECT_GET_HOSTNAME", handleGetHostname, kNoArgs},
-    ProcedureEntry{p::kConnectSupportsFeature, "CONNECT_SUPPORTS_FEATURE", handleSupportsFeature, kPreOpen},
-    ProcedureEntry{p::kAuthList, "AUTH_LIST", handleAuthList, kPreOpen | kNoArgs},
-    ProcedureEntry{p::kNodeGetFreeMemory, "NODE_GET_FREE_MEMORY", handleNodeGetFreeMemory, kNoArgs},
-    ProcedureEntry{p::kConnectGetUri, "CONNECT_GET_URI", handleGetUri, kNoArgs},
+    ProcedureEntry{p::kConnectGetHostname, "CONNECT_GET_HOSTNAME", handleGetHostname, kNoArgs | kInline},
+    ProcedureEntry{p::kConnectSupportsFeature, "CONNECT_SUPPORTS_FEATURE", handleSupportsFeature, kPreOpen | kInline},
+    ProcedureEntry{p::kAuthList, "AUTH_LIST", handleAuthList, kPreOpen | kNoArgs | kInline},
+    ProcedureEntry{p::kNodeGetFreeMemory, "NODE_GET_FREE_MEMORY", handleNodeGetFreeMemory, kNoArgs | kInline},
+    ProcedureEntry{p::kConnectGetUri, "CONNECT_GET_URI", handleGetUri, kNoArgs | kInline},
     ProcedureEntry{p::kNodeGetSecurityModel, "NODE_GET_SECURITY_MODEL", handleNodeGetSecurityModel, kNoArgs},
     ProcedureEntry{135, "CONNECT_DOMAIN_XML_FROM_NATIVE", handleDomainXmlFromNative, kMutating},  // libvirt denies it read-only
     ProcedureEntry{136, "CONNECT_DOMAIN_XML_TO_NATIVE", handleDomainXmlToNative, kMutating},
-    ProcedureEntry{p::kConnectIsSecure, "CONNECT_IS_SECURE", handleIsSecure, kNoArgs},
-    ProcedureEntry{150, "DOMAIN_IS_ACTIVE", handleDomainIsActive, kQuery},
-    ProcedureEntry{151, "DOMAIN_IS_PERSISTENT", handleDomainIsPersistent, kQuery},
-    ProcedureEntry{p::kConnectGetLibVersion, "CONNECT_GET_LIB_VERSION", handleGetLibVersion, kNoArgs},
+    ProcedureEntry{p::kConnectIsSecure, "CONNECT_IS_SECURE", handleIsSecure, kNoArgs | kInline},
+    ProcedureEntry{150, "DOMAIN_IS_ACTIVE", handleDomainIsActive, kInline},
+    ProcedureEntry{151, "DOMAIN_IS_PERSISTENT", handleDomainIsPersistent, kInline},
+    ProcedureEntry{p::kConnectGetLibVersion, "CONNECT_GET_LIB_VERSION", handleGetLibVersion, kNoArgs | kInline},
     ProcedureEntry{159, "DOMAIN_MEMORY_STATS", handleDomainMemoryStats, kQuery},
     ProcedureEntry{160, "DOMAIN_ATTACH_DEVICE_FLAGS", handleDomainAttachDeviceFlags, kMutating},
     ProcedureEntry{161, "DOMAIN_DETACH_DEVICE_FLAGS", handleDomainDetachDeviceFlags, kMutating},
@@ -83,9 +83,9 @@ constexpr std::array kProcedures = {
     ProcedureEntry{199, "DOMAIN_SET_VCPUS_FLAGS", handleDomainSetVcpusFlags, kMutating},
     ProcedureEntry{200, "DOMAIN_GET_VCPUS_FLAGS", handleDomainGetVcpusFlags, kQuery},
     ProcedureEntry{p::kDomainOpenConsole, "DOMAIN_OPEN_CONSOLE", handleDomainOpenConsole, kMutating},
-    ProcedureEntry{202, "DOMAIN_IS_UPDATED", handleDomainIsUpdated, kQuery},
+    ProcedureEntry{202, "DOMAIN_IS_UPDATED", handleDomainIsUpdated, kInline},
     ProcedureEntry{204, "DOMAIN_SET_MEMORY_FLAGS", handleDomainSetMemoryFlags, kMutating},
-    ProcedureEntry{212, "DOMAIN_GET_STATE", handleDomainGetState, kQuery},
+    ProcedureEntry{212, "DOMAIN_GET_STATE", handleDomainGetState, kInline},
     ProcedureEntry{225, "DOMAIN_PIN_VCPU_FLAGS", handleDomainPinVcpuFlags, kMutating},
     ProcedureEntry{230, "DOMAIN_GET_VCPU_PIN_INFO", handleDomainGetVcpuPinInfo, kQuery},
     ProcedureEntry{231, "DOMAIN_UNDEFINE_FLAGS", handleDomainUndefineFlags, kMutating},
@@ -96,20 +96,20 @@ constexpr std::array kProcedures = {
     ProcedureEntry{236, "DOMAIN_SAVE_IMAGE_DEFINE_XML", handleDomainSaveImageDefineXml, kMutating},
     ProcedureEntry{258, "DOMAIN_SHUTDOWN_FLAGS", handleDomainShutdownFlags, kMutating},
     ProcedureEntry{262, "DOMAIN_GET_CPU_STATS", handleDomainGetCpuStats, kQuery},
-    ProcedureEntry{p::kConnectListAllDomains, "CONNECT_LIST_ALL_DOMAINS", handleListAllDomains, kQuery},
+    ProcedureEntry{p::kConnectListAllDomains, "CONNECT_LIST_ALL_DOMAINS", handleListAllDomains, kInline},
     ProcedureEntry{p::kNodeGetCpuMap, "NODE_GET_CPU_MAP", handleNodeGetCpuMap, kQuery},
     ProcedureEntry{p::kConnectDomainEventCallbackRegisterAny, "CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY",
-                   handleDomainEventRegisterAny, kQuery},
+                   handleDomainEventRegisterAny, kInline},
     ProcedureEntry{p::kConnectDomainEventCallbackDeregisterAny, "CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY",
-                   handleDomainEventDeregisterAny, kQuery},
+                   handleDomainEventDeregisterAny, kInline},
     ProcedureEntry{p::kConnectGetDomainCapabilities, "CONNECT_GET_DOMAIN_CAPABILITIES", handleGetDomainCapabilities,
                    kQuery},
     ProcedureEntry{344, "CONNECT_GET_ALL_DOMAIN_STATS", handleConnectGetAllDomainStats, kQuery},
     ProcedureEntry{350, "DOMAIN_DEFINE_XML_FLAGS", handleDomainDefineXmlFlags, kMutating},
     ProcedureEntry{p::kConnectRegisterCloseCallback, "CONNECT_REGISTER_CLOSE_CALLBACK", handleRegisterCloseCallback,
-                   kNoArgs},
+                   kNoArgs | kInline},
     ProcedureEntry{p::kConnectUnregisterCloseCallback, "CONNECT_UNREGISTER_CLOSE_CALLBACK",
-                   handleUnregisterCloseCallback, kNoArgs},
+                   handleUnregisterCloseCallback, kNoArgs | kInline},
 };
 
 constexpr bool sortedByNumber() {
@@ -147,7 +147,8 @@ rpc::CallReply ClientSession::handleCall(rpc::Connection& conn, const rpc::Heade
                       "this function is not supported by the connection driver: xvirtd does not implement remote procedure " +
                           std::to_string(h.proc) + ".");
   }
-  logDebug("Client " + std::to_string(connectionId_) + " calls " + e->name + " (serial " + std::to_string(h.serial) + ").");
+  if (logVerbosity() >= 2)  // no strings built per call unless they are printed
+    logDebug("Client " + std::to_string(connectionId_) + " calls " + e->name + " (serial " + std::to_string(h.serial) + ").");
   if (!(e->flags & kPreOpen) && !isOpen())
     return errorReply(virerr::kInvalidConn, std::string("The connection is not open; ") + e->name +
                                                 " needs a successful CONNECT_OPEN first.");
@@ -171,6 +172,11 @@ rpc::CallReply ClientSession::handleCall(rpc::Connection& conn, const rpc::Heade
   rpc::CallReply reply = rpc::CallReply::ok(call.ret.take());
   reply.afterReply = std::move(call.afterReply);
   return reply;
+}
+
+bool ClientSession::runsInline(const rpc::Header& h) const {
+  const ProcedureEntry* e = findRemoteProcedure(h.proc);
+  return e && (e->flags & kInline);  // unknown procedures are pooled: their error is cheap either way
 }
 
 void ClientSession::closed(rpc::Connection&) {

@@ -63,6 +63,10 @@ namespace procflag {
 inline constexpr unsigned kPreOpen = 1;   // allowed before CONNECT_OPEN
 inline constexpr unsigned kMutating = 2;  // denied on read-only connections
 inline constexpr unsigned kNoArgs = 4;    // the args struct is empty (checked before the handler runs)
+// Answered on the connection's reader thread, not the worker pool: the handler only reads memory
+// under short locks (or makes one quick hypervisor query) and never talks to a helper, the disk or
+// waits for a domain's job.
+inline constexpr unsigned kInline = 8;
 }  // namespace procflag
 
 struct ProcedureEntry {
@@ -82,6 +86,7 @@ class ClientSession final : public rpc::CallHandler {
   rpc::CallReply handleCall(rpc::Connection& conn, const rpc::Header& header, std::span<const uint8_t> payload) override;
   void closed(rpc::Connection& conn) override;
   void handleStream(rpc::Connection& conn, const rpc::Header& header, std::span<const uint8_t> payload) override;
+  bool runsInline(const rpc::Header& header) const override;
 
   // A stream opened by a call of this connection: STREAM packets with its serial go to it, and it
   // stops when the connection closes.

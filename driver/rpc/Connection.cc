@@ -1,8 +1,11 @@
-// Connection threads. The reader never waits for a reply to be written, and the writer is the only
-// code that writes to the socket, so replies, events and keepalives never interleave mid-packet.
+// Connection threads. The reader never waits for a reply to be written. A packet is written by the
+// thread that made it, under outMu_ and without blocking, only while nothing is queued or being
+// written before it; otherwise it is queued for the writer. So replies, events and keepalives go
+// out in the order they were produced and never interleave mid-packet.
 #include "driver/rpc/Connection.h"
 
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -21,6 +24,8 @@ namespace {
 // Events queued faster than a client reads them are not kept forever: past this the client is dropped.
 constexpr size_t kMaxQueuedBytes = kMaxPacket * 3;
 constexpr int32_t kErrInternal = 1, kErrRpc = 39, kFromRpc = 7;
+constexpr size_t kReadChunk = 64 * 1024;  // what one read() may bring: many small calls at once
+constexpr size_t kMaxBatch = 64;          // queued packets the writer sends with one sendmsg()
 
 uint64_t nowNs() { return SystemClock::instance().monotonicNs(); }
 }  // namespace
@@ -39,13 +44,22 @@ void Connection::start(std::unique_ptr<CallHandler> handler, std::function<void(
   handler_ = std::move(handler);
   onFinished_ = std::move(onFinished);
   lastRecvNs_ = nowNs();
-  writer_ = std::thread([this] { writeLoop(); });
   reader_ = std::thread([this] { readLoop(); });
+}
+
+void Connection::startWriterLocked() {
+  // Once started it runs until the connection closes; closing_ is set before anyone joins it.
+  if (!writer_.joinable()) writer_ = std::thread([this] { writeLoop(); });
 }
 
 void Connection::join() {
   if (reader_.joinable() && reader_.get_id() != std::this_thread::get_id()) reader_.join();
-  if (writer_.joinable() && writer_.get_id() != std::this_thread::get_id()) writer_.join();
+  std::thread writer;
+  {
+    std::lock_guard lock(outMu_);
+    if (writer_.joinable() && writer_.get_id() != std::this_thread::get_id()) writer = std::move(writer_);
+  }
+  if (writer.joinable()) writer.join();
 }
 
 void Connection::close() {
@@ -61,15 +75,52 @@ void Connection::close() {
   if (fd_.valid()) ::shutdown(fd_.get(), SHUT_RDWR);  // wakes a reader blocked in read()
 }
 
-bool Connection::sendPacket(std::vector<uint8_t> packet) {
+bool Connection::sendPacket(std::vector<uint8_t> packet) { return sendParts(packet, {}, &packet); }
+
+bool Connection::sendParts(std::span<const uint8_t> prefix, std::span<const uint8_t> payload,
+                           std::vector<uint8_t>* whole) {
+  const size_t total = prefix.size() + payload.size();
   {
-    std::lock_guard lock(outMu_);
+    std::unique_lock lock(outMu_);
     if (closing_) return false;
-    if (outBytes_ + packet.size() > kMaxQueuedBytes) {
+    size_t sent = 0;
+    if (outQueue_.empty() && !writerBusy_) {
+      iovec iov[2] = {{const_cast<uint8_t*>(prefix.data()), prefix.size()},
+                      {const_cast<uint8_t*>(payload.data()), payload.size()}};
+      msghdr msg{};
+      msg.msg_iov = iov;
+      msg.msg_iovlen = payload.empty() ? 1 : 2;
+      for (;;) {
+        ssize_t n = ::sendmsg(fd_.get(), &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n >= 0) {
+          sent = static_cast<size_t>(n);
+          break;
+        }
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+        logDebug("Writing to client " + std::to_string(id_) + " failed: " + std::strerror(errno));
+        lock.unlock();
+        close();
+        return false;
+      }
+      if (sent == total) return true;
+    }
+    if (outBytes_ + (total - sent) > kMaxQueuedBytes) {
       logWarning("Client " + std::to_string(id_) + " does not read its replies; closing its connection.");
     } else {
-      outBytes_ += packet.size();
-      outQueue_.push_back(std::move(packet));
+      // The socket is full, or other packets wait before this one: the rest goes to the writer.
+      std::vector<uint8_t> rest;
+      if (whole && sent == 0) {
+        rest = std::move(*whole);
+      } else {
+        rest.reserve(total - sent);
+        if (sent < prefix.size()) rest.insert(rest.end(), prefix.begin() + sent, prefix.end());
+        size_t skip = sent > prefix.size() ? sent - prefix.size() : 0;
+        rest.insert(rest.end(), payload.begin() + skip, payload.end());
+      }
+      outBytes_ += rest.size();
+      outQueue_.push_back(std::move(rest));
+      startWriterLocked();
       outCv_.notify_one();
       return true;
     }
@@ -107,47 +158,65 @@ void Connection::keepaliveTick(uint64_t now, const KeepaliveConfig& config) {
   sendMessage(kKeepaliveProgram, proc::kKeepalivePing, {});
 }
 
-bool Connection::readFully(uint8_t* buf, size_t len) {
-  size_t got = 0;
-  while (got < len) {
-    ssize_t n = ::read(fd_.get(), buf + got, len - got);
-    if (n == 0) return false;  // EOF: a normal way for a client to leave
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      if (errno != ECONNRESET) logDebug("Reading from client " + std::to_string(id_) + " failed: " + std::strerror(errno));
-      return false;
+bool Connection::fill() {
+  for (;;) {
+    ssize_t n = ::read(fd_.get(), inBuf_.data() + inEnd_, inBuf_.size() - inEnd_);
+    if (n > 0) {
+      inEnd_ += static_cast<size_t>(n);
+      return true;
     }
-    got += static_cast<size_t>(n);
+    if (n == 0) return false;  // EOF: a normal way for a client to leave
+    if (errno == EINTR) continue;
+    if (errno != ECONNRESET) logDebug("Reading from client " + std::to_string(id_) + " failed: " + std::strerror(errno));
+    return false;
   }
-  return true;
 }
 
 void Connection::readLoop() {
   bool drain = false;
+  inBuf_.resize(kReadChunk);
   for (;;) {
-    uint8_t lenBytes[kLengthBytes];
-    if (!readFully(lenBytes, sizeof lenBytes)) {
+    // Frame every whole packet already read; read more only when none is left.
+    size_t need = kLengthBytes;
+    if (inEnd_ - inStart_ >= kLengthBytes) {
+      auto len = decodeLength(std::span<const uint8_t, kLengthBytes>(inBuf_.data() + inStart_, kLengthBytes));
+      if (!len) {
+        logWarning("Closing client " + std::to_string(id_) + ": " + len.error().message);
+        break;
+      }
+      need = len.value();
+      if (inEnd_ - inStart_ >= need) {
+        std::span<const uint8_t> packet(inBuf_.data() + inStart_ + kLengthBytes, need - kLengthBytes);
+        inStart_ += need;
+        lastRecvNs_ = nowNs();
+        pingsSent_ = 0;
+        auto header = decodeHeader(packet);
+        if (!header) {
+          logWarning("Closing client " + std::to_string(id_) + ": " + header.error().message);
+          break;
+        }
+        dispatch(header.value(), packet);
+        continue;
+      }
+    }
+    // Make room for the rest of this packet: what is left moves to the front, the buffer grows for
+    // a large packet and shrinks back once it is empty again.
+    if (inStart_ == inEnd_) {
+      inStart_ = inEnd_ = 0;
+      if (inBuf_.size() > kReadChunk) {
+        inBuf_.resize(kReadChunk);
+        inBuf_.shrink_to_fit();
+      }
+    } else if (inBuf_.size() - inStart_ < std::max(need, kReadChunk / 2)) {
+      std::memmove(inBuf_.data(), inBuf_.data() + inStart_, inEnd_ - inStart_);
+      inEnd_ -= inStart_;
+      inStart_ = 0;
+    }
+    if (inBuf_.size() - inStart_ < need) inBuf_.resize(inStart_ + need);
+    if (!fill()) {
       drain = true;
       break;
     }
-    auto len = decodeLength(std::span<const uint8_t, kLengthBytes>(lenBytes, kLengthBytes));
-    if (!len) {
-      logWarning("Closing client " + std::to_string(id_) + ": " + len.error().message);
-      break;
-    }
-    std::vector<uint8_t> packet(len.value() - kLengthBytes);
-    if (!readFully(packet.data(), packet.size())) {
-      drain = true;
-      break;
-    }
-    lastRecvNs_ = nowNs();
-    pingsSent_ = 0;
-    auto header = decodeHeader(packet);
-    if (!header) {
-      logWarning("Closing client " + std::to_string(id_) + ": " + header.error().message);
-      break;
-    }
-    dispatch(header.value(), std::move(packet));
   }
   // Calls already running still get their replies out before the socket goes (EOF is a normal close).
   {
@@ -161,13 +230,18 @@ void Connection::readLoop() {
     closing_ = true;
   }
   outCv_.notify_all();
-  if (writer_.joinable()) writer_.join();
+  std::thread writer;
+  {
+    std::lock_guard lock(outMu_);
+    writer = std::move(writer_);
+  }
+  if (writer.joinable()) writer.join();
   ::shutdown(fd_.get(), SHUT_RDWR);
   finished_ = true;
   if (onFinished_) onFinished_();
 }
 
-void Connection::dispatch(const Header& h, std::vector<uint8_t> packet) {
+void Connection::dispatch(const Header& h, std::span<const uint8_t> packet) {
   if (h.prog == kKeepaliveProgram) {
     // Any packet already counted as traffic above; a PING wants a PONG, everything else is ignored.
     if (h.type == MessageType::Message && h.proc == proc::kKeepalivePing)
@@ -179,7 +253,7 @@ void Connection::dispatch(const Header& h, std::vector<uint8_t> packet) {
     return;
   }
   if (h.type == MessageType::Stream && h.prog == kRemoteProgram && h.vers == kProgramVersion) {
-    if (handler_) handler_->handleStream(*this, h, std::span<const uint8_t>(packet).subspan(kHeaderBytes));
+    if (handler_) handler_->handleStream(*this, h, packet.subspan(kHeaderBytes));
     return;
   }
   if (h.type != MessageType::Call) {
@@ -192,6 +266,10 @@ void Connection::dispatch(const Header& h, std::vector<uint8_t> packet) {
                                  std::to_string(h.vers) + "."));
     return;
   }
+  if (handler_->runsInline(h)) {
+    runCall(h, packet);  // the packet lives in inBuf_ until this returns
+    return;
+  }
   {
     std::unique_lock lock(callMu_);
     callCv_.wait(lock, [this] {
@@ -201,17 +279,8 @@ void Connection::dispatch(const Header& h, std::vector<uint8_t> packet) {
     ++inflight_;
   }
   auto self = shared_from_this();
-  pool_.submit([self, h, packet = std::move(packet)]() mutable {
-    CallReply reply;
-    try {
-      reply = self->handler_->handleCall(*self, h, std::span<const uint8_t>(packet).subspan(kHeaderBytes));
-    } catch (const std::exception& e) {
-      reply = CallReply::fail(RemoteError::make(kErrInternal, kFromRpc,
-                                          "Procedure " + std::to_string(h.proc) + " failed: " + e.what() + "."));
-    }
-    auto after = std::move(reply.afterReply);
-    self->sendReply(h, std::move(reply));
-    if (after) after();
+  pool_.submit([self, h, copy = std::vector<uint8_t>(packet.begin(), packet.end())] {
+    self->runCall(h, copy);
     {
       std::lock_guard lock(self->callMu_);
       --self->inflight_;
@@ -220,18 +289,35 @@ void Connection::dispatch(const Header& h, std::vector<uint8_t> packet) {
   });
 }
 
+void Connection::runCall(const Header& h, std::span<const uint8_t> packet) {
+  CallReply reply;
+  try {
+    reply = handler_->handleCall(*this, h, packet.subspan(kHeaderBytes));
+  } catch (const std::exception& e) {
+    reply = CallReply::fail(RemoteError::make(kErrInternal, kFromRpc,
+                                              "Procedure " + std::to_string(h.proc) + " failed: " + e.what() + "."));
+  }
+  auto after = std::move(reply.afterReply);
+  sendReply(h, std::move(reply));
+  if (after) after();
+}
+
 void Connection::sendReply(const Header& call, CallReply reply) {
   if (reply.error) {
     sendError(call, std::move(*reply.error));
     return;
   }
-  Header h{call.prog, call.vers, call.proc, MessageType::Reply, call.serial, MessageStatus::Ok};
-  auto packet = encodePacket(h, reply.payload);
-  if (!packet) {
-    sendError(call, RemoteError::make(kErrInternal, kFromRpc, packet.error().message));
+  if (kMinPacket + reply.payload.size() > kMaxPacket) {
+    sendError(call, RemoteError::make(kErrInternal, kFromRpc,
+                                      "The reply of " + std::to_string(kMinPacket + reply.payload.size()) +
+                                          " bytes exceeds the protocol's 32 MiB message limit."));
     return;
   }
-  sendPacket(std::move(packet).value());
+  // The 28-byte prefix and the payload go out with one sendmsg(), without copying them together.
+  Header h{call.prog, call.vers, call.proc, MessageType::Reply, call.serial, MessageStatus::Ok};
+  uint8_t prefix[kMinPacket];
+  encodePrefix(h, reply.payload.size(), prefix);
+  sendParts(prefix, reply.payload, nullptr);
 }
 
 void Connection::sendError(const Header& call, RemoteError error) {
@@ -242,26 +328,51 @@ void Connection::sendError(const Header& call, RemoteError error) {
 }
 
 void Connection::writeLoop() {
+  std::vector<std::vector<uint8_t>> batch;
+  std::vector<iovec> iov;
   for (;;) {
-    std::vector<uint8_t> packet;
     {
       std::unique_lock lock(outMu_);
+      writerBusy_ = false;
       outCv_.wait(lock, [this] { return closing_ || !outQueue_.empty(); });
       if (outQueue_.empty()) return;
-      packet = std::move(outQueue_.front());
-      outQueue_.pop_front();
-      outBytes_ -= packet.size();
+      batch.clear();
+      while (!outQueue_.empty() && batch.size() < kMaxBatch) {
+        outBytes_ -= outQueue_.front().size();
+        batch.push_back(std::move(outQueue_.front()));
+        outQueue_.pop_front();
+      }
+      writerBusy_ = true;  // packets made meanwhile queue up behind these
     }
-    size_t sent = 0;
-    while (sent < packet.size()) {
-      ssize_t n = ::send(fd_.get(), packet.data() + sent, packet.size() - sent, MSG_NOSIGNAL);
+    // All taken packets with one sendmsg() per socket-full.
+    size_t first = 0, offset = 0;
+    while (first < batch.size()) {
+      iov.clear();
+      for (size_t i = first; i < batch.size(); ++i) {
+        size_t skip = i == first ? offset : 0;
+        iov.push_back(iovec{batch[i].data() + skip, batch[i].size() - skip});
+      }
+      msghdr msg{};
+      msg.msg_iov = iov.data();
+      msg.msg_iovlen = iov.size();
+      ssize_t n = ::sendmsg(fd_.get(), &msg, MSG_NOSIGNAL);
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) {
         logDebug("Writing to client " + std::to_string(id_) + " failed: " + std::strerror(errno));
         close();
         return;
       }
-      sent += static_cast<size_t>(n);
+      size_t left = static_cast<size_t>(n);
+      while (left > 0) {
+        size_t here = batch[first].size() - offset;
+        if (left < here) {
+          offset += left;
+          break;
+        }
+        left -= here;
+        ++first;
+        offset = 0;
+      }
     }
   }
 }

@@ -1,5 +1,8 @@
-// Connection: one client on a UNIX socket. One reader thread frames packets and hands calls to the
-// worker pool; one writer thread sends replies, events and keepalives in the order they were queued.
+// Connection: one client on a UNIX socket. One reader thread frames packets, answers cheap calls
+// itself (CallHandler::runsInline) and hands the others to the worker pool. Replies, events and
+// keepalives are written by whichever thread produced them while the socket takes them at once;
+// what the socket cannot take yet goes to a queue that a writer thread (started on first need)
+// sends in order.
 #pragma once
 
 #include <sys/types.h>
@@ -44,11 +47,16 @@ struct CallReply {
 };
 
 // The driver's side of one connection: decodes and answers REMOTE_PROGRAM calls. Called from
-// worker threads, possibly several at once for one connection.
+// worker threads, possibly several at once for one connection, and from the reader thread for
+// the calls runsInline() accepts.
 class CallHandler {
  public:
   virtual ~CallHandler() = default;
   virtual CallReply handleCall(Connection& conn, const Header& header, std::span<const uint8_t> payload) = 0;
+  // True for a call that never waits on I/O, a helper or a long lock: the reader thread answers it
+  // at once instead of handing it to the pool (two thread wake-ups less). Its reply may overtake
+  // those of earlier pooled calls, which libvirt's protocol allows (replies carry the serial).
+  virtual bool runsInline(const Header& /*header*/) const { return false; }
   virtual void closed(Connection& /*conn*/) {}  // after the last call finished; drop registrations here
   // A STREAM packet of REMOTE_PROGRAM (data, finish or abort of a stream a call opened). Called on
   // the reader thread in arrival order, so it must not block; packets for unknown streams are ignored.
@@ -92,10 +100,15 @@ class Connection : public std::enable_shared_from_this<Connection> {
  private:
   void readLoop();
   void writeLoop();
-  bool readFully(uint8_t* buf, size_t len);
-  void dispatch(const Header& header, std::vector<uint8_t> packet);
+  bool fill();  // reads what the socket has into inBuf_; false at EOF or error
+  void dispatch(const Header& header, std::span<const uint8_t> packet);
+  void runCall(const Header& header, std::span<const uint8_t> packet);
   void sendReply(const Header& call, CallReply reply);
   void sendError(const Header& call, RemoteError error);
+  // Writes a packet (prefix + payload) at once when nothing is queued before it, else queues it.
+  bool sendParts(std::span<const uint8_t> prefix, std::span<const uint8_t> payload,
+                 std::vector<uint8_t>* whole);
+  void startWriterLocked();
 
   const uint64_t id_;
   UniqueFd fd_;
@@ -111,6 +124,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::deque<std::vector<uint8_t>> outQueue_;
   size_t outBytes_ = 0;
   bool closing_ = false;
+  bool writerBusy_ = false;  // the writer is sending packets it took off the queue
+
+  std::vector<uint8_t> inBuf_;  // bytes read and not yet framed: [inStart_, inEnd_)
+  size_t inStart_ = 0, inEnd_ = 0;
 
   std::mutex callMu_;
   std::condition_variable callCv_;

@@ -39,20 +39,28 @@ Result<Header> decodeHeader(std::span<const uint8_t> bytes) {
   return h;
 }
 
+void encodePrefix(const Header& h, size_t payloadBytes, uint8_t (&out)[kMinPacket]) {
+  const uint32_t words[7] = {static_cast<uint32_t>(kMinPacket + payloadBytes), h.prog, h.vers,
+                             static_cast<uint32_t>(h.proc), static_cast<uint32_t>(h.type), h.serial,
+                             static_cast<uint32_t>(h.status)};
+  for (size_t i = 0; i < 7; ++i) {
+    out[4 * i] = static_cast<uint8_t>(words[i] >> 24);
+    out[4 * i + 1] = static_cast<uint8_t>(words[i] >> 16);
+    out[4 * i + 2] = static_cast<uint8_t>(words[i] >> 8);
+    out[4 * i + 3] = static_cast<uint8_t>(words[i]);
+  }
+}
+
 Result<std::vector<uint8_t>> encodePacket(const Header& h, std::span<const uint8_t> payload) {
   size_t total = kMinPacket + payload.size();
   if (total > kMaxPacket)
     return makeError(ErrorCode::OperationFailed, "The reply of " + std::to_string(total) +
                                                      " bytes exceeds the protocol's 32 MiB message limit.");
-  XdrWriter w;
-  w.u32(static_cast<uint32_t>(total));
-  w.u32(h.prog);
-  w.u32(h.vers);
-  w.i32(h.proc);
-  w.i32(static_cast<int32_t>(h.type));
-  w.u32(h.serial);
-  w.i32(static_cast<int32_t>(h.status));
-  std::vector<uint8_t> out = w.take();
+  uint8_t prefix[kMinPacket];
+  encodePrefix(h, payload.size(), prefix);
+  std::vector<uint8_t> out;
+  out.reserve(total);  // one allocation per packet
+  out.insert(out.end(), prefix, prefix + kMinPacket);
   out.insert(out.end(), payload.begin(), payload.end());
   return out;
 }

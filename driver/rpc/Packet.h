@@ -50,6 +50,9 @@ Result<uint32_t> decodeLength(std::span<const uint8_t, kLengthBytes> bytes);
 // Decodes the 24 header bytes that follow the length.
 Result<Header> decodeHeader(std::span<const uint8_t> bytes);
 
+// The 28 bytes that start a packet (length and header) for a payload of payloadBytes.
+void encodePrefix(const Header& header, size_t payloadBytes, uint8_t (&out)[kMinPacket]);
+
 // A whole packet: length, header, payload. Fails if the payload would exceed the limit.
 Result<std::vector<uint8_t>> encodePacket(const Header& header, std::span<const uint8_t> payload);
 
