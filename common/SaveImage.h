@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -59,8 +60,9 @@ class SaveImageWriter {
   ~SaveImageWriter();
 
   Status addRecord(Record type, std::string_view payload);
-  // A record whose payload `fill` writes to the file descriptor from its current position.
-  Status addStreamRecord(Record type, const std::function<Status(int fd)>& fill);
+  // A record whose payload `fill` writes to the file descriptor from its current position. `fill`
+  // returns the CRC-32C of what it wrote when it computed one (saves reading it back), else nullopt.
+  Status addStreamRecord(Record type, const std::function<Result<std::optional<uint32_t>>(int fd)>& fill);
   Status commit();
 
   uint64_t bytes() const { return offset_; }

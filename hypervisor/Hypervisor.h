@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -149,8 +150,10 @@ class Hypervisor {
   virtual Result<std::unique_ptr<ConsoleChannel>> openConsole(DomId domid, const BuildResult& build) = 0;
 
   // The backend's own stream of memory and vCPU state (the libxenguest stream on Xen; zero-elided
-  // page records on the sim). The domain must be paused or shut down with reason Suspend.
-  virtual Status saveDomain(DomId domid, int fd) = 0;
+  // page records on the sim). The domain must be paused or shut down with reason Suspend. Returns
+  // the CRC-32C of the bytes written when the backend computed one as it wrote (the sim does), so
+  // that a save image need not read the stream back to checksum it; nullopt otherwise.
+  virtual Result<std::optional<uint32_t>> saveDomain(DomId domid, int fd) = 0;
   // Fills a freshly created domain from a stream written by saveDomain of the same backend.
   virtual Result<BuildResult> restoreDomain(DomId domid, int fd) = 0;
 };

@@ -54,7 +54,7 @@ class LockedHypervisor final : public Hypervisor {
     return locked([&] { return inner_->openConsole(d, b); });
   }
 
-  Status saveDomain(DomId d, int fd) override { return locked([&] { return inner_->saveDomain(d, fd); }); }
+  Result<std::optional<uint32_t>> saveDomain(DomId d, int fd) override { return locked([&] { return inner_->saveDomain(d, fd); }); }
   Result<BuildResult> restoreDomain(DomId d, int fd) override { return locked([&] { return inner_->restoreDomain(d, fd); }); }
 
  private:

@@ -354,10 +354,11 @@ Result<std::unique_ptr<ConsoleChannel>> SimHypervisor::openConsole(DomId domid, 
   return std::unique_ptr<ConsoleChannel>(std::make_unique<SimConsole>(domid, std::move(mem), 0, conn.releaseFd()));
 }
 
-Status SimHypervisor::saveDomain(DomId domid, int fd) {
+Result<std::optional<uint32_t>> SimHypervisor::saveDomain(DomId domid, int fd) {
   XVIRT_ASSIGN_OR_RETURN(Json context, call("get_context", Json::object({{"domid", domid}})));
   XVIRT_ASSIGN_OR_RETURN(auto mem, mapRamFile(simDir_, domid, false));
-  return writeSaveStream(fd, mem->fd(), mem->size(), context);
+  XVIRT_ASSIGN_OR_RETURN(uint32_t crc, writeSaveStream(fd, mem->fd(), mem->size(), context));
+  return std::optional<uint32_t>(crc);
 }
 
 Result<BuildResult> SimHypervisor::restoreDomain(DomId domid, int fd) {

@@ -54,7 +54,7 @@ class SimHypervisor final : public Hypervisor {
   Result<CpuMap> vcpuAffinity(DomId domid, unsigned vcpu) override;
   Result<std::unique_ptr<GuestMemory>> mapMemory(DomId domid) override;
   Result<std::unique_ptr<ConsoleChannel>> openConsole(DomId domid, const BuildResult& build) override;
-  Status saveDomain(DomId domid, int fd) override;
+  Result<std::optional<uint32_t>> saveDomain(DomId domid, int fd) override;
   Result<BuildResult> restoreDomain(DomId domid, int fd) override;
 
   // Test controls of the simulated host (docs/sim.md, "Fault injection").

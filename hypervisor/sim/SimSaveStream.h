@@ -12,7 +12,8 @@ namespace xvirt::hv::sim {
 
 // Writes the stream to outFd from the RAM file ramFd of ramBytes: holes are skipped without reading
 // them, data is read with pread in 1 MiB pieces (no page faults) and written one record per writev.
-Status writeSaveStream(int outFd, int ramFd, uint64_t ramBytes, const Json& context);
+// Returns the CRC-32C of every byte written (the stream's own checksum covers all but its last 8).
+Result<uint32_t> writeSaveStream(int outFd, int ramFd, uint64_t ramBytes, const Json& context);
 
 // Reads a stream from inFd, never past its end record. openRam(ramBytes) is called once the header
 // is read and returns the RAM file the pages are written to (pwrite, so no page faults).

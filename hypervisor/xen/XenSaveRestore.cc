@@ -42,7 +42,7 @@ Error streamError(xc_interface* xch, DomId domid, const char* what, int err) {
 
 }  // namespace
 
-Status XenctrlHypervisor::saveDomain(DomId domid, int fd) {
+Result<std::optional<uint32_t>> XenctrlHypervisor::saveDomain(DomId domid, int fd) {
   XVIRT_ASSIGN_OR_RETURN(xc_domaininfo_t info, rawInfo(domid));
   bool shut = info.flags & XEN_DOMINF_shutdown;
   unsigned reason = (info.flags >> XEN_DOMINF_shutdownshift) & XEN_DOMINF_shutdownmask;
@@ -59,7 +59,7 @@ Status XenctrlHypervisor::saveDomain(DomId domid, int fd) {
     int err = errno;
     return streamError(xch_.get(), domid, "Saving", err);
   }
-  return okStatus();
+  return std::optional<uint32_t>();  // libxenguest computes no checksum
 }
 
 Result<BuildResult> XenctrlHypervisor::restoreDomain(DomId domid, int fd) {

@@ -46,7 +46,7 @@ class XenctrlHypervisor final : public Hypervisor {
   Result<std::unique_ptr<GuestMemory>> mapMemory(DomId domid) override;
   Result<std::unique_ptr<ConsoleChannel>> openConsole(DomId domid, const BuildResult& build) override;
 
-  Status saveDomain(DomId domid, int fd) override;
+  Result<std::optional<uint32_t>> saveDomain(DomId domid, int fd) override;
   Result<BuildResult> restoreDomain(DomId domid, int fd) override;
 
  private:

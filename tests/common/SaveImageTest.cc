@@ -23,6 +23,30 @@ TEST(Crc32c, CheckValues) {
   EXPECT_EQ(whole, parts);
 }
 
+// A bit-at-a-time reference, to check the three-lane path around its block size (12 KiB).
+static uint32_t referenceCrc(const std::string& s) {
+  uint32_t c = 0xFFFFFFFFu;
+  for (unsigned char ch : s) {
+    c ^= ch;
+    for (int k = 0; k < 8; ++k) c = (c & 1) ? (c >> 1) ^ 0x82F63B78u : c >> 1;
+  }
+  return ~c;
+}
+
+TEST(Crc32c, LanesAndCombineMatchTheReference) {
+  std::string big(3 * 12288 + 77, '\0');
+  for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>((i * 2654435761u) >> 13);
+  for (size_t len : {0ul, 1ul, 7ul, 8ul, 12287ul, 12288ul, 12289ul, 2 * 12288ul + 5, big.size()}) {
+    std::string part = big.substr(0, len);
+    EXPECT_EQ(crc32c(0, part.data(), part.size()), referenceCrc(part)) << len;
+  }
+  for (size_t cut : {0ul, 1ul, 4096ul, 12288ul, 20000ul, big.size()}) {
+    uint32_t a = crc32c(0, big.data(), cut);
+    uint32_t b = crc32c(0, big.data() + cut, big.size() - cut);
+    EXPECT_EQ(crc32cCombine(a, b, big.size() - cut), referenceCrc(big)) << cut;
+  }
+}
+
 class SaveImageTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -34,17 +58,23 @@ class SaveImageTest : public ::testing::Test {
   std::string dir_;
 };
 
-TEST_F(SaveImageTest, RecordsReadBackAndDamageIsCorrupt) {
+// The memory record's checksum either read back from the file (the filler returns nullopt) or
+// combined from the CRC the filler reports: both give an image that verifies, and damage is caught.
+class SaveImageCrcTest : public SaveImageTest, public ::testing::WithParamInterface<bool> {};
+
+TEST_P(SaveImageCrcTest, RecordsReadBackAndDamageIsCorrupt) {
   std::string path = dir_ + "/a.save";
+  bool fillerKnowsCrc = GetParam();
   {
     auto w = saveimg::SaveImageWriter::create(path);
     ASSERT_TRUE(w.ok());
     ASSERT_TRUE((*w)->addRecord(saveimg::Record::DomainXml, "<domain/>").ok());
     ASSERT_TRUE((*w)->addRecord(saveimg::Record::GuestConfig, R"({"name": "a"})").ok());
     ASSERT_TRUE((*w)->addRecord(saveimg::Record::RunState, R"({"backend": "sim"})").ok());
-    ASSERT_TRUE((*w)->addStreamRecord(saveimg::Record::Memory, [](int fd) -> Status {
+    ASSERT_TRUE((*w)->addStreamRecord(saveimg::Record::Memory, [&](int fd) -> Result<std::optional<uint32_t>> {
       std::string bytes(5000, 'm');
-      return ::write(fd, bytes.data(), bytes.size()) == 5000 ? okStatus() : Error::system("write", errno);
+      if (::write(fd, bytes.data(), bytes.size()) != 5000) return Error::system("write", errno);
+      return fillerKnowsCrc ? std::optional<uint32_t>(crc32c(0, bytes.data(), bytes.size())) : std::nullopt;
     }).ok());
     ASSERT_TRUE((*w)->commit().ok());
   }
@@ -74,12 +104,14 @@ TEST_F(SaveImageTest, RecordsReadBackAndDamageIsCorrupt) {
   EXPECT_NE(cut.error().message.find("truncated"), std::string::npos);
 }
 
+INSTANTIATE_TEST_SUITE_P(Crc, SaveImageCrcTest, ::testing::Bool());
+
 TEST_F(SaveImageTest, AbandonedWriterLeavesNothing) {
   {
     auto w = saveimg::SaveImageWriter::create(dir_ + "/x.save");
     ASSERT_TRUE(w.ok());
     ASSERT_TRUE((*w)->addRecord(saveimg::Record::GuestConfig, "{}").ok());
-    Status failed = (*w)->addStreamRecord(saveimg::Record::Memory, [](int) -> Status {
+    Status failed = (*w)->addStreamRecord(saveimg::Record::Memory, [](int) -> Result<std::optional<uint32_t>> {
       return makeError(ErrorCode::OperationFailed, "The backend failed.");
     });
     EXPECT_FALSE(failed.ok());

@@ -43,7 +43,7 @@ class FakeHypervisor : public hv::Hypervisor {
   Result<hv::CpuMap> vcpuAffinity(hv::DomId, unsigned) override { return no(); }
   Result<std::unique_ptr<hv::GuestMemory>> mapMemory(hv::DomId) override { return no(); }
   Result<std::unique_ptr<hv::ConsoleChannel>> openConsole(hv::DomId, const hv::BuildResult&) override { return no(); }
-  Status saveDomain(hv::DomId, int) override { return no(); }
+  Result<std::optional<uint32_t>> saveDomain(hv::DomId, int) override { return no(); }
   Result<hv::BuildResult> restoreDomain(hv::DomId, int) override { return no(); }
 
  private:

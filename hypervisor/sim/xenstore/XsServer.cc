@@ -182,7 +182,7 @@ void XsServer::serve(Conn& c) {
   Lock lock(mu_);
   for (uint32_t tx : c.txns) (void)store_.impl().transactionEnd(tx, false);
   c.txns.clear();
-  c.watches.clear();
+  dropWatches(c);
   c.dead = true;
   if (c.outSource) {
     g_source_destroy(c.outSource);
@@ -401,6 +401,7 @@ void XsServer::handleWatchOp(Conn& c, const Request& r) {
                              [&](const Conn::Watch& w) { return w.path == path && w.token == token; });
       if (r.hdr.type == XS_UNWATCH) {
         if (it == c.watches.end()) return replyError(c, r, ENOENT);
+        indexWatch(it->path, c.id, false);
         c.watches.erase(it);
         return reply(c, r, XS_UNWATCH, ok());
       }
@@ -408,13 +409,14 @@ void XsServer::handleWatchOp(Conn& c, const Request& r) {
       if (c.watches.size() >= kMaxWatches) return replyError(c, r, E2BIG);
       bool relative = args[0][0] != '/' && args[0][0] != '@';
       c.watches.push_back({path, token, relative});
+      indexWatch(path, c.id, true);
       reply(c, r, XS_WATCH, ok());
       // xenstored fires every new watch once, so the client can read the initial state.
       std::string event = std::string(args[0]) + '\0' + token + '\0';
       return queue(c, XS_WATCH_EVENT, 0, 0, event);
     }
     case XS_RESET_WATCHES:
-      c.watches.clear();
+      dropWatches(c);
       for (uint32_t tx : c.txns) (void)impl.transactionEnd(tx, false);
       c.txns.clear();
       return reply(c, r, XS_RESET_WATCHES, ok());
@@ -542,9 +544,52 @@ void XsServer::handleControl(Conn& c, const Request& r) {
   replyError(c, r, EINVAL);
 }
 
+void XsServer::indexWatch(const std::string& path, uint64_t conn, bool add) {
+  if (add) {
+    ++watchIndex_[path][conn];
+    return;
+  }
+  auto p = watchIndex_.find(path);
+  if (p == watchIndex_.end()) return;
+  auto c = p->second.find(conn);
+  if (c != p->second.end() && --c->second == 0) p->second.erase(c);
+  if (p->second.empty()) watchIndex_.erase(p);
+}
+
+void XsServer::dropWatches(Conn& c) {
+  for (const auto& w : c.watches) indexWatch(w.path, c.id, false);
+  c.watches.clear();
+}
+
 void XsServer::onChange(const std::string& path, bool exact) {
+  // The connections with a watch that xsWatchMatches could accept: on the changed path or one of
+  // its ancestors, or (a removal) below it; special paths (@...) only match themselves.
+  std::set<uint64_t> candidates;
+  auto take = [&](std::map<std::string, std::map<uint64_t, unsigned>>::const_iterator it) {
+    for (const auto& [id, n] : it->second) candidates.insert(id);
+  };
+  if (path.empty()) return;
+  if (path[0] == '@') {
+    if (auto it = watchIndex_.find(path); it != watchIndex_.end()) take(it);
+  } else {
+    auto look = [&](const std::string& p) {
+      if (auto it = watchIndex_.find(p); it != watchIndex_.end()) take(it);
+    };
+    look("/");  // then "/local", "/local/domain", ... and the path itself
+    for (size_t i = path.find('/', 1); i != std::string::npos; i = path.find('/', i + 1)) look(path.substr(0, i));
+    look(path);
+    if (!exact) {
+      std::string below = path == "/" ? "/" : path + "/";
+      for (auto it = watchIndex_.lower_bound(below);
+           it != watchIndex_.end() && it->first.compare(0, below.size(), below) == 0; ++it)
+        take(it);
+    }
+  }
   std::string eventPath;
-  for (auto& [id, c] : conns_) {
+  for (uint64_t id : candidates) {
+    auto found = conns_.find(id);
+    if (found == conns_.end()) continue;
+    auto& c = found->second;
     for (const auto& w : c->watches) {
       if (!xsWatchMatches(w.path, path, exact, eventPath)) continue;
       // A watch set with a relative path hears relative paths, as from xenstored.

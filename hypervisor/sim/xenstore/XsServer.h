@@ -76,6 +76,8 @@ class XsServer {
   void kill(Conn& c);
   void reap();
   void onChange(const std::string& path, bool exact);
+  void indexWatch(const std::string& path, uint64_t conn, bool add);
+  void dropWatches(Conn& c);
   bool introducedLocked(uint32_t domid) const { return domid == 0 || introduced_.count(domid) != 0; }
 
   XsStore& store_;
@@ -87,6 +89,10 @@ class XsServer {
   GSource* listenSource_ = nullptr;
   uint64_t nextConnId_ = 1;
   std::map<uint64_t, std::unique_ptr<Conn>> conns_;
+  // Watched path -> connection id -> number of its watches on that path: a change is matched only
+  // against the connections that watch one of its ancestors (or, for a removal, descendants),
+  // not against every watch of every connection (1000 guests have thousands of watches).
+  std::map<std::string, std::map<uint64_t, unsigned>> watchIndex_;
   std::vector<std::unique_ptr<Conn>> finished_;  // threads done or finishing, joined by reap()
   std::condition_variable allGone_;
   std::atomic<bool> stopping_{false};

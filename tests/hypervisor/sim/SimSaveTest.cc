@@ -27,7 +27,7 @@ class SimSaveTest : public SimFixture {
     }
     EXPECT_TRUE(hyp_->pause(d).ok());
     UniqueFd fd(::open(savePath().c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
-    Status s = hyp_->saveDomain(d, fd.get());
+    auto s = hyp_->saveDomain(d, fd.get());
     EXPECT_TRUE(s.ok()) << s.error().message;
     return d;
   }
