@@ -88,6 +88,15 @@ Status makeDirs(const std::string& path, mode_t mode) {
   return okStatus();
 }
 
+Status makeOwnDir(const std::string& path, mode_t mode) {
+  XVIRT_TRY(makeDirs(path, mode));
+  struct stat st;
+  if (::stat(path.c_str(), &st) < 0) return Error::system("Cannot inspect directory " + path, errno);
+  if ((st.st_mode & 07777) != mode && ::chmod(path.c_str(), mode) < 0)
+    return Error::system("Cannot set the mode of directory " + path, errno);
+  return okStatus();
+}
+
 bool pathExists(const std::string& path) {
   struct stat st;
   return ::stat(path.c_str(), &st) == 0;

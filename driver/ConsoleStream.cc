@@ -22,6 +22,10 @@ namespace {
 // Input a client may send ahead of a pty that does not read it; past this the stream fails.
 constexpr size_t kInputMax = 1u << 20;
 constexpr size_t kReadChunk = 64u << 10;
+// Console output queued for a client that does not read it: past this the pty is not read (the
+// guest's console backs up, as with libvirt), rather than the client being dropped for it.
+constexpr size_t kOutputQueuedMax = 1u << 20;
+constexpr int kBackoffMs = 50;
 static_assert(kReadChunk <= kStreamChunkMax);
 }  // namespace
 
@@ -176,8 +180,12 @@ void ConsoleStream::run() {
       if (stopping_) return;
       wantOut = !input_.empty();
     }
-    pollfd fds[2] = {{pty_.get(), static_cast<short>(POLLIN | (wantOut ? POLLOUT : 0)), 0}, {wake_.get(), POLLIN, 0}};
-    if (::poll(fds, 2, -1) < 0) {
+    auto conn = conn_.lock();
+    bool backedUp = conn && conn->queuedBytes() > kOutputQueuedMax;
+    conn.reset();
+    short events = static_cast<short>((backedUp ? 0 : POLLIN) | (wantOut ? POLLOUT : 0));
+    pollfd fds[2] = {{pty_.get(), events, 0}, {wake_.get(), POLLIN, 0}};
+    if (::poll(fds, 2, backedUp ? kBackoffMs : -1) < 0) {
       if (errno == EINTR) continue;
       std::lock_guard lock(mu_);
       if (state_ == State::Closed) return;

@@ -14,6 +14,7 @@
 #include "common/File.h"
 #include "common/Log.h"
 #include "common/Strings.h"
+#include "driver/DaemonConfig.h"
 #include "driver/DomainRegistry.h"
 #include "driver/EventBus.h"
 #include "driver/RemoteDispatch.h"
@@ -52,7 +53,7 @@ std::vector<ActivatedSocket> activatedSockets() {
 
 std::string daemonUsage() {
   return "Usage: xvirtd [--system|--session] [--hypervisor auto|xen|sim] [--listen] [--pidfile FILE]\n"
-         "              [--runtime-dir DIR] [--state-dir DIR] [--managed-save-on-stop] [-v]...\n"
+         "              [--runtime-dir DIR] [--state-dir DIR] [--managed-save-on-stop] [-f FILE] [-v]...\n"
          "Serves the libvirt remote protocol for Xen guests (URI xen:///system or xen:///session).\n"
          "  --system        root's daemon: sockets in /run/xvirt (default when run as root)\n"
          "  --session       a user's daemon: sockets in $XDG_RUNTIME_DIR/xvirt (default otherwise)\n"
@@ -62,6 +63,8 @@ std::string daemonUsage() {
          "  --runtime-dir   sockets and runtime state here instead of the mode's default\n"
          "  --state-dir     persistent state here instead of the mode's default\n"
          "  --managed-save-on-stop  managed-save running persistent guests when stopping, resume them at start\n"
+         "  -f, --config    limits from FILE (libvirtd.conf names; default /etc/xvirt/xvirtd.conf or\n"
+         "                  ~/.config/xvirt/xvirtd.conf)\n"
          "  -v, --verbose   more log output (repeat for debug)\n";
 }
 
@@ -92,6 +95,8 @@ Result<DaemonOptions> parseDaemonOptions(const std::vector<std::string>& args) {
       XVIRT_ASSIGN_OR_RETURN(o.runtimeDir, value("--runtime-dir"));
     } else if (a == "--state-dir") {
       XVIRT_ASSIGN_OR_RETURN(o.stateDir, value("--state-dir"));
+    } else if (a == "-f" || a == "--config") {
+      XVIRT_ASSIGN_OR_RETURN(o.configFile, value("--config"));
     } else if (a == "--managed-save-on-stop") {
       o.managedSaveOnStop = true;
     } else if (a == "-v" || a == "--verbose") {
@@ -141,12 +146,27 @@ Result<DaemonPaths> daemonPaths(const DaemonOptions& o) {
   p.socket = p.runtimeDir + "/xvirtd-sock";
   p.socketRo = p.runtimeDir + "/xvirtd-sock-ro";
   p.simDir = p.runtimeDir + "/sim";
+  p.configFile = !o.configFile.empty() ? o.configFile
+                 : o.systemMode        ? "/etc/xvirt/xvirtd.conf"
+                                       : dirName(p.configDir) + "/xvirtd.conf";
   return p;
 }
 
 namespace {
 
-Status listenAll(rpc::Server& server, const DaemonOptions& o, const DaemonPaths& p) {
+// The server's limits: the config file's, the client count capped by the open-file limit.
+rpc::ServerOptions serverOptionsFrom(const DaemonConfig& c, bool systemMode) {
+  rpc::ServerOptions s;
+  s.maxClients = effectiveMaxClients(c.maxClients);
+  s.maxInflightPerClient = c.maxClientRequests;
+  if (c.maxWorkers) s.workers = c.maxWorkers;
+  s.keepalive.intervalSec = c.keepaliveInterval;
+  s.keepalive.count = c.keepaliveCount;
+  if (!systemMode) s.onlyUid = ::geteuid();
+  return s;
+}
+
+Status listenAll(rpc::Server& server, const DaemonOptions& o, const DaemonPaths& p, const DaemonConfig& c) {
   auto activated = activatedSockets();
   if (!activated.empty()) {
     for (auto& s : activated) {
@@ -156,14 +176,14 @@ Status listenAll(rpc::Server& server, const DaemonOptions& o, const DaemonPaths&
     return okStatus();
   }
   // The read-write socket is the owner's alone; anyone may query through the read-only one.
-  XVIRT_TRY(server.listenUnix(p.socket, 0600, false));
-  XVIRT_TRY(server.listenUnix(p.socketRo, 0666, true));
+  XVIRT_TRY(server.listenUnix(p.socket, c.unixSockRwPerms, false));
+  XVIRT_TRY(server.listenUnix(p.socketRo, c.unixSockRoPerms, true));
   if (o.listenLibvirtSocket) {
     if (p.libvirtSocket.empty())
       return makeError(ErrorCode::InvalidArgument, "--listen needs XDG_RUNTIME_DIR in session mode.");
     XVIRT_TRY(makeDirs(dirName(p.libvirtSocket), 0755));
-    XVIRT_TRY(server.listenUnix(p.libvirtSocket, 0600, false));
-    XVIRT_TRY(server.listenUnix(p.libvirtSocketRo, 0666, true));
+    XVIRT_TRY(server.listenUnix(p.libvirtSocket, c.unixSockRwPerms, false));
+    XVIRT_TRY(server.listenUnix(p.libvirtSocketRo, c.unixSockRoPerms, true));
   }
   return okStatus();
 }
@@ -203,10 +223,15 @@ int runDaemon(int argc, char** argv, const HypervisorFactory& openHypervisor, co
   auto paths = daemonPaths(o);
   if (!paths) return fail(paths.error());
   const DaemonPaths& p = paths.value();
-  // Session runtime data is private to the user; the system runtime dir must let others reach
-  // the read-only socket.
-  if (auto st = makeDirs(p.runtimeDir, o.systemMode ? 0755 : 0700); !st) return fail(st.error());
-  if (auto st = makeDirs(p.stateDir, 0700); !st) return fail(st.error());
+  auto config = loadDaemonConfig(p.configFile, !o.configFile.empty());
+  if (!config) return fail(config.error());
+  // Session runtime data is private to the user; others may reach the system read-only socket
+  // through the runtime dir but not list it (0711). Directories given on the command line may be
+  // shared ones, so only the defaults get their mode forced.
+  mode_t runtimeMode = o.systemMode ? 0711 : 0700;
+  auto ownDir = [](const std::string& dir, mode_t mode, bool ours) { return ours ? makeOwnDir(dir, mode) : makeDirs(dir, mode); };
+  if (auto st = ownDir(p.runtimeDir, runtimeMode, o.runtimeDir.empty()); !st) return fail(st.error());
+  if (auto st = ownDir(p.stateDir, 0700, o.stateDir.empty()); !st) return fail(st.error());
 
   auto opened = openHypervisor(o, p);
   if (!opened) return fail(opened.error());
@@ -224,11 +249,9 @@ int runDaemon(int argc, char** argv, const HypervisorFactory& openHypervisor, co
     domains = std::make_unique<EmptyDomainRegistry>();
   }
   DriverContext ctx{*hypervisor, *domains, events, o.systemMode};
-  rpc::ServerOptions serverOptions;
-  if (!o.systemMode) serverOptions.onlyUid = ::geteuid();
-  rpc::Server server(serverOptions,
+  rpc::Server server(serverOptionsFrom(config.value(), o.systemMode),
                      [&ctx](rpc::Connection& conn) { return std::make_unique<ClientSession>(ctx, conn); });
-  if (auto st = listenAll(server, o, p); !st) return fail(st.error());
+  if (auto st = listenAll(server, o, p, config.value()); !st) return fail(st.error());
   if (auto st = server.start(); !st) return fail(st.error());
   if (!o.pidFile.empty()) {
     if (auto st = writeFileAtomic(o.pidFile, std::to_string(::getpid()) + "\n", 0644); !st) {

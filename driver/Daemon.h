@@ -21,6 +21,7 @@ struct DaemonOptions {
   std::string stateDir;
   int verbosity = 0;
   bool managedSaveOnStop = false;   // --managed-save-on-stop: save running guests at stop, resume at start
+  std::string configFile;           // -f/--config: xvirtd.conf (DaemonConfig.h); default per mode
 };
 
 // Parses argv; the error names the bad option. --help is reported as NoSupport with the usage text.
@@ -36,6 +37,7 @@ struct DaemonPaths {
   std::string configDir;   // persistent domain XML
   std::string stateDir;    // managed save images
   std::string logDir;      // per-guest logs
+  std::string configFile;  // xvirtd.conf: the option's, else beside the domain configs' folder
 };
 
 // Paths for the mode, from XDG_* / HOME in session mode. Fails when session mode has no

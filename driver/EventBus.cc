@@ -10,20 +10,20 @@
 namespace xvirt::driver {
 
 int32_t EventBus::add(const std::shared_ptr<rpc::Connection>& conn, int32_t eventId, std::optional<Uuid> domain) {
-  std::lock_guard lock(mu_);
+  std::unique_lock lock(mu_);
   int32_t id = nextId_++;
   regs_[id] = Registration{conn, conn->id(), eventId, domain, false};
   return id;
 }
 
 void EventBus::activate(int32_t callbackId) {
-  std::lock_guard lock(mu_);
+  std::unique_lock lock(mu_);
   auto it = regs_.find(callbackId);
   if (it != regs_.end()) it->second.active = true;
 }
 
 Status EventBus::remove(uint64_t connectionId, int32_t callbackId) {
-  std::lock_guard lock(mu_);
+  std::unique_lock lock(mu_);
   auto it = regs_.find(callbackId);
   if (it == regs_.end() || it->second.connectionId != connectionId)
     return makeError(ErrorCode::InvalidArgument,
@@ -33,24 +33,22 @@ Status EventBus::remove(uint64_t connectionId, int32_t callbackId) {
 }
 
 void EventBus::removeConnection(uint64_t connectionId) {
-  std::lock_guard lock(mu_);
+  std::unique_lock lock(mu_);
   std::erase_if(regs_, [&](const auto& kv) { return kv.second.connectionId == connectionId; });
 }
 
 size_t EventBus::size() const {
-  std::lock_guard lock(mu_);
+  std::shared_lock lock(mu_);
   return regs_.size();
 }
 
 size_t EventBus::activeSize() const {
-  std::lock_guard lock(mu_);
+  std::shared_lock lock(mu_);
   return static_cast<size_t>(std::count_if(regs_.begin(), regs_.end(), [](const auto& kv) { return kv.second.active; }));
 }
 
-std::vector<std::pair<int32_t, std::shared_ptr<rpc::Connection>>> EventBus::targets(const rpc::RemoteDomain& dom,
-                                                                                    int32_t eventId) {
-  std::vector<std::pair<int32_t, std::shared_ptr<rpc::Connection>>> out;
-  std::lock_guard lock(mu_);
+EventBus::Targets EventBus::targetsLocked(const rpc::RemoteDomain& dom, int32_t eventId) const {
+  Targets out;
   for (auto& [id, reg] : regs_) {
     if (!reg.active || reg.eventId != eventId) continue;
     if (reg.domain && *reg.domain != dom.uuid) continue;
@@ -60,8 +58,12 @@ std::vector<std::pair<int32_t, std::shared_ptr<rpc::Connection>>> EventBus::targ
 }
 
 void EventBus::publishLifecycle(const rpc::RemoteDomain& dom, int32_t event, int32_t detail) {
-  // Sending outside the lock: a connection's queue lock must never nest inside ours.
-  for (auto& [id, conn] : targets(dom, kEventIdLifecycle)) {
+  // Connection's queue lock nests inside ours; Connection never calls back into the bus. The targets
+  // outlive the lock: dropping a last connection reference must not happen while we hold it.
+  Targets targets;
+  std::shared_lock lock(mu_);
+  targets = targetsLocked(dom, kEventIdLifecycle);
+  for (auto& [id, conn] : targets) {
     rpc::XdrWriter w;
     w.i32(id);
     dom.encode(w);
@@ -72,7 +74,10 @@ void EventBus::publishLifecycle(const rpc::RemoteDomain& dom, int32_t event, int
 }
 
 void EventBus::publishDevice(const rpc::RemoteDomain& dom, bool added, const std::string& alias) {
-  for (auto& [id, conn] : targets(dom, added ? kEventIdDeviceAdded : kEventIdDeviceRemoved)) {
+  Targets targets;
+  std::shared_lock lock(mu_);
+  targets = targetsLocked(dom, added ? kEventIdDeviceAdded : kEventIdDeviceRemoved);
+  for (auto& [id, conn] : targets) {
     rpc::XdrWriter w;
     w.i32(id);
     dom.encode(w);
@@ -84,7 +89,10 @@ void EventBus::publishDevice(const rpc::RemoteDomain& dom, bool added, const std
 }
 
 void EventBus::publishBalloon(const rpc::RemoteDomain& dom, uint64_t actualKib) {
-  for (auto& [id, conn] : targets(dom, kEventIdBalloonChange)) {
+  Targets targets;
+  std::shared_lock lock(mu_);
+  targets = targetsLocked(dom, kEventIdBalloonChange);
+  for (auto& [id, conn] : targets) {
     rpc::XdrWriter w;
     w.i32(id);
     dom.encode(w);

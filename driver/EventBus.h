@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -49,9 +50,14 @@ class EventBus {
     std::optional<Uuid> domain;
     bool active = false;
   };
-  mutable std::mutex mu_;
-  // The active registrations for eventId that match dom, with their connections.
-  std::vector<std::pair<int32_t, std::shared_ptr<rpc::Connection>>> targets(const rpc::RemoteDomain& dom, int32_t eventId);
+  // Publishers hold it shared while they send, so remove() returns (and the DEREGISTER reply goes
+  // out) only after every event already on its way to that registration has been queued: no event
+  // follows its deregistration. (libvirt 9.0's client deadlocks when one arrives during its
+  // CONNECT_CLOSE.) Sending never blocks: Connection queues what the socket does not take.
+  mutable std::shared_mutex mu_;
+  // The active registrations for eventId that match dom, with their connections; the caller holds mu_.
+  using Targets = std::vector<std::pair<int32_t, std::shared_ptr<rpc::Connection>>>;
+  Targets targetsLocked(const rpc::RemoteDomain& dom, int32_t eventId) const;
   std::map<int32_t, Registration> regs_;
   int32_t nextId_ = 1;
 };

@@ -3,6 +3,7 @@
 #include "driver/Daemon.h"
 #include "driver/DomainBridge.h"
 #include "hypervisor/sim/SimHost.h"
+#include "hypervisor/sim/SimHypervisor.h"
 
 namespace {
 
@@ -11,7 +12,10 @@ xvirt::Result<std::unique_ptr<xvirt::hv::Hypervisor>> openBackend(const xvirt::d
   XVIRT_ASSIGN_OR_RETURN(auto choice, xvirt::hv::parseBackendChoice(options.hypervisor));
   choice = xvirt::hv::resolveBackend(choice);
   if (choice == xvirt::hv::BackendChoice::Sim) XVIRT_TRY(xvirt::hv::ensureSimHost(paths.simDir));
-  return xvirt::hv::openHypervisor(choice, paths.simDir);
+  XVIRT_ASSIGN_OR_RETURN(auto hv, xvirt::hv::openHypervisor(choice, paths.simDir));
+  // The toolstack outlives a host restart (docs/hardening.md "Crash consistency"); helpers do not.
+  if (auto* sim = dynamic_cast<xvirt::hv::sim::SimHypervisor*>(hv.get())) sim->followHostRestarts();
+  return hv;
 }
 
 }  // namespace

@@ -35,6 +35,10 @@ static hv::DomainKind kindOf(const GuestConfig& c) {
 Guest::Guest(GuestConfig config, hv::Hypervisor& hv, hv::XenStore& xs, ConsoleServer* console, Callbacks callbacks)
     : config_(std::move(config)), hv_(hv), xs_(xs), console_(console), cb_(std::move(callbacks)) {}
 
+namespace {
+constexpr guint kHostCheckSeconds = 1;
+}  // namespace
+
 Guest::~Guest() { unwatchDomain(); }
 
 void Guest::setState(RunState s) { state_ = s; }
@@ -245,11 +249,31 @@ void Guest::watchDomain() {
     return;
   }
   if (!watchSource_) watchSource_ = g_unix_fd_add(xs_.watchFd(), G_IO_IN, &Guest::onWatch, this);
+  // libxenstore says nothing when xenstored goes away, and a dead hypervisor fires no watch: a
+  // slow periodic look at our domain notices both (docs/hardening.md "Crash consistency").
+  if (!hostCheckSource_) hostCheckSource_ = g_timeout_add_seconds(kHostCheckSeconds, &Guest::onHostCheck, this);
+}
+
+gboolean Guest::onHostCheck(gpointer self) {
+  static_cast<Guest*>(self)->checkDomain();
+  return G_SOURCE_CONTINUE;
+}
+
+void Guest::hostLost(const std::string& why) {
+  logError("The hypervisor under guest '" + config_.name + "' is gone (" + why +
+           "); the guest died with it, and the helper exits.");
+  ending_ = true;
+  domid_ = -1;  // nothing to destroy: a domain id on a restarted host belongs to someone else
+  destroy();
+  if (cb_.event) cb_.event("SHUTDOWN", Json::object({{"guest", false}, {"reason", "host-error"}, {"host-lost", true}}));
+  if (cb_.exit) cb_.exit(ExitReason::HostLost);
 }
 
 void Guest::unwatchDomain() {
   if (watchSource_) g_source_remove(watchSource_);
   watchSource_ = 0;
+  if (hostCheckSource_) g_source_remove(hostCheckSource_);
+  hostCheckSource_ = 0;
   if (!watchToken_.empty()) {
     Status s = xs_.unwatch("@releaseDomain", watchToken_);
     (void)s;
@@ -268,6 +292,20 @@ gboolean Guest::onWatch(gint, GIOCondition, gpointer self) {
 void Guest::checkDomain() {
   if (domid_ < 0 || ending_) return;
   auto info = hv_.domainInfo(static_cast<hv::DomId>(domid_));
+  // Two failed looks in a row (a backend reconnects once) mean the hypervisor itself is gone; a
+  // domain id that now names another UUID means it came back without our domain (a host restart).
+  if (!info.ok() && info.error().code != ErrorCode::NoDomain) {
+    if (++hypervisorFailures_ >= 2) hostLost(info.error().message);
+    return;
+  }
+  hypervisorFailures_ = 0;
+  if (info.ok()) {
+    auto uuid = Uuid::parse(config_.uuid);
+    if (uuid && info->uuid != *uuid) {
+      hostLost("domain " + std::to_string(domid_) + " is now another guest's");
+      return;
+    }
+  }
   if (!info.ok()) {
     if (info.error().code == ErrorCode::NoDomain) {
       logWarning("Domain " + std::to_string(domid_) + " disappeared behind the helper's back.");

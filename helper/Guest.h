@@ -39,6 +39,7 @@ enum class ExitReason : int {
   Vanished = 5,        // the domain disappeared behind the helper's back
   Saved = 6,           // saved with `save` and destroyed afterwards
   DeviceModelDied = 7, // the HVM guest's device model exited; the guest cannot run without it
+  HostLost = 8,        // the hypervisor itself went away (xvirt-simxen killed, host restarted)
 };
 
 class Guest {
@@ -87,7 +88,9 @@ class Guest {
   void watchDomain();
   void unwatchDomain();
   static gboolean onWatch(gint fd, GIOCondition cond, gpointer self);
+  static gboolean onHostCheck(gpointer self);
   void checkDomain();
+  void hostLost(const std::string& why);
   void handleShutdown(hv::ShutdownReason reason);
   static gboolean onDeviceModelDeath(gpointer self);
   void setState(RunState s);
@@ -101,6 +104,8 @@ class Guest {
   hv::BuildResult build_;
   RunState state_ = RunState::Prelaunch;
   guint watchSource_ = 0;
+  guint hostCheckSource_ = 0;
+  unsigned hypervisorFailures_ = 0;  // consecutive failed checks of our domain
   std::string watchToken_;
   uint32_t hostCpus_ = 0;
   bool ending_ = false;

@@ -3,7 +3,9 @@
 #include <fcntl.h>
 #include <glib-unix.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -58,17 +60,20 @@ class Daemonizer {
     ::setsid();
     fd_ = fds[1];
   }
-  void ready() { report("ok"); }
+  // False when the waiting first process is gone (killed): whoever started the helper was told it
+  // failed and will never learn its pid, so the guest must not run on unowned.
+  bool ready() { return report("ok"); }
   void failed(const std::string& why) { report(why); }
 
  private:
-  void report(const std::string& msg) {
-    if (fd_ < 0) return;
-    (void)!::write(fd_, msg.data(), msg.size());
+  bool report(const std::string& msg) {
+    if (fd_ < 0) return true;
+    bool told = ::write(fd_, msg.data(), msg.size()) == static_cast<ssize_t>(msg.size());
     ::close(fd_);
     fd_ = -1;
     int devnull = ::open("/dev/null", O_RDWR);
     if (devnull >= 0) ::dup2(devnull, STDIN_FILENO);
+    return told;
   }
   int fd_ = -1;
 };
@@ -193,8 +198,19 @@ gboolean onSignal(gint fd, GIOCondition, gpointer data) {
 
 }  // namespace
 
+// A helper needs only stdin/stdout/stderr from whoever started it: descriptors leaked by a caller
+// (an open image, a socket) are closed, nothing it runs (pygrub, the device model, hotplug scripts)
+// may gain privileges through setuid or file capabilities — Xen's tools need none — and what it
+// creates is its owner's alone unless a mode says otherwise (docs/hardening.md "Permissions").
+static void dropWhatAHelperDoesNotNeed() {
+  ::closefrom(3);
+  if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) logWarning("Cannot set no_new_privs; the helper runs without it.");
+  ::umask(077);
+}
+
 int main(int argc, char** argv) {
   setLogDomain("xvirt-helper");
+  dropWhatAHelperDoesNotNeed();
   std::vector<std::string> args(argv + 1, argv + argc);
   auto parsed = parseHelperOptions(args);
   if (!parsed.ok()) {
@@ -344,7 +360,12 @@ int main(int argc, char** argv) {
   }
   logInfo("Guest '" + guest.config().name + "' is domain " + std::to_string(guest.domid()) +
           (paused ? " (paused)." : " (running)."));
-  daemon.ready();
+  if (!daemon.ready()) {
+    guest.destroy();
+    if (!o.pidfile.empty()) ::unlink(o.pidfile.c_str());
+    logError("The process that started guest '" + guest.config().name + "' is gone; the guest is destroyed.");
+    return static_cast<int>(ExitReason::Error);
+  }
   if (monitor) monitor->serve();
 
   SignalState sigState{&guest, monitor.get(), loop, &exitReason};

@@ -41,6 +41,7 @@ void DomainManager::markStopped(DomainObject& dom, int reason) {
   dom.liveDef.reset();
   dom.updated = false;
   dom.vanished = false;
+  dom.hostLost = false;
   dom.state = DomainState::Shutoff;
   dom.reason = reason;
   Status s = store_.removeStatus(dom.name());
@@ -50,13 +51,31 @@ void DomainManager::markStopped(DomainObject& dom, int reason) {
   ::unlink(dom.monitorPath.c_str());
 }
 
-void DomainManager::cleanupOrphanDomain(int domid, const std::string& name) {
+void DomainManager::cleanupOrphanDomain(int domid, const std::string& name, const Uuid& uuid) {
   if (domid <= 0) return;
   auto info = hv_.domainInfo(static_cast<hv::DomId>(domid));
   if (!info.ok()) return;  // already gone
+  // The id may name another guest by now (the hypervisor restarted, or the id was reused): never
+  // destroy a domain that is not this guest's.
+  if (info->uuid != uuid) return;
   logWarning("Destroying domain " + std::to_string(domid) + " of '" + name + "', whose helper is gone.");
   Status s = hv_.destroy(static_cast<hv::DomId>(domid));
   if (!s.ok()) logError("Cannot destroy orphan domain " + std::to_string(domid) + ": " + s.error().message);
+}
+
+void DomainManager::cleanupFailedStart(const std::string& name, const Uuid& uuid) {
+  // The helper is gone (it failed, or was killed mid-start): nothing else will destroy a domain it
+  // created or remove its files. The guest's job is held, so a domain with its UUID is this start's.
+  if (auto doms = hv_.listDomains(); doms.ok())
+    for (const auto& d : *doms)
+      if (d.uuid == uuid) {
+        logWarning("Destroying domain " + std::to_string(d.domid) + " of '" + name + "', left by a failed start.");
+        if (Status s = hv_.destroy(d.domid); !s.ok()) logError(s.error().message);
+      }
+  logIfFailed(store_.removeStatus(name));
+  ::unlink(store_.guestConfigPath(name).c_str());
+  ::unlink(store_.pidfilePath(name).c_str());
+  ::unlink(store_.monitorPath(name).c_str());
 }
 
 void DomainManager::attachMonitor(const std::shared_ptr<DomainObject>& dom,
@@ -111,16 +130,14 @@ Status DomainManager::startLocked(const std::shared_ptr<DomainObject>& dom, cons
   launch.restoreFile = restoreFrom;  // with --config: the (possibly replaced) definition rules devices
   auto launched = launchHelper(launch);
   if (!launched.ok()) {
-    logIfFailed(store_.removeStatus(def.name));
-    ::unlink(store_.guestConfigPath(def.name).c_str());
+    cleanupFailedStart(def.name, def.uuid);
     return launched.takeError();
   }
   LaunchedHelper helper = std::move(launched).value();
 
   auto fail = [&](const Error& e) {
     logIfFailed(stopHelper(helper.pid, 5s));
-    logIfFailed(store_.removeStatus(def.name));
-    ::unlink(store_.guestConfigPath(def.name).c_str());
+    cleanupFailedStart(def.name, def.uuid);
     return makeError(e.code, "Failed to start domain '" + def.name + "': " + e.message);
   };
   auto domInfo = helper.monitor->execute("query-domain");
@@ -249,7 +266,7 @@ Status DomainManager::destroy(const DomainRef& ref, unsigned destroyFlags) {
   // Killing the helper destroys the guest: the helper tears the domain down on SIGTERM.
   Status stopped = stopHelper(pid, (destroyFlags & flags::kDestroyGraceful) ? 30s : 10s);
   if (!stopped.ok()) logWarning(stopped.error().message);
-  cleanupOrphanDomain(domid, ref.name);
+  cleanupOrphanDomain(domid, ref.name, dom->uuid());
   std::lock_guard lock(dom->mu());
   DomainRef before = refOf(*dom);
   markStopped(*dom, reason::kShutoffDestroyed);
@@ -378,6 +395,12 @@ void DomainManager::handleHelperEvent(const HelperEvent& ev) {
       writeStatus(*dom);
       emit(*dom, LifecycleEvent::Resumed, detail::kResumedUnpaused);
     }
+  } else if (ev.event == "SHUTDOWN" && ev.data.getBool("host-lost")) {
+    // The hypervisor died (xvirt-simxen killed; on Xen a host that reboots takes xvirtd along):
+    // the guest died with it, as in a host crash. Its helper exits next; nothing is left to destroy.
+    logError("Domain " + std::to_string(dom->id) + " of '" + dom->name() +
+             "' died with the hypervisor; it is reported crashed.");
+    dom->hostLost = true;
   } else if (ev.event == "SHUTDOWN" && ev.data.getString("reason") == "host-error") {
     // The domain vanished behind the helper's back (xl destroy, or its xenstore tree released):
     // the helper exits next; its EOF reports the guest destroyed, as libvirt reports a domain death.
@@ -397,7 +420,10 @@ void DomainManager::handleHelperEvent(const HelperEvent& ev) {
     // Monitor EOF: the helper is gone.
     DomainRef before = refOf(*dom);
     int domid = dom->id;
-    if (dom->vanished) {
+    if (dom->hostLost) {
+      markStopped(*dom, reason::kShutoffCrashed);
+      events_.lifecycle(before, LifecycleEvent::Stopped, detail::kStoppedFailed);
+    } else if (dom->vanished) {
       markStopped(*dom, reason::kShutoffDestroyed);
       events_.lifecycle(before, LifecycleEvent::Stopped, detail::kStoppedDestroyed);
     } else if (dom->state == DomainState::Shutdown) {
@@ -408,7 +434,7 @@ void DomainManager::handleHelperEvent(const HelperEvent& ev) {
       events_.lifecycle(before, LifecycleEvent::Stopped, detail::kStoppedCrashed);
     } else {
       logError("The helper of domain '" + dom->name() + "' died unexpectedly; see " + dom->logPath);
-      cleanupOrphanDomain(domid, dom->name());
+      cleanupOrphanDomain(domid, dom->name(), dom->uuid());
       markStopped(*dom, reason::kShutoffCrashed);
       events_.lifecycle(before, LifecycleEvent::Stopped, detail::kStoppedFailed);
     }

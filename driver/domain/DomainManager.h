@@ -192,7 +192,8 @@ class DomainManager {
   void attachMonitor(const std::shared_ptr<DomainObject>& dom, const std::shared_ptr<MonitorClient>& monitor);
   void markStopped(DomainObject& dom, int reason);  // mu() held
   void writeStatus(const DomainObject& dom);        // mu() held
-  void cleanupOrphanDomain(int domid, const std::string& name);
+  void cleanupOrphanDomain(int domid, const std::string& name, const Uuid& uuid);
+  void cleanupFailedStart(const std::string& name, const Uuid& uuid);
   Status writeStartingStatus(const dom::DomainDef& def, bool persistent);
   // Start-up recovery steps (DomainRecovery.cc); Recovery collects what they found.
   struct Recovery;

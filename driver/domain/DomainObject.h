@@ -39,6 +39,7 @@ class DomainObject {
   bool hasManagedSave = false;
   bool updated = false;                          // persistent config changed while running
   bool vanished = false;                         // its helper reported the domain destroyed outside xvirtd
+  bool hostLost = false;                         // its helper reported the hypervisor gone (guest died with it)
 
   pid_t helperPid = 0;
   std::string monitorPath;

@@ -108,7 +108,7 @@ Status DomainManager::saveLocked(const std::shared_ptr<DomainObject>& dom, const
   monitor->close();
   Status stopped = stopHelper(pid, 10s);
   if (!stopped.ok()) logWarning(stopped.error().message);
-  cleanupOrphanDomain(domid, live.name);
+  cleanupOrphanDomain(domid, live.name, dom->uuid());
   std::lock_guard lock(dom->mu());
   DomainRef before = refOf(*dom);
   markStopped(*dom, reason::kShutoffSaved);

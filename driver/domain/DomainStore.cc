@@ -54,7 +54,7 @@ DomainPaths DomainPaths::session() {
 Status DomainPaths::create() const {
   // Configs may be read by their owner only in system mode too: they can hold VNC passwords.
   for (const auto* dir : {&configDir, &autostartDir, &statusDir, &runDir, &saveDir, &logDir})
-    XVIRT_TRY(makeDirs(*dir, 0700));
+    XVIRT_TRY(makeOwnDir(*dir, 0700));
   return okStatus();
 }
 

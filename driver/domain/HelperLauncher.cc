@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -99,9 +100,14 @@ Result<LaunchedHelper> launchHelper(const HelperLaunch& l, std::chrono::millisec
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
+  pid_t launcher = ::getpid();
   pid_t child = ::fork();
   if (child < 0) return Error::system("Cannot fork the helper", errno);
   if (child == 0) {
+    // If xvirtd dies before the helper reported ready, the waiting first process dies too, and the
+    // helper then destroys its guest (helper/main.cc): no restarted daemon could know of it.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != launcher) _exit(127);
     // The helper must outlive xvirtd (a hypervisor outlives its toolstack): own session, no
     // terminal, stdout/stderr into the guest's log.
     ::setsid();
@@ -118,6 +124,10 @@ Result<LaunchedHelper> launchHelper(const HelperLaunch& l, std::chrono::millisec
   while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
   }
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    // The first process may have been killed after its child was up: that child is nobody's now.
+    if (auto text = readFile(l.pidfile, 64); text.ok())
+      if (auto orphan = parseInt(trim(*text)); orphan && *orphan > 0 && helperAlive(static_cast<pid_t>(*orphan)))
+        (void)stopHelper(static_cast<pid_t>(*orphan), std::chrono::seconds(10));
     std::string tail = logTail(l.logPath);
     std::string why = WIFEXITED(status) && WEXITSTATUS(status) == 127 ? "cannot execute " + l.helperBinary
                                                                        : "the helper exited with an error";

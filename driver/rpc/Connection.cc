@@ -143,6 +143,11 @@ bool Connection::sendStream(int32_t procNum, uint32_t serial, MessageStatus stat
   return sendPacket(std::move(packet).value());
 }
 
+size_t Connection::queuedBytes() const {
+  std::lock_guard lock(outMu_);
+  return outBytes_;
+}
+
 void Connection::keepaliveTick(uint64_t now, const KeepaliveConfig& config) {
   if (!keepaliveEnabled_ || config.intervalSec == 0) return;
   uint64_t idle = now - std::min(now, lastRecvNs_.load());
@@ -207,12 +212,15 @@ void Connection::readLoop() {
         inBuf_.resize(kReadChunk);
         inBuf_.shrink_to_fit();
       }
-    } else if (inBuf_.size() - inStart_ < std::max(need, kReadChunk / 2)) {
+    } else if (inStart_ > 0 && inBuf_.size() - inStart_ < std::max(need, kReadChunk / 2)) {
       std::memmove(inBuf_.data(), inBuf_.data() + inStart_, inEnd_ - inStart_);
       inEnd_ -= inStart_;
       inStart_ = 0;
     }
-    if (inBuf_.size() - inStart_ < need) inBuf_.resize(inStart_ + need);
+    // A large packet's room doubles with the bytes that really arrive (as libvirt's buffer grows from
+    // 64 KiB), so a client that announces 32 MiB and stalls holds no more memory than it sent.
+    if (inBuf_.size() - inStart_ < need && inEnd_ == inBuf_.size())
+      inBuf_.resize(inStart_ + std::min(need, 2 * (inEnd_ - inStart_)));
     if (!fill()) {
       drain = true;
       break;

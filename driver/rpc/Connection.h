@@ -84,6 +84,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool sendMessage(uint32_t prog, int32_t proc, std::span<const uint8_t> payload);
   // A STREAM packet of REMOTE_PROGRAM on the serial of the call that opened the stream.
   bool sendStream(int32_t proc, uint32_t serial, MessageStatus status, std::span<const uint8_t> payload);
+  // Bytes queued for the writer and not yet sent: stream producers back off on it.
+  size_t queuedBytes() const;
 
   // Server-side keepalive, started when the client shows it understands it (probes feature 10).
   void enableKeepalive() { keepaliveEnabled_ = true; }
@@ -119,7 +121,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::unique_ptr<CallHandler> handler_;
   std::function<void()> onFinished_;
 
-  std::mutex outMu_;
+  mutable std::mutex outMu_;
   std::condition_variable outCv_;
   std::deque<std::vector<uint8_t>> outQueue_;
   size_t outBytes_ = 0;

@@ -108,8 +108,11 @@ void Server::acceptLoop() {
 void Server::accept(const Listener& l) {
   UniqueFd fd(::accept4(l.fd.get(), nullptr, nullptr, SOCK_CLOEXEC));
   if (!fd) {
-    if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
-      logWarning(std::string("Accepting a client failed: ") + std::strerror(errno));
+    int err = errno;
+    if (err != EAGAIN && err != EINTR && err != ECONNABORTED)
+      logWarning(std::string("Accepting a client failed: ") + std::strerror(err));
+    // Out of descriptors the listener stays readable: back off instead of spinning on it.
+    if (err == EMFILE || err == ENFILE) std::this_thread::sleep_for(std::chrono::milliseconds(100));
     return;
   }
   PeerCredentials peer;
@@ -130,8 +133,9 @@ void Server::accept(const Listener& l) {
   }
   uint64_t id = nextId_++;
   auto conn = std::make_shared<Connection>(id, std::move(fd), l.readOnly, peer, *pool_, options_.maxInflightPerClient);
-  logDebug("Client " + std::to_string(id) + " connected (pid " + std::to_string(peer.pid) + ", uid " +
-           std::to_string(peer.uid) + (l.readOnly ? ", read-only socket)." : ")."));
+  logInfo("Client " + std::to_string(id) + " connected: pid " + std::to_string(peer.pid) + ", uid " +
+          std::to_string(peer.uid) + ", gid " + std::to_string(peer.gid) +
+          (l.readOnly ? ", read-only socket." : ", read-write socket."));
   conns_[id] = conn;
   conn->start(factory_(*conn), [this] {
     {

@@ -152,6 +152,9 @@ Result<SimConnection> SimConnection::connect(const std::string& simDir) {
     return Error::system("Setting the reply timeout of " + path, errno);
   SimConnection c;
   c.simDir_ = simDir;
+  ucred cred{};
+  socklen_t len = sizeof cred;
+  if (::getsockopt(fd.get(), SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) c.hostPid_ = cred.pid;
   c.fd_ = std::move(fd);
   return c;
 }
@@ -159,6 +162,10 @@ Result<SimConnection> SimConnection::connect(const std::string& simDir) {
 Result<Json> SimConnection::call(const std::string& op, Json args) {
   if (!fd_) {
     XVIRT_ASSIGN_OR_RETURN(SimConnection fresh, connect(simDir_));
+    if (fresh.hostPid_ != hostPid_ && !followRestarts_)
+      return makeError(ErrorCode::OperationFailed, "The simulated Xen host in " + simDir_ +
+                                                       " was restarted; the domains known to this connection died with the old one.");
+    hostPid_ = fresh.hostPid_;
     fd_ = std::move(fresh.fd_);
     buffered_.clear();
   }

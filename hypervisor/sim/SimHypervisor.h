@@ -25,11 +25,17 @@ class SimConnection {
   Result<Json> call(const std::string& op, Json args);
   int fd() const { return fd_.get(); }
   UniqueFd releaseFd() { return std::move(fd_); }
+  // A lost connection is re-made on the next call. By default only to the same host instance (the
+  // same xvirt-simxen process): domain ids held by the caller mean nothing on a restarted host, so a
+  // helper must see an error, never another host's domain 1. A toolstack (xvirtd) follows restarts.
+  void followRestarts(bool on) { followRestarts_ = on; }
 
  private:
   std::string simDir_;
   UniqueFd fd_;
   std::string buffered_;
+  pid_t hostPid_ = 0;  // the serving xvirt-simxen (SO_PEERCRED)
+  bool followRestarts_ = false;
 };
 
 class SimHypervisor final : public Hypervisor {
@@ -64,6 +70,11 @@ class SimHypervisor final : public Hypervisor {
 
   // Any hypercall, for tests and tools.
   Result<Json> call(const std::string& op, Json args);
+  // Keep serving after the simulated host was restarted (see SimConnection::followRestarts).
+  void followHostRestarts() {
+    std::lock_guard lock(mutex_);
+    conn_.followRestarts(true);
+  }
 
  private:
   struct Image {

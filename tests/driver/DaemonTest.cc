@@ -5,6 +5,7 @@
 
 #include "driver/Capabilities.h"
 #include "driver/Daemon.h"
+#include "driver/DaemonConfig.h"
 #include "tests/driver/FakeHypervisor.h"
 
 namespace xvirt::driver {
@@ -47,6 +48,56 @@ TEST(DaemonPaths, SystemModeFollowsTheDesign) {
   EXPECT_EQ(p->stateDir, "/var/lib/xvirt");
   EXPECT_EQ(p->logDir, "/var/log/xvirt");
   EXPECT_EQ(p->libvirtSocket, "/run/libvirt/virtxend-sock");
+  EXPECT_EQ(p->configFile, "/etc/xvirt/xvirtd.conf");
+  o.configFile = "/c.conf";
+  EXPECT_EQ(daemonPaths(o)->configFile, "/c.conf");
+}
+
+TEST(DaemonOptions, ConfigFileOption) {
+  auto o = parseDaemonOptions({"-f", "/a.conf"});
+  ASSERT_TRUE(o.ok());
+  EXPECT_EQ(o->configFile, "/a.conf");
+  EXPECT_EQ(parseDaemonOptions({"--config", "/b.conf"})->configFile, "/b.conf");
+}
+
+TEST(DaemonConfig, DefaultsAreLibvirtdsLimits) {
+  DaemonConfig c;
+  EXPECT_EQ(c.maxClients, 5000u);
+  EXPECT_EQ(c.maxClientRequests, 5u);
+  EXPECT_EQ(c.keepaliveInterval, 5u);
+  EXPECT_EQ(c.keepaliveCount, 5u);
+  EXPECT_EQ(c.unixSockRwPerms, 0600u);
+  EXPECT_EQ(c.unixSockRoPerms, 0666u);
+}
+
+TEST(DaemonConfig, ParsesLibvirtdConfSyntax) {
+  auto c = parseDaemonConfig("# comment\n\nmax_clients = 20\nmax_client_requests=2  # trailing\n"
+                             "unix_sock_ro_perms = \"0660\"\nunix_sock_rw_perms = 0600\nlisten_tls = 0\n"
+                             "keepalive_interval = 0\nmax_workers = 3\n", "x.conf");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->maxClients, 20u);
+  EXPECT_EQ(c->maxClientRequests, 2u);
+  EXPECT_EQ(c->unixSockRoPerms, 0660u);
+  EXPECT_EQ(c->unixSockRwPerms, 0600u);
+  EXPECT_EQ(c->keepaliveInterval, 0u);
+  EXPECT_EQ(c->maxWorkers, 3u);
+  EXPECT_EQ(c->ignored, std::vector<std::string>{"listen_tls"});
+}
+
+TEST(DaemonConfig, BadValuesAreOneErrorNamingTheLine) {
+  for (const char* text : {"max_clients = 0\n", "max_clients = -1\n", "max_clients = \"5\"\n",
+                           "max_client_requests = many\n", "unix_sock_rw_perms = \"0999\"\n", "max_clients\n"}) {
+    auto c = parseDaemonConfig(std::string("# first\n") + text, "x.conf");
+    ASSERT_FALSE(c.ok()) << text;
+    EXPECT_NE(c.error().message.find("Line 2 of x.conf"), std::string::npos) << c.error().message;
+  }
+}
+
+TEST(DaemonConfig, MissingDefaultFileGivesDefaultsButAnExplicitOneIsAnError) {
+  EXPECT_TRUE(loadDaemonConfig("/nonexistent/xvirtd.conf", false).ok());
+  auto c = loadDaemonConfig("/nonexistent/xvirtd.conf", true);
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.error().message.find("/nonexistent/xvirtd.conf"), std::string::npos);
 }
 
 TEST(DaemonPaths, SessionModeUsesXdgDirectories) {

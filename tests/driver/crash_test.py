@@ -7,8 +7,16 @@ restart it and check the host after every round:
   hypervisor domain per UUID); no orphan domain; no stale status file or leftover temporary file;
   listAllDomains agrees with the hypervisor (ids and paused/running states).
 
-Usage: crash_test.py XVIRTD XVIRT_XL [--rounds N] [--seed S]. Prints the counts; exits 1 on any
-violated invariant. XVIRT_CRASH_ROUNDS overrides the default of 50 rounds.
+Each round SIGKILLs one of three things (docs/hardening.md "Crash consistency"):
+  xvirtd (most rounds): restarted at once, it must recover every guest;
+  a helper: its guest must be reported shut off (crashed) and its orphan domain destroyed;
+  xvirt-simxen, the hypervisor itself: every guest died with it, so every helper must exit and every
+  guest be reported shut off (crashed); the host is then started again (as after a host reboot) and
+  xvirtd must serve starts on it without a restart of its own.
+
+Usage: crash_test.py XVIRTD XVIRT_XL [--rounds N] [--seed S] [--kinds xvirtd,helper,simxen]. Prints
+the counts; exits 1 on any violated invariant. XVIRT_CRASH_ROUNDS overrides the default of 50 rounds
+(CI); the documented long run is --rounds 1000.
 """
 import argparse
 import collections
@@ -46,6 +54,18 @@ LOST = (libvirt.VIR_ERR_SYSTEM_ERROR, libvirt.VIR_ERR_RPC, libvirt.VIR_ERR_INTER
 
 def quiet(*_):
     pass
+
+
+def guest_files(directory):
+    """A kernel the simulated host boots and two 1 MiB disks, in `directory`."""
+    kernel = os.path.join(directory, "vmlinuz")
+    with open(kernel, "wb") as f:
+        f.write(b"\x7fELF-xvirt-crash-kernel" + bytes(range(256)) * 16)
+    disks = [os.path.join(directory, n) for n in ("disk.img", "disk2.img")]
+    for p in disks:
+        with open(p, "wb") as f:
+            f.truncate(1 << 20)
+    return kernel, disks[0], disks[1]
 
 
 libvirt.registerErrorHandler(quiet, None)
@@ -154,20 +174,28 @@ class Worker(threading.Thread):
         self.dom(name).detachDeviceFlags(DISK_XML.format(path=self.t.disk2), libvirt.VIR_DOMAIN_AFFECT_LIVE)
 
 
+class Violations(list):
+    def add(self, kind, message):
+        self.append((kind, message))
+
+
 class CrashTest:
-    def __init__(self, xvirtd, xl, rounds, seed, workers=4, names_per_worker=2):
+    KIND_WEIGHTS = {"xvirtd": 6, "helper": 3, "simxen": 1}
+
+    def __init__(self, xvirtd, xl, rounds, seed, workers=4, names_per_worker=2, kinds=("xvirtd", "helper", "simxen")):
         test_xvirtd.DAEMON, test_xvirtd.BACKEND = xvirtd, "sim"
         self.xl, self.rounds, self.seed = xl, rounds, seed
+        self.kinds = list(kinds)
+        self.simxen = os.environ.get("XVIRT_SIMXEN") or os.path.join(
+            os.path.dirname(os.path.dirname(os.path.abspath(xl))), "sim", "daemon", "xvirt-simxen")
+        self.simxen_procs = []
+        self.rounds_by_kind = collections.Counter()
+        self.violation_kinds = collections.Counter()
+        self.crashed_reported = 0   # guests reported shut off (crashed) after a helper or simxen kill
+        self.probes_after_host_restart = 0
         self.rng = random.Random(seed)
         self.d = Daemon()
-        self.kernel = os.path.join(self.d.dir, "vmlinuz")
-        with open(self.kernel, "wb") as f:
-            f.write(b"\x7fELF-xvirt-crash-kernel" + bytes(range(256)) * 16)
-        self.disk = os.path.join(self.d.dir, "disk.img")
-        self.disk2 = os.path.join(self.d.dir, "disk2.img")
-        for p in (self.disk, self.disk2):
-            with open(p, "wb") as f:
-                f.truncate(1 << 20)
+        self.kernel, self.disk, self.disk2 = guest_files(self.d.dir)
         self.sim_dir = os.path.join(self.d.run, "xvirt", "sim")
         self.config_dir = os.path.join(self.d.dir, "config", "xvirt", "domains")
         self.status_dir = os.path.join(self.d.run, "xvirt", "domains")
@@ -223,52 +251,72 @@ class CrashTest:
 
     def check(self):
         """Every invariant; returns a list of violations (empty when the host is consistent)."""
-        bad = []
+        return [m for _, m in self.check_kinds()]
+
+    def check_kinds(self):
+        """(kind, message) for every violated invariant; kinds: corrupt config, twin guest, orphan
+        domain, stale file, state mismatch."""
+        bad = Violations()
         conn = libvirt.open(self.d.uri)
         try:
             listed = {d.name(): d for d in conn.listAllDomains(0)}
             active = {n: (d.ID(), d.state()[0]) for n, d in listed.items() if d.isActive()}
+        except libvirt.libvirtError as e:
+            # A guest went away between the list and the look at it (a transient guest whose helper
+            # just died): the host is still settling, so this reading counts as inconsistent.
+            bad.add("state mismatch", f"the daemon's list changed while it was read: {e}")
+            return bad
         finally:
             conn.close()
         for f in sorted(os.listdir(self.config_dir)):
             path = os.path.join(self.config_dir, f)
             if f.startswith(".") and ".tmp-" in f:
-                bad.append(f"leftover temporary file {path}")
+                bad.add("stale file", f"leftover temporary file {path}")
             if not f.endswith(".xml"):
                 continue
             try:
                 root = ET.parse(path).getroot()
             except ET.ParseError as e:
-                bad.append(f"config {f} does not parse: {e}")
+                bad.add("corrupt config", f"config {f} does not parse: {e}")
                 continue
             if root.findtext("name") != f[:-4] or f[:-4] not in listed:
-                bad.append(f"config {f} is not a domain the daemon lists")
+                bad.add("corrupt config", f"config {f} is not a domain the daemon lists")
         uuid_of = {u: n for n, u in self.uuids.items()}
-        sim = self.sim_domains()
+        try:
+            sim = self.sim_domains()
+        except subprocess.CalledProcessError:
+            bad.add("state mismatch", "the simulated host does not answer")
+            return bad
         per_uuid = collections.Counter(u for u, _, _ in sim)
         for u, n in per_uuid.items():
             if n > 1:
-                bad.append(f"{n} hypervisor domains for {uuid_of.get(u, u)}")
+                bad.add("twin guest", f"{n} hypervisor domains for {uuid_of.get(u, u)}")
         for u, domid, flags in sim:
             name = uuid_of.get(u)
             if name not in active or active[name][0] != domid:
-                bad.append(f"orphan domain {domid} ({name}) in the hypervisor")
+                bad.add("orphan domain", f"orphan domain {domid} ({name}) in the hypervisor")
             elif (flags[2] == "p") != (active[name][1] == libvirt.VIR_DOMAIN_PAUSED):
-                bad.append(f"{name}: hypervisor flags {flags} but libvirt state {active[name][1]}")
+                bad.add("state mismatch", f"{name}: hypervisor flags {flags} but libvirt state {active[name][1]}")
         for name, pids in self.helpers().items():
             if len(pids) > 1:
-                bad.append(f"{len(pids)} helpers for {name}: {pids}")
+                bad.add("twin guest", f"{len(pids)} helpers for {name}: {pids}")
             if name not in active:
-                bad.append(f"helper {pids} of {name}, which the daemon does not list as active")
+                bad.add("orphan domain", f"helper {pids} of {name}, which the daemon does not list as active")
         for name, (domid, _) in active.items():
             if domid not in [d for _, d, _ in sim]:
-                bad.append(f"{name} listed active as {domid} but not in the hypervisor")
+                bad.add("state mismatch", f"{name} listed active as {domid} but not in the hypervisor")
         statuses = {f[:-4] for f in os.listdir(self.status_dir) if f.endswith(".xml")}
         if statuses != set(active):
-            bad.append(f"status files {sorted(statuses)} but active domains {sorted(active)}")
+            bad.add("stale file", f"status files {sorted(statuses)} but active domains {sorted(active)}")
         for f in os.listdir(self.status_dir) + os.listdir(self.guest_dir):
             if ".tmp-" in f:
-                bad.append(f"leftover temporary file {f}")
+                bad.add("stale file", f"leftover temporary file {f}")
+            elif f.rsplit(".", 1)[0] not in active:
+                bad.add("stale file", f"{f} of a guest that is not running")
+        live_ram = {f"dom{domid}.ram" for _, domid, _ in sim}
+        for f in os.listdir(os.path.join(self.sim_dir, "mem")):
+            if f not in live_ram:
+                bad.add("stale file", f"guest memory file {f} of no domain")
         return bad
 
     # --- the rounds ------------------------------------------------------------------------------
@@ -285,20 +333,171 @@ class CrashTest:
         if self.d.proc.poll() is not None:
             raise RuntimeError("xvirtd exited at restart:\n" + self.d.logtext()[-3000:])
 
+    def park(self):
+        """Stops the clients after their current call, so the host can be inspected at rest."""
+        self.killing = True
+        self.go.clear()
+        wait_for(lambda: all(w.conn is None or not w.in_op for w in self.workers), timeout=120, what="clients to park")
+
+    def kill_helper(self):
+        """SIGKILL one helper mid-operation: its guest must be reported crashed, its domain destroyed."""
+        strict = self.rng.random() < 0.5  # as for simxen below: at rest, or mid-operation
+        if strict:
+            self.park()
+        helpers = self.helpers()
+        if not helpers:
+            self.park()  # nothing to kill; the round's check still needs the clients at rest
+            return
+        name = self.rng.choice(sorted(helpers))
+        pid = helpers[name][0]
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            return
+        self.kills_mid_op += sum(1 for w in self.workers if w.in_op)
+        self.park()
+        # A client may have started the guest again before it parked: then a new helper owns it.
+        wait_for(lambda: pid not in self.helpers().get(name, []) and
+                 (not self.is_active(name) or name in self.helpers()), timeout=60,
+                 what=f"xvirtd to notice the killed helper of {name}")
+        if not self.is_active(name):
+            self.crashed_reported += self.crashed(name, strict)
+
+    def simxen_pid(self):
+        try:
+            with open(os.path.join(self.sim_dir, "simxen.pid")) as f:
+                return int(f.read().strip())
+        except (OSError, ValueError):
+            return None
+
+    def kill_simxen(self):
+        """SIGKILL the hypervisor: every guest dies with it. Then boot it again and start a guest."""
+        pid = self.simxen_pid()
+        if pid is None:
+            self.park()
+            return
+        # Half the rounds kill it with the clients at rest, so every guest it ran must end up
+        # reported crashed (strict); the others kill it mid-operation, where a client may destroy a
+        # guest before its helper noticed (counted, not asserted).
+        strict = self.rng.random() < 0.5
+        if strict:
+            self.park()
+        helpers = self.helpers()
+        old = {p for pids in helpers.values() for p in pids}
+        was_active = sorted(helpers)
+        self.kills_mid_op += sum(1 for w in self.workers if w.in_op)
+        os.kill(pid, signal.SIGKILL)
+        self.park()
+        # A start during the round may already have booted a new host on demand (the helper starts
+        # xvirt-simxen when none runs): guests on it are legitimate; every old helper must be gone.
+        # At rest every helper belongs to the killed host and must exit. Mid-operation, a helper
+        # still starting up may connect to a host booted since, and rightly run there: the
+        # invariants (checked after every round) then say whether all is consistent.
+        try:
+            wait_for(lambda: not strict or not old & {p for pids in self.helpers().values() for p in pids},
+                     timeout=120, what="every helper of the killed host to exit")
+        except TimeoutError:
+            print(self.diagnosis(), file=sys.stderr)
+        for n in was_active:
+            if not self.is_active(n):
+                self.crashed_reported += self.crashed(n, strict)
+        for p in self.simxen_procs:
+            p.poll()
+        if self.simxen_pid() == pid or subprocess.run(
+                [self.xl, "--hypervisor", "sim", "--sim-dir", self.sim_dir, "list"], capture_output=True,
+                timeout=30).returncode != 0:
+            self.simxen_procs.append(subprocess.Popen([self.simxen, "--dir", self.sim_dir], start_new_session=True,
+                                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        wait_for(lambda: subprocess.run([self.xl, "--hypervisor", "sim", "--sim-dir", self.sim_dir, "list"],
+                                        capture_output=True, timeout=30).returncode == 0,
+                 timeout=60, what="the simulated host to come back")
+        # The same xvirtd, without a restart, starts a guest on the host that came back.
+        conn = libvirt.open(self.d.uri)
+        try:
+            dom = conn.createXML(DOMAIN_XML.format(name="probe", uuid="c7a5b000-0000-4000-8000-ffffffffffff",
+                                                   kernel=self.kernel, disk=self.disk), 0)
+            dom.destroy()
+            self.probes_after_host_restart += 1
+        finally:
+            conn.close()
+        try:
+            wait_for(lambda: not self.check(), timeout=120, what="a consistent host after the hypervisor's death")
+        except TimeoutError:
+            pass  # recorded by the round's own check
+
+    def diagnosis(self):
+        """What is still there, for a failure message: helpers, active guests, the logs' tails."""
+        out = [f"helpers: {dict(self.helpers())}"]
+        conn = libvirt.open(self.d.uri)
+        try:
+            out.append("active: " + ", ".join(f"{d.name()} {d.state()}" for d in conn.listAllDomains(0) if d.isActive()))
+        finally:
+            conn.close()
+        logs = os.path.join(self.d.dir, "cache", "xvirt", "log")
+        for name, pids in self.helpers().items():
+            with open(os.path.join(logs, name + ".log")) as f:
+                out.append(f"--- {name}.log\n" + f.read()[-1500:])
+            stacks = subprocess.run(["gdb", "-p", str(pids[0]), "-batch", "-ex", "thread apply all bt"],
+                                    capture_output=True, text=True, timeout=60).stdout
+            out.append(f"--- stacks of {pids[0]}\n" + stacks[-6000:])
+        out.append("--- xvirtd\n" + self.d.logtext()[-4000:])
+        return "\n".join(out)
+
+    def is_active(self, name):
+        conn = libvirt.open(self.d.uri)
+        try:
+            return any(d.name() == name and d.isActive() for d in conn.listAllDomains(0))
+        finally:
+            conn.close()
+
+    def any_active(self):
+        conn = libvirt.open(self.d.uri)
+        try:
+            return bool(conn.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_ACTIVE))
+        finally:
+            conn.close()
+
+    def crashed(self, name, strict=True):
+        """1 when `name` is shut off with reason crashed (0 when it is gone: transient); with
+        `strict`, any other state is a violation."""
+        conn = libvirt.open(self.d.uri)
+        try:
+            state = conn.lookupByName(name).state()
+        except libvirt.libvirtError:
+            return 0
+        finally:
+            conn.close()
+        if state == [libvirt.VIR_DOMAIN_SHUTOFF, libvirt.VIR_DOMAIN_SHUTOFF_CRASHED]:
+            return 1
+        if strict:
+            self.violations.append(f"{name} is {state} after its helper or host was killed, not shut off (crashed)")
+            self.violation_kinds["state mismatch"] += 1
+        return 0
+
     def run(self):
         start = time.monotonic()
         log_seen = 0
         for w in self.workers:
             w.start()
         self.go.set()
+        weights = [self.KIND_WEIGHTS[k] for k in self.kinds]
         for rnd in range(1, self.rounds + 1):
             time.sleep(self.rng.uniform(0.05, 0.6))  # the random moment of the kill
-            self.kill_and_restart()
+            kind = self.rng.choices(self.kinds, weights)[0]
+            self.rounds_by_kind[kind] += 1
+            if kind == "xvirtd":
+                self.kill_and_restart()
+            elif kind == "helper":
+                self.kill_helper()
+            else:
+                self.kill_simxen()
             try:
                 wait_for(lambda: not self.check(), timeout=10, what="a consistent host")
             except TimeoutError:
-                for v in self.check():
-                    self.violations.append(f"round {rnd}: {v}")
+                for k, v in self.check_kinds():
+                    self.violations.append(f"round {rnd} ({kind}): {v}")
+                    self.violation_kinds[k] += 1
+                    print(f"violation: {self.violations[-1]}", flush=True)
             text = self.d.logtext()
             for kind, pattern in (("reconnected", "Reconnected to domain"),
                                   ("interrupted start rolled back", "start was interrupted"),
@@ -307,6 +506,9 @@ class CrashTest:
                                   ("leftover file removed", "Removed the leftover file")):
                 self.recoveries[kind] += text[log_seen:].count(pattern)
             log_seen = len(text)
+            if rnd % 50 == 0:  # progress for long runs: rounds by kind and violations so far
+                print(f"round {rnd}: " + ", ".join(f"{k} {n}" for k, n in sorted(self.rounds_by_kind.items())) +
+                      f"; violations {len(self.violations)}; {time.monotonic() - start:.0f} s", flush=True)
             self.killing = False
             self.go.set()
         self.stopping = True
@@ -317,8 +519,9 @@ class CrashTest:
 
     def report(self):
         c = self.counts
-        print(f"crash test: {self.rounds} rounds of SIGKILL to xvirtd in {self.elapsed:.1f} s, "
-              f"{len(self.workers)} clients, seed {self.seed}")
+        print(f"crash test: {self.rounds} rounds of SIGKILL in {self.elapsed:.1f} s ("
+              + ", ".join(f"{k}: {n}" for k, n in sorted(self.rounds_by_kind.items()))
+              + f"), {len(self.workers)} clients, seed {self.seed}")
         print(f"{'operation':<10} {'attempted':>9} {'succeeded':>9} {'refused':>8} {'cut off':>8}")
         for op in sorted(c.attempted):
             print(f"{op:<10} {c.attempted[op]:>9} {c.succeeded[op]:>9} {c.failed[op]:>8} {c.interrupted[op]:>8}")
@@ -329,6 +532,11 @@ class CrashTest:
               ", ".join(f"{op}/{code}: {n}" for (op, code), n in sorted(c.errors.items())))
         print(f"kills with a call in flight: {self.kills_mid_op}")
         print("recoveries at restart: " + ", ".join(f"{k}: {v}" for k, v in sorted(self.recoveries.items())))
+        print(f"guests reported shut off (crashed) after a helper or simxen kill: {self.crashed_reported}; "
+              f"guests started on the restarted host without restarting xvirtd: {self.probes_after_host_restart}")
+        print("violations by kind: " + ", ".join(
+            f"{k}: {self.violation_kinds[k]}" for k in ("corrupt config", "twin guest", "orphan domain", "stale file",
+                                                        "state mismatch")))
         print(f"invariant violations: {len(self.violations)}")
         for v in self.violations[:50]:
             print("  " + v)
@@ -341,6 +549,8 @@ class CrashTest:
         finally:
             self.d.cleanup()
             wait_for(lambda: not self.helpers(), timeout=20, what="helpers to exit")
+            for p in self.simxen_procs:
+                p.wait(timeout=20)
             subprocess.run(["rm", "-rf", self.d.dir])
 
 
@@ -350,8 +560,9 @@ def main():
     ap.add_argument("xl")
     ap.add_argument("--rounds", type=int, default=int(os.environ.get("XVIRT_CRASH_ROUNDS", "50")))
     ap.add_argument("--seed", type=int, default=int(os.environ.get("XVIRT_CRASH_SEED", str(int(time.time()) % 100000))))
+    ap.add_argument("--kinds", default="xvirtd,helper,simxen", help="what the rounds kill, comma-separated")
     a = ap.parse_args()
-    t = CrashTest(a.xvirtd, a.xl, a.rounds, a.seed)
+    t = CrashTest(a.xvirtd, a.xl, a.rounds, a.seed, kinds=a.kinds.split(","))
     try:
         t.run()
         t.report()

@@ -50,7 +50,7 @@ def start_libvirt_event_loop():
 
 
 class Daemon:
-    def __init__(self, fake_event_fifo=False):
+    def __init__(self, fake_event_fifo=False, config=None, wait=True):
         self.dir = tempfile.mkdtemp(prefix="xvirtd-it-")
         self.run = os.path.join(self.dir, "run")
         os.mkdir(self.run, 0o700)
@@ -73,11 +73,17 @@ class Daemon:
             self.fifo = os.path.join(self.dir, "events")
             os.mkfifo(self.fifo)
             self.env["XVIRTD_FAKE_EVENT_FIFO"] = self.fifo
+        if config is not None:  # xvirtd.conf at the session default, $XDG_CONFIG_HOME/xvirt/xvirtd.conf
+            os.makedirs(os.path.join(self.dir, "config", "xvirt"))
+            with open(os.path.join(self.dir, "config", "xvirt", "xvirtd.conf"), "w") as f:
+                f.write(config)
         self.log = open(os.path.join(self.dir, "xvirtd.log"), "w+")
         args = [DAEMON, "--session", "--pidfile", self.pidfile, "-v", "-v"]
         if BACKEND != "fake":
             args += ["--hypervisor", BACKEND]
         self.proc = subprocess.Popen(args, env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
+        if not wait:
+            return
         wait_for(lambda: self.proc.poll() is not None or (connectable(self.sock) and os.path.exists(self.pidfile)),
                  what="xvirtd's socket")
         if self.proc.poll() is not None:

@@ -1,5 +1,6 @@
 // xvirt-simxen: the simulated Xen host daemon. One per runtime directory (flock on DIR/lock); serves
 // xenstore on DIR/xenstored/socket and hypercalls on DIR/hypercall.sock until SIGTERM (docs/sim.md).
+#include <dirent.h>
 #include <fcntl.h>
 #include <glib-unix.h>
 #include <glib.h>
@@ -57,6 +58,20 @@ struct DirWatch {
   GMainLoop* loop = nullptr;
 };
 
+// A host that boots holds no guest: RAM files of an instance that was killed belong to domains
+// that died with it (docs/hardening.md "Crash consistency"). Called with the lock held.
+void forgetDeadHostsMemory(const std::string& memDir) {
+  DIR* d = ::opendir(memDir.c_str());
+  if (!d) return;
+  unsigned removed = 0;
+  while (dirent* e = ::readdir(d)) {
+    std::string name = e->d_name;
+    if (startsWith(name, "dom") && ::unlinkat(::dirfd(d), name.c_str(), 0) == 0) ++removed;
+  }
+  ::closedir(d);
+  if (removed) logInfo("Removed " + std::to_string(removed) + " guest memory files of a previous host instance.");
+}
+
 gboolean checkDir(gpointer data) {
   auto* w = static_cast<DirWatch*>(data);
   struct stat now {};
@@ -111,6 +126,8 @@ int main(int argc, char** argv) {
     ::dup2(fd, STDERR_FILENO);
     ::close(fd);
   }
+
+  forgetDeadHostsMemory(dir + "/mem");
 
   GMainLoop* loop = g_main_loop_new(nullptr, FALSE);
   {
