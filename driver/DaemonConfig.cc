@@ -18,19 +18,18 @@ namespace {
 struct Setting {
   const char* name;
   uint64_t min, max;
-  bool mode;  // a file mode: octal digits, given as a string or a number with a leading 0
   unsigned DaemonConfig::*uintField;
-  mode_t DaemonConfig::*modeField;
+  mode_t DaemonConfig::*modeField;  // a file mode: octal digits, given as a string or a number with a leading 0
 };
 
 constexpr Setting kSettings[] = {
-    {"max_clients", 1, 1000000, false, &DaemonConfig::maxClients, nullptr},
-    {"max_client_requests", 1, 10000, false, &DaemonConfig::maxClientRequests, nullptr},
-    {"max_workers", 1, 1000, false, &DaemonConfig::maxWorkers, nullptr},
-    {"keepalive_interval", 0, 86400, false, &DaemonConfig::keepaliveInterval, nullptr},
-    {"keepalive_count", 0, 1000, false, &DaemonConfig::keepaliveCount, nullptr},
-    {"unix_sock_rw_perms", 0, 0777, true, nullptr, &DaemonConfig::unixSockRwPerms},
-    {"unix_sock_ro_perms", 0, 0777, true, nullptr, &DaemonConfig::unixSockRoPerms},
+    {"max_clients", 1, 1000000, &DaemonConfig::maxClients, nullptr},
+    {"max_client_requests", 1, 10000, &DaemonConfig::maxClientRequests, nullptr},
+    {"max_workers", 1, 1000, &DaemonConfig::maxWorkers, nullptr},
+    {"keepalive_interval", 0, 86400, &DaemonConfig::keepaliveInterval, nullptr},
+    {"keepalive_count", 0, 1000, &DaemonConfig::keepaliveCount, nullptr},
+    {"unix_sock_rw_perms", 0, 0777, nullptr, &DaemonConfig::unixSockRwPerms},
+    {"unix_sock_ro_perms", 0, 0777, nullptr, &DaemonConfig::unixSockRoPerms},
 };
 
 std::optional<uint64_t> parseOctal(std::string_view s) {
@@ -58,7 +57,7 @@ Result<DaemonConfig> parseDaemonConfig(const std::string& text, const std::strin
       return makeError(ErrorCode::InvalidArgument, where() + " is not of the form 'name = value'.");
     std::string name(trim(line.substr(0, eq)));
     std::string_view value = trim(line.substr(eq + 1));
-    if (auto hash = value.find('#'); hash != std::string_view::npos && (value.empty() || value[0] != '"'))
+    if (auto hash = value.find('#'); hash != std::string_view::npos && value[0] != '"')
       value = trim(value.substr(0, hash));
     const Setting* s = nullptr;
     for (const auto& k : kSettings)
@@ -70,11 +69,11 @@ Result<DaemonConfig> parseDaemonConfig(const std::string& text, const std::strin
     bool quoted = value.size() >= 2 && value.front() == '"' && value.back() == '"';
     if (quoted) value = value.substr(1, value.size() - 2);
     std::optional<uint64_t> v;
-    if (s->mode) v = parseOctal(value);
+    if (s->modeField) v = parseOctal(value);
     else if (!quoted) v = parseUint(value);
     if (!v || *v < s->min || *v > s->max)
       return makeError(ErrorCode::InvalidArgument,
-                       where() + ": " + name + " must be " + (s->mode ? "an octal file mode such as \"0600\"" :
+                       where() + ": " + name + " must be " + (s->modeField ? "an octal file mode such as \"0600\"" :
                        "a whole number from " + std::to_string(s->min) + " to " + std::to_string(s->max)) +
                        ", not '" + std::string(value) + "'.");
     if (s->uintField) c.*(s->uintField) = static_cast<unsigned>(*v);

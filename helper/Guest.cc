@@ -32,12 +32,12 @@ static hv::DomainKind kindOf(const GuestConfig& c) {
   return hv::DomainKind::PV;
 }
 
+namespace {
+constexpr guint kHostCheckSeconds = 1;  // how often a running guest's domain is looked at
+}  // namespace
+
 Guest::Guest(GuestConfig config, hv::Hypervisor& hv, hv::XenStore& xs, ConsoleServer* console, Callbacks callbacks)
     : config_(std::move(config)), hv_(hv), xs_(xs), console_(console), cb_(std::move(callbacks)) {}
-
-namespace {
-constexpr guint kHostCheckSeconds = 1;
-}  // namespace
 
 Guest::~Guest() { unwatchDomain(); }
 
@@ -299,22 +299,17 @@ void Guest::checkDomain() {
     return;
   }
   hypervisorFailures_ = 0;
-  if (info.ok()) {
-    auto uuid = Uuid::parse(config_.uuid);
-    if (uuid && info->uuid != *uuid) {
-      hostLost("domain " + std::to_string(domid_) + " is now another guest's");
-      return;
-    }
+  if (!info.ok()) {  // NoDomain
+    logWarning("Domain " + std::to_string(domid_) + " disappeared behind the helper's back.");
+    ending_ = true;
+    domid_ = -1;
+    destroy();
+    if (cb_.event) cb_.event("SHUTDOWN", Json::object({{"guest", false}, {"reason", "host-error"}}));
+    if (cb_.exit) cb_.exit(ExitReason::Vanished);
+    return;
   }
-  if (!info.ok()) {
-    if (info.error().code == ErrorCode::NoDomain) {
-      logWarning("Domain " + std::to_string(domid_) + " disappeared behind the helper's back.");
-      ending_ = true;
-      domid_ = -1;
-      destroy();
-      if (cb_.event) cb_.event("SHUTDOWN", Json::object({{"guest", false}, {"reason", "host-error"}}));
-      if (cb_.exit) cb_.exit(ExitReason::Vanished);
-    }
+  if (auto uuid = Uuid::parse(config_.uuid); uuid && info->uuid != *uuid) {
+    hostLost("domain " + std::to_string(domid_) + " is now another guest's");
     return;
   }
   if (info->shutdown || info->dying) handleShutdown(info->shutdownReason);

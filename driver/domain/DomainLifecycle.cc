@@ -44,11 +44,14 @@ void DomainManager::markStopped(DomainObject& dom, int reason) {
   dom.hostLost = false;
   dom.state = DomainState::Shutoff;
   dom.reason = reason;
-  Status s = store_.removeStatus(dom.name());
-  if (!s.ok()) logError(s.error().message);
-  ::unlink(store_.guestConfigPath(dom.name()).c_str());
-  ::unlink(store_.pidfilePath(dom.name()).c_str());
-  ::unlink(dom.monitorPath.c_str());
+  removeRunFiles(dom.name(), dom.monitorPath);
+}
+
+void DomainManager::removeRunFiles(const std::string& name, const std::string& monitorPath) {
+  logIfFailed(store_.removeStatus(name));
+  ::unlink(store_.guestConfigPath(name).c_str());
+  ::unlink(store_.pidfilePath(name).c_str());
+  ::unlink(monitorPath.c_str());
 }
 
 void DomainManager::cleanupOrphanDomain(int domid, const std::string& name, const Uuid& uuid) {
@@ -72,10 +75,7 @@ void DomainManager::cleanupFailedStart(const std::string& name, const Uuid& uuid
         logWarning("Destroying domain " + std::to_string(d.domid) + " of '" + name + "', left by a failed start.");
         if (Status s = hv_.destroy(d.domid); !s.ok()) logError(s.error().message);
       }
-  logIfFailed(store_.removeStatus(name));
-  ::unlink(store_.guestConfigPath(name).c_str());
-  ::unlink(store_.pidfilePath(name).c_str());
-  ::unlink(store_.monitorPath(name).c_str());
+  removeRunFiles(name, store_.monitorPath(name));
 }
 
 void DomainManager::attachMonitor(const std::shared_ptr<DomainObject>& dom,

@@ -191,6 +191,8 @@ class DomainManager {
   Status startFromManagedSave(const std::shared_ptr<DomainObject>& dom, unsigned startFlags);
   void attachMonitor(const std::shared_ptr<DomainObject>& dom, const std::shared_ptr<MonitorClient>& monitor);
   void markStopped(DomainObject& dom, int reason);  // mu() held
+  // The files of a running guest: status, helper config, pidfile, monitor socket.
+  void removeRunFiles(const std::string& name, const std::string& monitorPath);
   void writeStatus(const DomainObject& dom);        // mu() held
   void cleanupOrphanDomain(int domid, const std::string& name, const Uuid& uuid);
   void cleanupFailedStart(const std::string& name, const Uuid& uuid);

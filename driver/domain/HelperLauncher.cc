@@ -81,6 +81,17 @@ Status stopHelper(pid_t pid, std::chrono::milliseconds grace) {
   return makeError(ErrorCode::OperationFailed, "The helper process " + std::to_string(pid) + " did not exit.");
 }
 
+namespace {
+// The pid a daemonized helper wrote, if the file holds one.
+std::optional<pid_t> readPidfile(const std::string& path) {
+  auto text = readFile(path, 64);
+  if (!text) return std::nullopt;
+  auto pid = parseInt(trim(*text));
+  if (!pid || *pid <= 0) return std::nullopt;
+  return static_cast<pid_t>(*pid);
+}
+}  // namespace
+
 Result<LaunchedHelper> launchHelper(const HelperLaunch& l, std::chrono::milliseconds timeout) {
   std::vector<std::string> args = {l.helperBinary};
   // With --restore, --config is the definition the restored guest gets (compatible changes only).
@@ -125,21 +136,19 @@ Result<LaunchedHelper> launchHelper(const HelperLaunch& l, std::chrono::millisec
   }
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     // The first process may have been killed after its child was up: that child is nobody's now.
-    if (auto text = readFile(l.pidfile, 64); text.ok())
-      if (auto orphan = parseInt(trim(*text)); orphan && *orphan > 0 && helperAlive(static_cast<pid_t>(*orphan)))
-        (void)stopHelper(static_cast<pid_t>(*orphan), std::chrono::seconds(10));
+    if (auto orphan = readPidfile(l.pidfile); orphan && helperAlive(*orphan))
+      (void)stopHelper(*orphan, std::chrono::seconds(10));
     std::string tail = logTail(l.logPath);
     std::string why = WIFEXITED(status) && WEXITSTATUS(status) == 127 ? "cannot execute " + l.helperBinary
                                                                        : "the helper exited with an error";
     return makeError(ErrorCode::OperationFailed,
                      "Failed to start domain '" + l.name + "': " + (tail.empty() ? why : tail));
   }
-  auto pidText = readFile(l.pidfile, 64);
-  auto pid = pidText.ok() ? parseInt(trim(*pidText)) : std::nullopt;
-  if (!pid || *pid <= 0)
+  auto pid = readPidfile(l.pidfile);
+  if (!pid)
     return makeError(ErrorCode::OperationFailed, "Failed to start domain '" + l.name + "': the helper wrote no pidfile.");
   LaunchedHelper out;
-  out.pid = static_cast<pid_t>(*pid);
+  out.pid = *pid;
   auto monitor = MonitorClient::connect(l.monitorPath, timeout, [pid = out.pid] { return helperAlive(pid); });
   if (!monitor.ok()) {
     std::string tail = logTail(l.logPath);

@@ -29,7 +29,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import rawrpc  # noqa: E402
 import test_xvirtd  # noqa: E402
 from crash_test import DOMAIN_XML, guest_files  # noqa: E402
-from test_xvirtd import Daemon, start_libvirt_event_loop, wait_for  # noqa: E402
+from test_xvirtd import Daemon, proc_figures, start_libvirt_event_loop, wait_for  # noqa: E402
 
 import libvirt  # noqa: E402
 
@@ -42,18 +42,6 @@ def quiet(*_):
 
 
 libvirt.registerErrorHandler(quiet, None)
-
-
-def proc_figures(pid):
-    """(VmRSS KiB, open fds, threads) of a process, from /proc."""
-    rss = threads = 0
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                rss = int(line.split()[1])
-            elif line.startswith("Threads:"):
-                threads = int(line.split()[1])
-    return rss, len(os.listdir(f"/proc/{pid}/fd")), threads
 
 
 class Stats:

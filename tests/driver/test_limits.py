@@ -17,7 +17,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import rawrpc  # noqa: E402
 import test_xvirtd  # noqa: E402
-from test_xvirtd import Daemon, wait_for  # noqa: E402
+from test_xvirtd import Daemon, proc_figures, wait_for  # noqa: E402
 
 HOSTNAME = 59  # CONNECT_GET_HOSTNAME: no arguments, answers at once
 
@@ -25,14 +25,6 @@ HOSTNAME = 59  # CONNECT_GET_HOSTNAME: no arguments, answers at once
 def unread_bytes(sock):
     """Bytes this socket sent that the peer has not read yet (SIOCOUTQ on a UNIX socket)."""
     return struct.unpack("i", fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, b"\0" * 4))[0]
-
-
-def vm_rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise AssertionError("no VmRSS")
 
 
 class LimitsFromConfig(unittest.TestCase):
@@ -151,7 +143,7 @@ class MessageLimits(unittest.TestCase):
         # Each staller announces the 32 MiB maximum and sends 1 KiB of it. A daemon that sized its
         # buffer from the length would hold 16 x 32 MiB now; this one holds what arrived.
         pid = self.d.proc.pid
-        before = vm_rss_kib(pid)
+        before = proc_figures(pid)[0]
         stalls = []
         for _ in range(16):
             s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -162,7 +154,7 @@ class MessageLimits(unittest.TestCase):
         for s in stalls:
             wait_for(lambda: unread_bytes(s) == 0, what="the daemon to read what was sent")
         self.assertTrue(self.served())
-        grown = vm_rss_kib(pid) - before
+        grown = proc_figures(pid)[0] - before
         self.assertLess(grown, 64 << 10, f"RSS grew by {grown} KiB for 16 KiB of half packets")
 
 

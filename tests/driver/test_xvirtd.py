@@ -30,6 +30,20 @@ BACKEND_IS_FAKE = BACKEND == "fake"
 CAP_RNG = "/usr/share/libvirt/schemas/capability.rng"
 
 
+def proc_figures(pid):
+    """(VmRSS KiB, open fds, threads) of a process, from /proc."""
+    rss = threads = None
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                rss = int(line.split()[1])
+            elif line.startswith("Threads:"):
+                threads = int(line.split()[1])
+    if rss is None or threads is None:
+        raise AssertionError(f"/proc/{pid}/status has no VmRSS or Threads line")
+    return rss, len(os.listdir(f"/proc/{pid}/fd")), threads
+
+
 _event_loop_started = False
 
 
