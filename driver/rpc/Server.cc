@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/eventfd.h>
+#include <malloc.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -147,6 +148,7 @@ void Server::accept(const Listener& l) {
 }
 
 void Server::housekeepingLoop() {
+  bool trimDue = false;
   std::unique_lock lock(mu_);
   while (!stopping_) {
     cv_.wait_for(lock, std::chrono::seconds(1), [this] { return stopping_ || reapPending_; });
@@ -168,6 +170,15 @@ void Server::housekeepingLoop() {
     for (auto& c : done) {
       c->join();
       logDebug("Client " + std::to_string(c->id()) + " disconnected.");
+    }
+    // A burst of clients over (the last gone, or a second passed with none leaving): give back what
+    // they left free in malloc's arenas (one per thread that ran calls), so an idle daemon's RSS
+    // returns near its baseline (docs/hardening.md). Not on every disconnect: a trim walks every
+    // arena under its lock.
+    if (!done.empty()) trimDue = true;
+    if (trimDue && (live.empty() || done.empty())) {
+      ::malloc_trim(0);
+      trimDue = false;
     }
     done.clear();
     live.clear();

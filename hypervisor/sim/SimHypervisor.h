@@ -9,6 +9,7 @@
 #include "common/Json.h"
 #include "common/UniqueFd.h"
 #include "hypervisor/Hypervisor.h"
+#include "hypervisor/sim/SimInfoTable.h"
 
 namespace xvirt::hv {
 
@@ -24,6 +25,9 @@ class SimConnection {
   // Sends {"op": op, ...args} and returns the reply's "ok" value or its error.
   Result<Json> call(const std::string& op, Json args);
   int fd() const { return fd_.get(); }
+  pid_t hostPid() const { return hostPid_; }
+  // Connected to a host that is still there: no hang-up and no unread bytes on the socket.
+  bool healthy() const;
   UniqueFd releaseFd() { return std::move(fd_); }
   // A lost connection is re-made on the next call. By default only to the same host instance (the
   // same xvirt-simxen process): domain ids held by the caller mean nothing on a restarted host, so a
@@ -85,10 +89,12 @@ class SimHypervisor final : public Hypervisor {
   Result<BuildResult> build(DomId domid, const char* op, uint64_t memKib, const std::vector<Image>& images,
                             const std::string& cmdline);
   Status status(const std::string& op, Json args);
+  std::optional<DomainInfo> infoFromTable(DomId domid);
 
   std::string simDir_;
   std::mutex mutex_;  // xvirtd calls from several threads; one request at a time on the connection
   SimConnection conn_;
+  std::optional<InfoTableReader> infoTable_;  // the serving host's, opened on first use
   unsigned nrCpus_ = 0;
 };
 

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <cstring>
 
+#include "hypervisor/sim/SimInfoTable.h"
 #include "hypervisor/sim/SimProtocol.h"
 
 namespace xvirt::hv::sim {
@@ -23,21 +24,16 @@ SimGuest::~SimGuest() {
   if (ram_) ::munmap(ram_, ramBytes_);
 }
 
-static uint64_t share(uint64_t deltaNs, unsigned load) {
-  // Split to keep delta * load from overflowing for long-running hosts.
-  return deltaNs / 100 * load + deltaNs % 100 * load / 100;
-}
-
 void SimGuest::settle(uint64_t nowNs) {
   if (active() && nowNs > sinceNs)
     for (auto& v : vcpus)
-      if (v.online) v.accruedNs += share(nowNs - sinceNs, load);
+      if (v.online) v.accruedNs += cpuShare(nowNs - sinceNs, load);
   sinceNs = nowNs;
 }
 
 uint64_t SimGuest::vcpuTimeNs(unsigned vcpu, uint64_t nowNs) const {
   uint64_t t = vcpus[vcpu].accruedNs;
-  if (active() && vcpus[vcpu].online && nowNs > sinceNs) t += share(nowNs - sinceNs, load);
+  if (active() && vcpus[vcpu].online && nowNs > sinceNs) t += cpuShare(nowNs - sinceNs, load);
   return t;
 }
 
@@ -73,6 +69,15 @@ DomainInfo SimGuest::info(uint64_t nowNs) const {
   d.maxVcpuId = vcpus.empty() ? 0 : static_cast<unsigned>(vcpus.size() - 1);
   for (unsigned v = 0; v < vcpus.size(); ++v) d.cpuTimeNs += vcpuTimeNs(v, nowNs);
   return d;
+}
+
+InfoSnapshot SimGuest::snapshot() const {
+  InfoSnapshot s;
+  s.info = info(sinceNs);  // the CPU time settled so far
+  s.sinceNs = sinceNs;
+  s.load = load;
+  s.accruing = active();
+  return s;
 }
 
 VcpuInfo SimGuest::vcpuInfo(unsigned vcpu, uint64_t nowNs) const {

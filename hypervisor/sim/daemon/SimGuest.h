@@ -10,6 +10,7 @@
 #include "common/UniqueFd.h"
 #include "common/Uuid.h"
 #include "hypervisor/Hypervisor.h"
+#include "hypervisor/sim/SimInfoTable.h"
 
 namespace xvirt::hv::sim {
 
@@ -44,6 +45,7 @@ class SimGuest {
   int vcpuCpu(unsigned vcpu) const;  // the host CPU the vCPU runs on, from its affinity
   void setVcpuCount(unsigned n, uint64_t nowNs);
   DomainInfo info(uint64_t nowNs) const;
+  InfoSnapshot snapshot() const;  // what the domain-info table holds for this guest
   VcpuInfo vcpuInfo(unsigned vcpu, uint64_t nowNs) const;
 
   // RAM: a sparse file of maxMemKib, mapped shared so clients see the same bytes.

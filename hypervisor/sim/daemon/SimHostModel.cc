@@ -32,7 +32,10 @@ SimHostModel::SimHostModel(std::string dir, unsigned nrCpus, xvirt::sim::XsStore
   guests_[0] = std::move(dom0);
   (void)store_.write("/local/domain/0/name", "Domain-0");
   (void)store_.write("/local/domain/0/domid", "0");
-  watchId_ = store_.addWatch("/local/domain", [this](const std::string& path) { onXenstoreChange(path); });
+  watchId_ = store_.addWatch("/local/domain", [this](const std::string& path) {
+    onXenstoreChange(path);
+    publishInfo();
+  });
 }
 
 SimHostModel::~SimHostModel() { store_.removeWatch(watchId_); }
@@ -63,14 +66,43 @@ unsigned SimHostModel::slowMs(const std::string& op) const {
 }
 
 Result<Json> SimHostModel::call(const std::string& op, const Json& req) {
-  for (const std::string& name : {op, faultName(op)}) {
-    auto it = failNext_.find(name);
-    if (it != failNext_.end()) {
-      failNext_.erase(it);
-      return makeError(ErrorCode::OperationFailed, "The '" + op + "' hypercall failed (injected fault).");
+  Result<Json> reply = [&]() -> Result<Json> {
+    for (const std::string& name : {op, faultName(op)}) {
+      auto it = failNext_.find(name);
+      if (it != failNext_.end()) {
+        failNext_.erase(it);
+        return makeError(ErrorCode::OperationFailed, "The '" + op + "' hypercall failed (injected fault).");
+      }
+    }
+    return dispatch(op, req);
+  }();
+  publishInfo();
+  return reply;
+}
+
+void SimHostModel::publishTo(InfoTableWriter table) {
+  infoTable_.emplace(std::move(table));
+  published_.clear();
+  publishInfo();
+}
+
+// Every guest's snapshot, after anything that may have changed one. Cheap enough to do for all of
+// them (a few stores per guest) rather than track which changed.
+void SimHostModel::publishInfo() {
+  if (!infoTable_) return;
+  infoTable_->setHypercallOnly(failNext_.count("info") || slow_.count("info"));
+  for (auto it = published_.begin(); it != published_.end();) {
+    if (guests_.count(*it)) {
+      ++it;
+    } else {
+      infoTable_->remove(*it);
+      it = published_.erase(it);
     }
   }
-  return dispatch(op, req);
+  for (const auto& [id, g] : guests_) {
+    infoTable_->publish(g->snapshot());
+    published_.insert(id);
+  }
 }
 
 Result<SimGuest*> SimHostModel::guest(const Json& req, bool allowDom0) {

@@ -5,6 +5,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -23,6 +24,8 @@ class SimHostModel {
 
   // Runs one hypercall: `op` with its JSON request object. The reply value or the error.
   Result<Json> call(const std::string& op, const Json& req);
+  // From now on, keeps `table` current after every hypercall and xenstore change (SimInfoTable.h).
+  void publishTo(InfoTableWriter table);
   // Milliseconds the `slow` fault adds to every call of `op` (0: none).
   unsigned slowMs(const std::string& op) const;
   bool hasDomain(DomId domid) const { return guests_.count(domid) != 0; }
@@ -42,6 +45,7 @@ class SimHostModel {
 
  private:
   Result<Json> dispatch(const std::string& op, const Json& req);
+  void publishInfo();
   Result<SimGuest*> guest(const Json& req, bool allowDom0 = false);
   Result<Json> create(const Json& req);
   Result<Json> setMaxMem(const Json& req);
@@ -72,6 +76,8 @@ class SimHostModel {
   DomId nextDomid_ = 1;
   std::multiset<std::string> failNext_;
   std::map<std::string, unsigned> slow_;
+  std::optional<InfoTableWriter> infoTable_;
+  std::set<DomId> published_;  // the domains infoTable_ holds
 };
 
 }  // namespace xvirt::hv::sim

@@ -139,6 +139,9 @@ int main(int argc, char** argv) {
       if (model.hasDomain(domid)) return okStatus();
       return makeError(ErrorCode::NoDomain, "Domain " + std::to_string(domid) + " does not exist.");
     });
+    auto infoTable = InfoTableWriter::create(dir);
+    if (!infoTable.ok()) return fail(infoTable.error().message);
+    model.publishTo(std::move(infoTable).value());
     HypercallServer hypercalls(model);
     auto previousGone = model.onDomainGone;
     model.onDomainGone = [&](hv::DomId d) {

@@ -86,6 +86,72 @@ TEST_F(SimDaemonTest, HostLooksLikeXen417WithDom0) {
   EXPECT_EQ(hyp_->domainInfo(4242).error().code, ErrorCode::NoDomain);
 }
 
+// domainInfo reads the host's domain-info table (SimInfoTable.h): it must say what the `info`
+// hypercall says in every state, answer while the host process is stopped (no round trip), and
+// never answer for a host that is gone or while a test fault on `info` is armed.
+TEST_F(SimDaemonTest, DomainInfoTableAgreesWithTheHypercall) {
+  DomId d = buildGuest();
+  auto compare = [&](const char* state) {
+    SCOPED_TRACE(state);
+    auto fromTable = hyp_->domainInfo(d);
+    auto fromCall = hyp_->call("info", Json::object({{"domid", d}}));
+    ASSERT_TRUE(fromTable.ok() && fromCall.ok());
+    auto called = domainInfoFromJson(*fromCall);
+    ASSERT_TRUE(called.ok());
+    EXPECT_EQ(fromTable->uuid, called->uuid);
+    EXPECT_EQ(fromTable->kind, called->kind);
+    EXPECT_EQ(fromTable->paused, called->paused);
+    EXPECT_EQ(fromTable->running, called->running);
+    EXPECT_EQ(fromTable->blocked, called->blocked);
+    EXPECT_EQ(fromTable->shutdown, called->shutdown);
+    EXPECT_EQ(fromTable->shutdownReason, called->shutdownReason);
+    EXPECT_EQ(fromTable->memKib, called->memKib);
+    EXPECT_EQ(fromTable->maxMemKib, called->maxMemKib);
+    EXPECT_EQ(fromTable->nrOnlineVcpus, called->nrOnlineVcpus);
+    EXPECT_EQ(fromTable->maxVcpuId, called->maxVcpuId);
+    EXPECT_LE(fromTable->cpuTimeNs, called->cpuTimeNs);  // read first, so never ahead
+  };
+  compare("built, paused");
+  ASSERT_TRUE(hyp_->unpause(d).ok());
+  compare("running");
+  uint64_t t0 = hyp_->domainInfo(d)->cpuTimeNs;
+  ::poll(nullptr, 0, 20);
+  EXPECT_GT(hyp_->domainInfo(d)->cpuTimeNs, t0);  // running vCPUs accrue between reads
+  ASSERT_TRUE(hyp_->pause(d).ok());
+  compare("paused again");
+  auto p1 = hyp_->domainInfo(d), p2 = (::poll(nullptr, 0, 5), hyp_->domainInfo(d));
+  EXPECT_EQ(p1->cpuTimeNs, p2->cpuTimeNs);  // a paused domain accrues nothing
+  auto call = hyp_->call("info", Json::object({{"domid", d}}));
+  EXPECT_EQ(domainInfoFromJson(*call)->cpuTimeNs, p1->cpuTimeNs);
+
+  // No hypercall: the answer comes while xvirt-simxen cannot run.
+  pid_t host = daemonPid();
+  ASSERT_EQ(::kill(host, SIGSTOP), 0);
+  auto whileStopped = hyp_->domainInfo(d);
+  ::kill(host, SIGCONT);
+  ASSERT_TRUE(whileStopped.ok());
+  EXPECT_TRUE(whileStopped->paused);
+
+  // An armed fault on `info` is honoured, once.
+  ASSERT_TRUE(hyp_->fault(Json::object({{"fail_next", "info"}})).ok());
+  EXPECT_EQ(hyp_->domainInfo(d).error().code, ErrorCode::OperationFailed);
+  EXPECT_TRUE(hyp_->domainInfo(d).ok());
+
+  ASSERT_TRUE(hyp_->unpause(d).ok());
+  ASSERT_TRUE(hyp_->shutdown(d, ShutdownReason::Reboot).ok());
+  compare("shut down");
+  ASSERT_TRUE(hyp_->destroy(d).ok());
+  EXPECT_EQ(hyp_->domainInfo(d).error().code, ErrorCode::NoDomain);
+
+  // A killed host's table still lists its domains: the client must not believe it.
+  DomId e = buildGuest();
+  ASSERT_TRUE(hyp_->domainInfo(e).ok());
+  ASSERT_EQ(::kill(daemonPid(), SIGKILL), 0);
+  // (Once the last of its threads has exited and its sockets closed: the pid turns zombie earlier.)
+  EXPECT_TRUE(eventually([&] { return !hyp_->domainInfo(e).ok(); }));
+  EXPECT_FALSE(hyp_->domainInfo(e).ok());
+}
+
 TEST_F(SimDaemonTest, DomainIdsIncreaseAndAreNotReused) {
   CreateParams cp;
   auto a = hyp_->createDomain(cp);
