@@ -438,7 +438,7 @@ void DomainManager::handleHelperEvent(const HelperEvent& ev) {
       markStopped(*dom, reason::kShutoffCrashed);
       events_.lifecycle(before, LifecycleEvent::Stopped, detail::kStoppedFailed);
     }
-    if (!dom->isPersistent() && !dom->removed) {
+    if (!dom->isPersistent() && !dom->removed && !dom->defining) {
       dom->removed = true;
       list_.remove(dom);
     }

@@ -72,16 +72,35 @@ Result<DomainRef> DomainManager::defineXml(const std::string& xml, unsigned defi
   XVIRT_ASSIGN_OR_RETURN(dom::DomainDef def, dom::parseDomainXml(xml, parseFlags));
   def.id = -1;
 
-  XVIRT_ASSIGN_OR_RETURN(auto found, findOrAdd(def));
-  auto [dom, added] = found;
-  XVIRT_ASSIGN_OR_RETURN(JobGuard job, JobGuard::acquire(dom, "defineXml"));
+  // The domain found may be a running transient one whose helper exits before this job starts, and
+  // is then removed from the list: look it up again (a define must never write a config for an
+  // object no longer listed).
+  std::shared_ptr<DomainObject> dom;
+  bool added = false;
+  std::optional<JobGuard> job;
+  for (int attempt = 0; !job; ++attempt) {
+    XVIRT_ASSIGN_OR_RETURN(auto found, findOrAdd(def));
+    std::tie(dom, added) = found;
+    XVIRT_ASSIGN_OR_RETURN(JobGuard guard, JobGuard::acquire(dom, "defineXml"));
+    std::lock_guard lock(dom->mu());
+    if (dom->removed && attempt < 3) continue;
+    if (dom->removed)
+      return makeError(ErrorCode::OperationFailed, "domain '" + def.name + "' kept changing during the define");
+    dom->defining = true;
+    job.emplace(std::move(guard));
+  }
   // Persist first: an error here must leave both the old file and the old object as they were.
   Status saved = store_.saveConfig(def);
+  std::lock_guard lock(dom->mu());
+  dom->defining = false;
   if (!saved.ok()) {
-    if (added) list_.remove(dom);
+    // A new object, or a transient one whose helper exited while the config was being written.
+    if (added || (!dom->isPersistent() && !dom->isActive() && !dom->removed)) {
+      dom->removed = true;
+      list_.remove(dom);
+    }
     return saved.takeError();
   }
-  std::lock_guard lock(dom->mu());
   bool wasPersistent = dom->isPersistent();
   dom->persistentDef = std::move(def);
   if (dom->isActive()) dom->updated = true;

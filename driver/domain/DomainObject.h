@@ -55,6 +55,9 @@ class DomainObject {
   Status beginJob(const std::string& owner, std::chrono::milliseconds timeout = std::chrono::seconds(30));
   void endJob();
   bool removed = false;  // undefined while a caller still held a reference
+  // A define is writing this domain's config: a transient domain whose helper exits meanwhile stays
+  // listed, since it may be about to become persistent (defineXml decides, under its job).
+  bool defining = false;
 
  private:
   std::string name_;

@@ -566,6 +566,11 @@ def main():
     try:
         t.run()
         t.report()
+    except Exception:
+        # What the daemon said last, before close() removes its directory.
+        state = "running" if t.d.proc.poll() is None else f"exited with status {t.d.proc.returncode}"
+        print(f"xvirtd {state}; its log ends:\n" + t.d.logtext()[-6000:], flush=True)
+        raise
     finally:
         t.close()
     ok = not t.violations and sum(t.counts.succeeded.values()) > 0
