@@ -56,12 +56,13 @@ for t in "${targets[@]}"; do
   seeds=("$XVIRT_ROOT/fuzz/corpus/$t")
   [ -d "$XVIRT_ROOT/fuzz/regressions/$t" ] && seeds+=("$XVIRT_ROOT/fuzz/regressions/$t")
   status=0
+  t0=$(date +%s)
   "$BUILD/fuzz/fuzz-$t" -max_total_time="$seconds" -timeout=20 -rss_limit_mb=2560 -max_len=65536 \
     -print_final_stats=1 -artifact_prefix="$artifacts/" "$work" "${seeds[@]}" >"$log" 2>&1 || status=$?
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   corpus=$(find "$work" -type f | wc -l)
   found=$(find "$artifacts" -type f | wc -l)
-  echo "fuzz: $t: $seconds s, ${execs:-?} execs, corpus $corpus files, $found crashers in $artifacts (exit $status)"
+  echo "fuzz: $t: $(( $(date +%s) - t0 )) s, ${execs:-?} execs, corpus $corpus files, $found crashers in $artifacts (exit $status)"
   if [ "$status" -ne 0 ] || [ "$found" -ne 0 ]; then
     failed=1
     grep -m1 -A30 -E '^==[0-9]+==ERROR|runtime error|deadly signal|ALARM|out-of-memory' "$log" >&2 || tail -30 "$log" >&2
