@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cerrno>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -44,7 +45,10 @@ void converse(int fd, std::string_view bytes, bool runContext) {
       while (g_main_context_iteration(nullptr, FALSE)) {
       }
     pollfd p{fd, static_cast<short>(POLLIN | (shut ? 0 : POLLOUT)), 0};
-    if (::poll(&p, 1, runContext ? 1 : 1000) < 0) std::abort();
+    if (::poll(&p, 1, runContext ? 1 : 1000) < 0) {
+      if (errno == EINTR) continue;  // libFuzzer's SIGALRM (its -timeout clock)
+      std::abort();
+    }
     if (p.revents & POLLOUT) {
       ssize_t n = ::send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
       if (n > 0) sent += static_cast<size_t>(n);
