@@ -16,7 +16,7 @@ struct GuestDisk {
   std::string vdev;          // xvda, hdc, ...
   uint32_t vdevNumber = 0;   // xenstore virtual-device number
   std::string backend;       // phy | qdisk
-  std::string format;        // raw | qcow | qcow2 | vhd | qed | empty
+  std::string format = "raw";  // raw | qcow | qcow2 | vhd | qed | empty; absent in JSON reads as raw
   std::string path;          // empty for an empty cdrom
   std::string mode = "w";    // r | w
   bool cdrom = false;

@@ -66,6 +66,15 @@ std::string Json::getString(std::string_view key, std::string fallback) const {
   return v && v->isString() ? v->asString() : fallback;
 }
 
+int64_t Json::asInt() const {
+  if (isInt()) return std::get<int64_t>(v_);
+  double d = std::get<double>(v_);
+  if (std::isnan(d)) return 0;
+  if (d >= 0x1p63) return INT64_MAX;  // 2^63 itself is out of range already
+  if (d < -0x1p63) return INT64_MIN;
+  return static_cast<int64_t>(d);
+}
+
 int64_t Json::getInt(std::string_view key, int64_t fallback) const {
   const Json* v = get(key);
   return v && v->isNumber() ? v->asInt() : fallback;

@@ -53,9 +53,9 @@ class Json {
   bool isObject() const { return type() == Type::Object; }
 
   bool asBool() const { return std::get<bool>(v_); }
-  int64_t asInt() const {
-    return isInt() ? std::get<int64_t>(v_) : static_cast<int64_t>(std::get<double>(v_));
-  }
+  // A double is truncated toward zero, and saturates where int64 ends (0 for NaN): numbers such as
+  // 1e300 come from untrusted JSON, and converting them unchecked is undefined behaviour.
+  int64_t asInt() const;
   double asDouble() const {
     return isInt() ? static_cast<double>(std::get<int64_t>(v_)) : std::get<double>(v_);
   }

@@ -165,7 +165,10 @@ Result<std::string> formatXlConfig(const DomainDef& def, NativeFormat format) {
     }
   } else {
     std::vector<std::string> vfbs;
-    for (const auto& g : def.graphics) vfbs.push_back(formatXlVfb(g));
+    for (const auto& g : def.graphics) {
+      XVIRT_ASSIGN_OR_RETURN(std::string spec, formatXlVfb(g));
+      vfbs.push_back(std::move(spec));
+    }
     w.list("vfb", vfbs);
   }
 

@@ -156,7 +156,7 @@ Result<GraphicsDef> parseXlVfb(std::string_view spec, int line) {
   return vnc;
 }
 
-std::string formatXlVfb(const GraphicsDef& g) {
+Result<std::string> formatXlVfb(const GraphicsDef& g) {
   std::vector<std::string> parts;
   if (g.type == "sdl") {
     parts.push_back("sdl=1");
@@ -174,6 +174,10 @@ std::string formatXlVfb(const GraphicsDef& g) {
     if (!g.passwd.empty()) parts.push_back("vncpasswd=" + g.passwd);
   }
   if (!g.keymap.empty()) parts.push_back("keymap=" + g.keymap);
+  for (const auto& part : parts)
+    if (part.find(',') != std::string::npos)
+      return makeError(ErrorCode::ConfigUnsupported, "The " + g.type + " display has the value '" + part +
+                                                         "', whose comma the xl vfb syntax cannot express.");
   return join(parts, ",");
 }
 

@@ -22,7 +22,8 @@ Result<InterfaceDef> parseXlVif(std::string_view spec, int line);
 std::string formatXlVif(const InterfaceDef& nic, NativeFormat format, bool hvm);
 
 Result<GraphicsDef> parseXlVfb(std::string_view spec, int line);
-std::string formatXlVfb(const GraphicsDef& gfx);
+// ConfigUnsupported when a value holds a comma, which the vfb spec uses between its parameters.
+Result<std::string> formatXlVfb(const GraphicsDef& gfx);
 
 // serial = 'pty' | 'file:/path' | 'null' | 'stdio' | 'tcp:host:port[,server][,nowait]' | 'telnet:...'.
 // Returns false in `present` for 'none'.

@@ -234,6 +234,12 @@ Result<std::string> formatXlDisk(const DiskDef& d, NativeFormat format) {
     if (d.source.find(',') != std::string::npos)
       return makeError(ErrorCode::ConfigUnsupported, "The disk '" + d.targetDev + "' has the path '" + d.source +
                                                          "', whose comma the xm disk syntax cannot express.");
+    // The parser reads a parameter with '=' before any '/' as key=value (parseXlDisk), so such a
+    // path, written after its prefix, would come back as an unknown key.
+    size_t eq = d.source.find('=');
+    if (eq != std::string::npos && d.source.find('/') > eq)
+      return makeError(ErrorCode::ConfigUnsupported, "The disk '" + d.targetDev + "' has the path '" + d.source +
+                                                         "', whose '=' the xm disk syntax cannot express.");
     std::string out;
     if (!d.source.empty()) {
       std::string type = d.driverType.empty() ? "raw" : d.driverType;

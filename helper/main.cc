@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <memory>
 
+#include "common/CHandle.h"
 #include "common/File.h"
 #include "common/Log.h"
 #include "helper/Guest.h"
@@ -320,7 +321,9 @@ int main(int argc, char** argv) {
   if (!hotplugXs.ok()) return fail(hotplugXs.error().message);
   std::unique_ptr<Hotplug> hotplug;
 
-  GMainLoop* loop = g_main_loop_new(nullptr, FALSE);
+  // Owned, so that every early return below (a failed build, restore or start) frees it too.
+  std::unique_ptr<GMainLoop, CDeleter<g_main_loop_unref>> loopOwner(g_main_loop_new(nullptr, FALSE));
+  GMainLoop* loop = loopOwner.get();
   ExitReason exitReason = ExitReason::Destroyed;
   Guest guest(std::move(config).value(), **hyp, **xs, console.get(),
               Guest::Callbacks{[&](const std::string& ev, Json data) {
@@ -376,7 +379,7 @@ int main(int argc, char** argv) {
   if (console) console->pump();
   if (!o.pidfile.empty()) ::unlink(o.pidfile.c_str());
   monitor.reset();
-  g_main_loop_unref(loop);
+  loopOwner.reset();
   logInfo("Exiting with status " + std::to_string(static_cast<int>(exitReason)) + ".");
   return static_cast<int>(exitReason);
 }

@@ -7,7 +7,8 @@ set -euo pipefail
 XVIRT_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 XVIRT_BUILD="${XVIRT_BUILD:-$XVIRT_ROOT/build}"
 
-# Build tools and libraries, then the real clients and tools the tests drive.
+# Build tools and libraries, then the real clients and tools the tests drive, then clang with
+# libFuzzer for the fuzz smoke (scripts/fuzz.sh).
 XVIRT_PACKAGES=(
   meson ninja-build g++ pkg-config
   libglib2.0-dev libjson-glib-dev libxml2-dev libxml2-utils libxen-dev
@@ -16,6 +17,7 @@ XVIRT_PACKAGES=(
   xenstore-utils xen-utils-4.17 socat e2fsprogs
   virtinst virt-manager xvfb x11-utils imagemagick fonts-dejavu-core
   libvncserver-dev vncsnapshot libjpeg-turbo-progs
+  clang libclang-rt-14-dev
 )
 
 xvirt_missing_packages() {

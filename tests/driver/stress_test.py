@@ -373,7 +373,9 @@ class StressTest:
         if th1 != th0:
             self.failures.append(f"threads {th0} before, {th1} after")
         # RSS: allocator caches and the event bus may keep a little; a leak per call grows far beyond this.
-        if rss1 > rss_limit(rss0):
+        # Under the sanitizers (scripts/sanitize.sh) freed memory stays in ASan's quarantine by design,
+        # so RSS says nothing there; LeakSanitizer checks xvirtd at its exit instead.
+        if os.environ.get("XVIRT_SANITIZED") != "1" and rss1 > rss_limit(rss0):
             self.failures.append(f"RSS {rss0} KiB before, {rss1} KiB after")
         if sum(self.stats.ok.values()) < self.clients_n:
             self.failures.append("the clients finished fewer calls than there are clients")
