@@ -214,7 +214,7 @@ echo "XVIRT-DOM0 init $(cut -d' ' -f1 /proc/uptime)"
 for m in $(cat /modules.order); do insmod $m 2>/dev/null; done
 mount -t xenfs xenfs /proc/xen
 mkdir -p @SHARE@
-mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 hostshare @SHARE@ || echo "XVIRT-DOM0 9p mount failed"
+mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000,cache=loose hostshare @SHARE@ || echo "XVIRT-DOM0 9p mount failed"
 xenstored --pid-file /run/xenstored.pid
 xen-init-dom0 >/dev/null 2>&1
 if ! xenstore-read /local/domain/0/name >/dev/null 2>&1; then
@@ -371,7 +371,7 @@ def main():
         f.write(init_cpio(build, scenarios))
 
     accel = args.accel or ("kvm" if kvm_usable() else "tcg")
-    accel_opts = ["-accel", "kvm", "-cpu", "host"] if accel == "kvm" else \
+    accel_opts = ["-accel", "kvm", "-cpu", "qemu64"] if accel == "kvm" else \
         ["-accel", "tcg,thread=multi", "-cpu", "qemu64,+svm,+npt"]
     cmd = [QEMU] + accel_opts + [
         "-m", "3G", "-smp", "2", "-display", "none", "-nodefaults", "-serial", "stdio", "-no-reboot",
