@@ -1,6 +1,7 @@
 // The toolstack's views into a guest: its RAM (foreign mapping) and its PV console ring
 // (the console page mapped plus the console event channel bound in dom0).
 #include <poll.h>
+#include <sys/mman.h>
 
 #include <algorithm>
 #include <atomic>
@@ -104,13 +105,15 @@ class XenConsoleChannel final : public ConsoleChannel {
 Result<std::vector<xen_pfn_t>> XenctrlHypervisor::guestFrames(DomId domid, const xc_domaininfo_t& info) {
   std::vector<xen_pfn_t> frames;
   if (!(info.flags & XEN_DOMINF_hvm_guest)) {
-    {
+    // The builder's p2m holds only until the guest runs: Linux then remaps and releases frames
+    // (seen on Xen 4.17), so a guest that has run is mapped through the p2m it publishes.
+    if (info.cpu_time == 0) {
       std::lock_guard lock(mu_);
       auto it = pvP2m_.find(domid);
       if (it != pvP2m_.end()) return it->second;
     }
-    // A PV guest we did not build (restored, or built by another process): read the p2m the guest
-    // kernel publishes in its shared info. Before the guest has booted there is none.
+    // A PV guest that ran, or that we did not build (restored, or built by another process): read
+    // the p2m the guest kernel publishes in its shared info. Before the guest has booted there is none.
     xc_domain_meminfo minfo{};
     if (xc_map_domain_meminfo(xch_.get(), domid, &minfo) != 0) {
       int err = errno;
@@ -160,6 +163,22 @@ Result<std::unique_ptr<GuestMemory>> XenctrlHypervisor::mapMemory(DomId domid) {
   if (!addr) {
     int err = errno;
     return domainCallError(domid, "map the memory of", err);
+  }
+  // Frames that failed to map (holes, released or ballooned pages, invalid p2m entries) would raise
+  // SIGBUS when touched; they read as zeros instead, as a page the guest gave back does.
+  auto* base = static_cast<uint8_t*>(addr);
+  for (size_t i = 0; i < errs.size();) {
+    if (!errs[i]) { ++i; continue; }
+    size_t j = i;
+    while (j < errs.size() && errs[j]) ++j;
+    void* hole = ::mmap(base + i * XC_PAGE_SIZE, (j - i) * XC_PAGE_SIZE, PROT_READ | PROT_WRITE,
+                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+    if (hole == MAP_FAILED) {
+      int err = errno;
+      xenforeignmemory_unmap(fmem.get(), addr, frames.size());
+      return Error::system("Cannot fill the unmapped pages of domain " + std::to_string(domid), err);
+    }
+    i = j;
   }
   return std::unique_ptr<GuestMemory>(new XenGuestMemory(std::move(fmem), addr, frames.size()));
 }

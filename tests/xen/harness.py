@@ -38,7 +38,7 @@ DOM0_PROGRAMS = [
     "/usr/bin/xenstore-list", "/usr/bin/xenstore-rm", "/usr/bin/xenstore-exists", "/usr/bin/xenstore-watch",
     "/usr/bin/xenstore-chmod",
     "/bin/bash", "/usr/bin/flock", "/sbin/losetup", "/usr/bin/socat", "/usr/bin/virsh",
-    "/usr/bin/qemu-system-i386", "/usr/lib/xen-4.17/boot/hvmloader",
+    "/usr/libexec/xen-qemu-system-i386", "/usr/bin/qemu-system-i386", "/usr/lib/xen-4.17/boot/hvmloader",
 ]
 # Loaded with dlopen, so ldd does not list them (xl aborts at exit without libgcc_s).
 DLOPENED = ["libgcc_s.so.1", "libnss_files.so.2"]
@@ -323,6 +323,9 @@ def build_artefacts(build):
         with open(guest + ".tmp", "wb") as f:
             f.write(c.finish())
         os.replace(guest + ".tmp", guest)
+    bz = os.path.join(out, "bzImage")  # HVM direct boot takes the compressed image
+    if not os.path.exists(bz) or os.path.getsize(bz) != os.path.getsize(f"/boot/vmlinuz-{kver}"):
+        shutil.copyfile(f"/boot/vmlinuz-{kver}", bz)
     for link, target in (("guest.cpio", guest), ("vmlinux", vmlinux)):
         p = os.path.join(out, link)
         if os.path.lexists(p):
@@ -345,12 +348,16 @@ def kvm_usable():
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--scenario", default=os.environ.get("XVIRT_XEN_SCENARIOS", "a"))
+    full = os.environ.get("XVIRT_XEN_FULL") == "1"
+    ap.add_argument("--scenario", default=os.environ.get("XVIRT_XEN_SCENARIOS", "a,b,xl,pvh" if full else "a,b"))
     ap.add_argument("--build", default=os.environ.get("XVIRT_BUILD_ROOT", os.path.join(SRC, "build")))
     ap.add_argument("--timeout", type=int, default=int(os.environ.get("XVIRT_XEN_TIMEOUT", "1500")))
     ap.add_argument("--accel", default=None)
     args = ap.parse_args()
     build = os.path.abspath(args.build)
+    if os.environ.get("XVIRT_XEN_TESTS") == "0":
+        print("skipped: XVIRT_XEN_TESTS=0")
+        return 77
     if not (os.path.exists(QEMU) and os.path.exists(XEN_GZ) and kernel_version() and os.path.exists(BUSYBOX)):
         print("skipped: qemu-system-x86, xen-hypervisor-4.17-amd64, linux-image-amd64 or busybox-static is missing")
         return 77

@@ -51,10 +51,10 @@ wait_for() {
   done
 }
 
-# qmp SOCKET JSON: sends one command after qmp_capabilities, prints the reply line.
+# qmp SOCKET JSON: sends one command after qmp_capabilities, prints its reply (events skipped).
 qmp() {
   printf '{"execute":"qmp_capabilities"}\n%s\n' "$2" |
-    socat -t 60 - UNIX-CONNECT:"$1" | grep -v '"QMP"' | sed -n 2p
+    socat -t 60 - UNIX-CONNECT:"$1" | grep -v '"QMP"' | grep -v '^{"event"' | sed -n 2p
 }
 # qmp_ok SOCKET JSON: fails unless the reply is a "return".
 qmp_ok() {

@@ -8,7 +8,7 @@ MAGIC=XVIRT-DISK-MAGIC-4217
 
 conformance() {
   XVIRT_CONFORMANCE_BACKEND=xen XVIRT_CONFORMANCE_KERNEL=$GUEST_KERNEL XVIRT_CONFORMANCE_MEM_MIB=128 \
-    "$XVIRT_BUILD/tests/hypervisor/conformance/hypervisor-conformance" --gtest_brief=1
+    "$XVIRT_BUILD/tests/hypervisor/conformance/hypervisor-conformance"
 }
 
 helper_pid() { cat "$G.pid"; }
@@ -71,7 +71,7 @@ JSON
 
 save_restore() {
   local c0 pid; c0=$(last_count "$G.console"); pid=$(helper_pid)
-  qmp_ok "$G.qmp" "{\"execute\":\"save\",\"arguments\":{\"file\":\"$G.save\"}}" || return 1
+  qmp_ok "$G.qmp" "{\"execute\":\"save\",\"arguments\":{\"file\":\"$G.save\"}}" || { tail -n 20 "$G.log"; return 1; }
   wait_for 30 sh -c "! kill -0 $pid" || return 1
   info "saved at count $c0: $(ls -l "$G.save" | awk '{print $5}') bytes"
   mv "$G.console" "$G.console-before-save"
