@@ -98,9 +98,10 @@ Result<SaveOutcome> saveGuest(Guest& guest, const SaveRequest& req) {
   if (req.file.empty() || req.file[0] != '/')
     return makeError(ErrorCode::InvalidArgument, "The save image path '" + req.file + "' must be absolute.");
   bool wasRunning = guest.state() == RunState::Running;
-  // Cooperative suspend only when the guest is destroyed afterwards: bringing a self-suspended guest
-  // back in place (xc_domain_resume) is not implemented yet.
-  if (wasRunning && req.after == SaveRequest::After::Destroy && guest.hypervisor().backendName() == "xen" &&
+  // Cooperative suspend only when the guest does not run on here (destroyed, or left paused for
+  // xvirtd to stop): bringing a self-suspended guest back in place (xc_domain_resume) is not
+  // implemented yet, so `after: running` keeps the forced path (docs/xen-harness.md).
+  if (wasRunning && req.after != SaveRequest::After::Running && guest.hypervisor().backendName() == "xen" &&
       guest.config().kind != "hvm")
     (void)askGuestToSuspend(guest);
   XVIRT_TRY(guest.stop());

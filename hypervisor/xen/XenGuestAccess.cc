@@ -1,7 +1,6 @@
 // The toolstack's views into a guest: its RAM (foreign mapping) and its PV console ring
 // (the console page mapped plus the console event channel bound in dom0).
 #include <poll.h>
-#include <sys/mman.h>
 
 #include <algorithm>
 #include <atomic>
@@ -163,22 +162,6 @@ Result<std::unique_ptr<GuestMemory>> XenctrlHypervisor::mapMemory(DomId domid) {
   if (!addr) {
     int err = errno;
     return domainCallError(domid, "map the memory of", err);
-  }
-  // Frames that failed to map (holes, released or ballooned pages, invalid p2m entries) would raise
-  // SIGBUS when touched; they read as zeros instead, as a page the guest gave back does.
-  auto* base = static_cast<uint8_t*>(addr);
-  for (size_t i = 0; i < errs.size();) {
-    if (!errs[i]) { ++i; continue; }
-    size_t j = i;
-    while (j < errs.size() && errs[j]) ++j;
-    void* hole = ::mmap(base + i * XC_PAGE_SIZE, (j - i) * XC_PAGE_SIZE, PROT_READ | PROT_WRITE,
-                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
-    if (hole == MAP_FAILED) {
-      int err = errno;
-      xenforeignmemory_unmap(fmem.get(), addr, frames.size());
-      return Error::system("Cannot fill the unmapped pages of domain " + std::to_string(domid), err);
-    }
-    i = j;
   }
   return std::unique_ptr<GuestMemory>(new XenGuestMemory(std::move(fmem), addr, frames.size()));
 }

@@ -14,6 +14,9 @@ GUEST_INITRD=$WORK/guest.cpio
 [ -f "$GUEST_KERNEL" ] || cp "$HARNESS_DIR/vmlinux" "$GUEST_KERNEL"
 [ -f "$GUEST_INITRD" ] || cp "$HARNESS_DIR/guest.cpio" "$GUEST_INITRD"
 STEP_FAILED=0
+# What the guests printed and the helpers logged, kept on the host for a look after the run.
+keep_work() { mkdir -p "$RUN/work"; cp "$WORK"/*.console* "$WORK"/*.log "$RUN/work/" 2>/dev/null; true; }
+trap keep_work EXIT
 
 now() { cut -d' ' -f1 /proc/uptime; }
 elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
@@ -52,9 +55,20 @@ wait_for() {
 }
 
 # qmp SOCKET JSON: sends one command after qmp_capabilities, prints its reply (events skipped).
+# The connection stays open until the reply came: the helper drops a client's pending replies when
+# the client closes, and hotplug replies wait for the guest.
 qmp() {
-  printf '{"execute":"qmp_capabilities"}\n%s\n' "$2" |
-    socat -t 60 - UNIX-CONNECT:"$1" | grep -v '"QMP"' | grep -v '^{"event"' | sed -n 2p
+  local line n=0
+  coproc QMP { exec socat - UNIX-CONNECT:"$1"; }
+  printf '{"execute":"qmp_capabilities"}\n%s\n' "$2" >&"${QMP[1]}"
+  while IFS= read -r -t 90 line <&"${QMP[0]}"; do
+    case "$line" in
+      *'"QMP"'*|'{"event"'*) ;;
+      *'"return"'*|*'"error"'*) n=$((n + 1)); if [ $n = 2 ]; then echo "$line"; break; fi ;;
+    esac
+  done
+  kill "$QMP_PID" 2>/dev/null; wait "$QMP_PID" 2>/dev/null
+  true
 }
 # qmp_ok SOCKET JSON: fails unless the reply is a "return".
 qmp_ok() {

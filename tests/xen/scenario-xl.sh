@@ -4,7 +4,7 @@
 source "$(dirname "$0")/lib.sh"
 
 X=$WORK/xl
-elapsed_of() { local t0; t0=$(now); "$@" >>"$X.cmdlog" 2>&1 || return 1; elapsed "$t0"; }
+elapsed_of() { local t0; t0=$(now); "$@" >>"$X.cmd.log" 2>&1 || { tail -n 20 "$X.cmd.log" >&2; return 1; }; elapsed "$t0"; }
 xl_console_has() { grep -aq -- "$1" /var/log/xen/console/guest-xlg.log 2>/dev/null; }
 xl_count() { grep -a XVIRT-GUEST-COUNT /var/log/xen/console/guest-xlg.log | tail -n 1 | awk '{print $2}' | tr -d '\r'; }
 
