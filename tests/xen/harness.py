@@ -206,9 +206,10 @@ def busybox_into(c):
 DOM0_INIT = r"""#!/bin/busybox sh
 export PATH=/usr/lib/xen-4.17/bin:/usr/sbin:/usr/bin:/sbin:/bin
 mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev
-mkdir -p /dev/pts /dev/shm /run /var/run /var/log/xen /var/lib/xen /var/lib/xenstored /tmp /run/xen /var/lock
-mount -t devpts devpts /dev/pts; mount -t tmpfs tmpfs /run; mount -t tmpfs tmpfs /tmp
+mkdir -p /dev/pts /dev/shm /run /var/log/xen /var/lib/xen /var/lib/xenstored /tmp
+mount -t devpts devpts /dev/pts; mount -t tmpfs tmpfs /run; mount -t tmpfs -o size=75% tmpfs /tmp
 mkdir -p /run/xen /run/xenstored /run/lock
+ln -sfn /run /var/run; ln -sfn /run/lock /var/lock
 ln -sf /proc/self/fd /dev/fd; ln -sf fd/0 /dev/stdin; ln -sf fd/1 /dev/stdout; ln -sf fd/2 /dev/stderr
 echo "XVIRT-DOM0 init $(cut -d' ' -f1 /proc/uptime)"
 for m in $(cat /modules.order); do insmod $m 2>/dev/null; done

@@ -82,7 +82,8 @@ save_restore() {
   local c1; c1=$(last_count "$G.console")
   echo "count before save $c0, after restore $c1"
   # The guest kept its state: it counts on from where it was, without booting again.
-  ! console_has XVIRT-GUEST-UP && [ "$c1" -ge "$c0" ] && counter_advances "$G.console"
+  ! console_has XVIRT-GUEST-UP && [ "$c1" -ge "$c0" ] && counter_advances "$G.console" || return 1
+  rm -f "$G.save"  # dom0's /tmp is RAM: the next scenarios need the room
 }
 
 disk_add() {

@@ -58,7 +58,8 @@ resume() { V resume b1 && state_is running; }
 save() { rm -f "$WORK/b1.save"; V save b1 "$WORK/b1.save" && state_is 'shut off' && test -s "$WORK/b1.save"; }
 restore() {
   V restore "$WORK/b1.save" && state_is running || return 1
-  wait_for 60 booted
+  wait_for 60 booted || return 1
+  rm -f "$WORK/b1.save"
 }
 attach_disk() {
   { printf '%s\n' "$MAGIC"; dd if=/dev/zero bs=1M count=8 2>/dev/null; } > "$WORK/b1-data.img"

@@ -29,6 +29,7 @@ xl_side() {
   T_XL_RESTORE=$(elapsed_of xl restore "$X.save") || return 1
   wait_for 60 sh -c "[ \$(grep -a XVIRT-GUEST-COUNT /var/log/xen/console/guest-xlg.log | tail -n 1 | awk '{print \$2}' | tr -d '\r') -gt $c0 ]" || return 1
   xl destroy xlg
+  rm -f "$X.save"
   kill "$(pidof xenconsoled)" 2>/dev/null
   echo "xl: create $T_XL_CREATE save $T_XL_SAVE restore $T_XL_RESTORE"
   echo "$T_XL_CREATE $T_XL_SAVE $T_XL_RESTORE" > "$X.xl-times"
@@ -49,6 +50,7 @@ xvirt_side() {
     -qmp "unix:$G.qmp,server,nowait" -pidfile "$G.pid" --log "$G.log" -daemonize) || return 1
   wait_for 60 grep -aq XVIRT-GUEST-COUNT "$G.console2" || return 1
   qmp "$G.qmp" '{"execute":"quit"}' >/dev/null
+  rm -f "$G.save"
   echo "xvirt: create $T_XV_CREATE save $T_XV_SAVE restore $T_XV_RESTORE"
   echo "$T_XV_CREATE $T_XV_SAVE $T_XV_RESTORE" > "$X.xv-times"
 }
