@@ -42,13 +42,16 @@ xvirt_side() {
   T_XV_CREATE=$(elapsed_of "$HELPER" --hypervisor xen -name xvg -M xenpv -m 256 -smp 2 -kernel "$GUEST_KERNEL" \
     -initrd "$GUEST_INITRD" -append "console=hvc0 quiet" -serial "file:$G.console" \
     -qmp "unix:$G.qmp,server,nowait" -pidfile "$G.pid" --log "$G.log" -daemonize) || return 1
+  echo "xvirt create $T_XV_CREATE s"
   wait_for 240 grep -aq XVIRT-GUEST-COUNT "$G.console" || return 1
   local pid; pid=$(cat "$G.pid")
   T_XV_SAVE=$(elapsed_of qmp_ok "$G.qmp" "{\"execute\":\"save\",\"arguments\":{\"file\":\"$G.save\"}}") || return 1
   wait_for 30 sh -c "! kill -0 $pid" || return 1
+  echo "xvirt save $T_XV_SAVE s"
   T_XV_RESTORE=$(elapsed_of "$HELPER" --hypervisor xen --restore "$G.save" -serial "file:$G.console2" \
     -qmp "unix:$G.qmp,server,nowait" -pidfile "$G.pid" --log "$G.log" -daemonize) || return 1
-  wait_for 60 grep -aq XVIRT-GUEST-COUNT "$G.console2" || return 1
+  echo "xvirt restore $T_XV_RESTORE s"
+  wait_for 60 grep -aq XVIRT-GUEST-COUNT "$G.console2" || { pidof xenconsoled; tail -n 20 "$G.log"; return 1; }
   qmp "$G.qmp" '{"execute":"quit"}' >/dev/null
   rm -f "$G.save"
   echo "xvirt: create $T_XV_CREATE save $T_XV_SAVE restore $T_XV_RESTORE"
