@@ -158,9 +158,22 @@ Status Guest::applyAffinity() {
   return okStatus();
 }
 
+Result<VbdDevice> Guest::vbdFor(const GuestDisk& disk) {
+  VbdDevice vbd = vbdDeviceFor(disk);
+  // Kernel blkback opens a block device named by physical-device; xl's block script provides it.
+  // The sim's backends read params themselves.
+  if (hv_.backendName() != "xen" || vbd.backendType != "vbd" || vbd.params.empty()) return vbd;
+  const std::string be = vbdBackendPath(static_cast<uint32_t>(domid_), vbd.devid, vbd.backendType);
+  XVIRT_ASSIGN_OR_RETURN(vbd.physicalDevice, blockDevices_.attach(be, vbd.params, vbd.readonly));
+  return vbd;
+}
+
 Status Guest::writeDevices() {
   uint32_t domid = static_cast<uint32_t>(domid_);
-  for (const auto& d : config_.disks) XVIRT_TRY(writeVbd(xs_, domid, vbdDeviceFor(d)));
+  for (const auto& d : config_.disks) {
+    XVIRT_ASSIGN_OR_RETURN(VbdDevice vbd, vbdFor(d));
+    XVIRT_TRY(writeVbd(xs_, domid, vbd));
+  }
   for (const auto& n : config_.nics) {
     VifDevice vif{n.devid, n.mac, n.bridge, n.script, n.model};
     XVIRT_TRY(writeVif(xs_, domid, vif));
@@ -234,6 +247,7 @@ void Guest::destroy() {
   auto uuid = Uuid::parse(config_.uuid);
   Status r = removeDomainTree(xs_, domid, uuid ? *uuid : Uuid{});
   if (!r.ok()) logWarning("Removing the xenstore tree of domain " + std::to_string(domid) + ": " + r.error().message);
+  blockDevices_.releaseAll();  // blkback let go with the domain; autoclear frees the loop devices
   Status rel = xs_.releaseDomain(domid);
   (void)rel;  // already released by the domain's destruction on most hosts
   domid_ = -1;

@@ -15,6 +15,8 @@
 #include "common/Result.h"
 #include "hypervisor/Hypervisor.h"
 #include "hypervisor/XenStore.h"
+#include "helper/BlockDevices.h"
+#include "helper/XenstoreLayout.h"
 
 namespace xvirt::saveimg {
 struct SaveImageInfo;
@@ -73,6 +75,9 @@ class Guest {
   // Hotplug and tuning keep the config in step with the live guest, so a rebuild (reset) keeps them.
   GuestConfig& mutableConfig() { return config_; }
   uint32_t hostCpus() const { return hostCpus_; }
+  // The xenstore view of a disk, with the block device blkback needs on real Xen set up.
+  Result<VbdDevice> vbdFor(const GuestDisk& disk);
+  BlockDevices& blockDevices() { return blockDevices_; }
 
   Json queryDomain();
   Result<Json> queryCpus();
@@ -108,6 +113,7 @@ class Guest {
   unsigned hypervisorFailures_ = 0;  // consecutive failed checks of our domain
   std::string watchToken_;
   uint32_t hostCpus_ = 0;
+  BlockDevices blockDevices_;
   bool ending_ = false;
   std::function<Status()> deviceWriter_;  // set by restore: the image's devices instead of the config's
   std::unique_ptr<DeviceModel> dm_;  // HVM only

@@ -251,6 +251,7 @@ void Hotplug::finishRemoval(Pending& p) {
 }
 
 void Hotplug::forget(const Device& dev) {
+  guest_.blockDevices().release(dev.backend);
   devices_.erase(dev.backend);
   GuestConfig& c = guest_.mutableConfig();
   if (dev.kind == "disk")
@@ -343,7 +344,9 @@ void Hotplug::diskAdd(const Json& args, MonitorServer::Reply reply) {
                                   "Guest '" + guestName + "' already has a disk " + d.name + " (virtual device " +
                                       std::to_string(d.devid) + ").")));
   const uint32_t domid = static_cast<uint32_t>(domid_);
-  const VbdDevice vbd = vbdDeviceFor(disk);
+  auto vbdOr = guest_.vbdFor(disk);
+  if (!vbdOr.ok()) return reply(fail(vbdOr.error()));
+  const VbdDevice vbd = *vbdOr;
   if (Status s = writeVbd(xs_, domid, vbd); !s.ok()) return reply(fail(s.error()));
   Device dev{"disk", target, vbd.backendType, vbd.devid, vbdBackendPath(domid, vbd.devid, vbd.backendType),
              vbdFrontendPath(domid, vbd.devid), ""};

@@ -119,6 +119,10 @@ Status writeVbd(hv::XenStore& xs, uint32_t domid, const VbdDevice& d) {
     XVIRT_TRY(w(be + "/params", d.params));
     XVIRT_TRY(w(be + "/format", d.format.empty() ? "raw" : d.format));
     XVIRT_TRY(w(be + "/discard-enable", d.readonly ? "0" : "1"));
+    if (!d.physicalDevice.empty()) {
+      XVIRT_TRY(w(be + "/physical-device", d.physicalDevice));
+      XVIRT_TRY(w(be + "/physical-device-path", d.params));
+    }
 
     XVIRT_TRY(tx.mkdir(fe));
     XVIRT_TRY(tx.setPerms(fe, {{domid, 'n'}, {0, 'r'}}));

@@ -34,6 +34,7 @@ struct VbdDevice {
   std::string vdev;             // xvda
   std::string backendType;      // vbd (blkback) | qdisk (userspace)
   std::string params;           // the file or block device
+  std::string physicalDevice;   // "major:minor" for blkback (real Xen; helper/BlockDevices.h), or empty
   std::string format = "raw";
   bool readonly = false;
   bool cdrom = false;

@@ -17,7 +17,11 @@ XVIRT_PACKAGES=(
   xenstore-utils xen-utils-4.17 socat e2fsprogs
   virtinst virt-manager xvfb x11-utils imagemagick fonts-dejavu-core
   libvncserver-dev vncsnapshot libjpeg-turbo-progs
+  # The fuzz targets (scripts/fuzz.sh): clang with libFuzzer and the sanitizer runtimes.
   clang libclang-rt-14-dev
+  # The real-Xen suite (tests/xen/harness.py): Xen and a kernel to boot under QEMU, busybox for the
+  # dom0 and guest initramfs, Debian's device model for HVM guests.
+  qemu-system-x86 xen-hypervisor-4.17-amd64 linux-image-amd64 busybox-static qemu-system-xen
 )
 
 xvirt_missing_packages() {

@@ -2,6 +2,7 @@
 #include "helper/save/GuestSave.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <time.h>
 
 #include "common/File.h"
@@ -69,6 +70,25 @@ Result<SaveOutcome> writeImage(Guest& guest, const SaveRequest& req, bool wasRun
   return out;
 }
 
+// A Linux PV or PVH guest must suspend itself before libxenguest can save it: it writes out its
+// own p2m and event channel state first. Forcing SHUTDOWN_suspend from outside, as for a paused
+// domain, makes xc_domain_save fail on real Xen ("Numerical result out of range"). So on Xen the
+// helper asks through control/shutdown, as libxl does, and waits for the guest to shut down with
+// reason suspend. False when the guest did not answer in time: the save then goes the forced way.
+bool askGuestToSuspend(Guest& guest) {
+  hv::DomId domid = static_cast<hv::DomId>(guest.domid());
+  const std::string path = domainPath(domid) + "/control/shutdown";
+  if (!guest.xenstore().write(path, "suspend").ok()) return false;
+  for (int waited = 0; waited < 30000; waited += 20) {
+    auto info = guest.hypervisor().domainInfo(domid);
+    if (info.ok() && info->shutdown && info->shutdownReason == hv::ShutdownReason::Suspend) return true;
+    ::poll(nullptr, 0, 20);
+  }
+  (void)guest.xenstore().write(path, "");
+  logWarning("Guest '" + guest.config().name + "' did not suspend itself within 30 seconds.");
+  return false;
+}
+
 }  // namespace
 
 Result<SaveOutcome> saveGuest(Guest& guest, const SaveRequest& req) {
@@ -78,6 +98,12 @@ Result<SaveOutcome> saveGuest(Guest& guest, const SaveRequest& req) {
   if (req.file.empty() || req.file[0] != '/')
     return makeError(ErrorCode::InvalidArgument, "The save image path '" + req.file + "' must be absolute.");
   bool wasRunning = guest.state() == RunState::Running;
+  // Cooperative suspend only when the guest does not run on here (destroyed, or left paused for
+  // xvirtd to stop): bringing a self-suspended guest back in place (xc_domain_resume) is not
+  // implemented yet, so `after: running` keeps the forced path (docs/xen-harness.md).
+  if (wasRunning && req.after != SaveRequest::After::Running && guest.hypervisor().backendName() == "xen" &&
+      guest.config().kind != "hvm")
+    (void)askGuestToSuspend(guest);
   XVIRT_TRY(guest.stop());
   auto out = writeImage(guest, req, wasRunning);
   if (!out.ok()) {

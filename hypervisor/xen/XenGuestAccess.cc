@@ -104,13 +104,15 @@ class XenConsoleChannel final : public ConsoleChannel {
 Result<std::vector<xen_pfn_t>> XenctrlHypervisor::guestFrames(DomId domid, const xc_domaininfo_t& info) {
   std::vector<xen_pfn_t> frames;
   if (!(info.flags & XEN_DOMINF_hvm_guest)) {
-    {
+    // The builder's p2m holds only until the guest runs: Linux then remaps and releases frames
+    // (seen on Xen 4.17), so a guest that has run is mapped through the p2m it publishes.
+    if (info.cpu_time == 0) {
       std::lock_guard lock(mu_);
       auto it = pvP2m_.find(domid);
       if (it != pvP2m_.end()) return it->second;
     }
-    // A PV guest we did not build (restored, or built by another process): read the p2m the guest
-    // kernel publishes in its shared info. Before the guest has booted there is none.
+    // A PV guest that ran, or that we did not build (restored, or built by another process): read
+    // the p2m the guest kernel publishes in its shared info. Before the guest has booted there is none.
     xc_domain_meminfo minfo{};
     if (xc_map_domain_meminfo(xch_.get(), domid, &minfo) != 0) {
       int err = errno;

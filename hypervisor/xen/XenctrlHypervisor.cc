@@ -173,6 +173,17 @@ Result<DomId> XenctrlHypervisor::createDomain(const CreateParams& params) {
                      " vCPUs: " + std::strerror(err) + ".",
                  err};
   }
+  // Xen 4.17 still allocates the vCPUs themselves only on XEN_DOMCTL_max_vcpus, with the count given
+  // at creation (domctl.h); without it the domain has none and building fails in SETVCPUCONTEXT.
+  // libxl makes the same call in libxl__build_pre.
+  if (xc_domain_max_vcpus(xch_.get(), domid, params.maxVcpus) != 0) {
+    int err = errno;
+    (void)xc_domain_destroy(xch_.get(), domid);
+    return Error{ErrorCode::OperationFailed,
+                 "Xen failed to allocate " + std::to_string(params.maxVcpus) + " vCPUs for domain " +
+                     std::to_string(domid) + ": " + std::strerror(err) + ".",
+                 err};
+  }
   return DomId(domid);
 }
 

@@ -1,0 +1,126 @@
+#!/bin/bash
+# Scenario A (issue 10): the Hypervisor conformance suite, then xvirt-helper standalone on real Xen
+# with the qemu-xen style command line. Runs inside dom0; see tests/xen/harness.py.
+source "$(dirname "$0")/lib.sh"
+
+G=$WORK/a1
+MAGIC=XVIRT-DISK-MAGIC-4217
+
+conformance() {
+  XVIRT_CONFORMANCE_BACKEND=xen XVIRT_CONFORMANCE_KERNEL=$GUEST_KERNEL XVIRT_CONFORMANCE_MEM_MIB=128 \
+    "$XVIRT_BUILD/tests/hypervisor/conformance/hypervisor-conformance" --gtest_filter=-*SaveAndRestoreKeepTheRam
+}
+
+helper_pid() { cat "$G.pid"; }
+console_has() { grep -aq -- "$1" "$G.console"; }
+status_is() { qmp "$G.qmp" '{"execute":"query-status"}' | grep -q "\"status\": *\"$1\""; }
+
+start_paused() {
+  rm -f "$G".*
+  "$HELPER" --hypervisor xen -name a1 -M xenpv -m 256 -smp 2 -kernel "$GUEST_KERNEL" -initrd "$GUEST_INITRD" \
+    -append "console=hvc0 quiet" -serial "file:$G.console" -qmp "unix:$G.qmp,server,nowait" \
+    -pidfile "$G.pid" --log "$G.log" -daemonize -S || { cat "$G.log"; return 1; }
+  status_is paused || status_is prelaunch || { qmp "$G.qmp" '{"execute":"query-status"}'; return 1; }
+  qmp "$G.qmp" '{"execute":"query-domain"}'
+  ! console_has XVIRT-GUEST-UP
+}
+
+cont_boots() {
+  qmp_ok "$G.qmp" '{"execute":"cont"}' || return 1
+  wait_for 180 console_has XVIRT-GUEST-UP || { tail -5 "$G.console"; return 1; }
+  wait_for 30 console_has XVIRT-GUEST-COUNT
+}
+
+counter_advances() {  # FILE: the counter moves within 30 s
+  local c0; c0=$(last_count "$1")
+  wait_for 30 sh -c "[ \"\$(grep -a XVIRT-GUEST-COUNT '$1' | tail -n 1 | awk '{print \$2}' | tr -d '\\r')\" != '$c0' ]" ||
+    { tail -c 400 "$1"; return 1; }
+}
+
+stop_cont() {
+  qmp_ok "$G.qmp" '{"execute":"stop"}' || return 1
+  status_is paused || return 1
+  sleep 1
+  local c0; c0=$(last_count "$G.console")
+  sleep 3
+  local c1; c1=$(last_count "$G.console")
+  echo "paused: counter $c0 -> $c1"
+  [ "$c0" = "$c1" ] || return 1
+  qmp_ok "$G.qmp" '{"execute":"cont"}' || return 1
+  status_is running && counter_advances "$G.console"
+}
+
+pinning() {
+  # A second guest, built paused from a GuestConfig with vCPU 0 on CPU 1 and vCPU 1 on CPU 0;
+  # query-cpus reads the hard affinity back through libxenctrl.
+  local P=$WORK/pin
+  cat > "$P.json" <<JSON
+{"version": 1, "name": "pin", "uuid": "6f1c3e2a-1b2c-4d5e-8f90-a1b2c3d4e5f6", "kind": "pv",
+ "memoryKib": 131072, "maxMemoryKib": 131072, "maxVcpus": 2, "onlineVcpus": 2,
+ "affinity": [[1], [0]], "kernel": "$GUEST_KERNEL", "ramdisk": "$GUEST_INITRD", "cmdline": "console=hvc0 quiet",
+ "onPoweroff": "destroy", "onReboot": "destroy", "onCrash": "destroy",
+ "disks": [], "nics": [], "chardevs": [{"kind": "console", "port": 0, "type": "null", "path": ""}],
+ "graphics": [], "deviceModels": []}
+JSON
+  "$HELPER" --hypervisor xen --config "$P.json" -qmp "unix:$P.qmp,server,nowait" -pidfile "$P.pid" \
+    --log "$P.log" -daemonize -S || { cat "$P.log"; return 1; }
+  local r; r=$(qmp "$P.qmp" '{"execute":"query-cpus"}')
+  echo "$r"
+  qmp "$P.qmp" '{"execute":"quit"}' >/dev/null
+  echo "$r" | grep -q '"cpu-index": *0[^}]*"affinity": *"1"' && echo "$r" | grep -q '"cpu-index": *1[^}]*"affinity": *"0"'
+}
+
+save_restore() {
+  local c0 pid; c0=$(last_count "$G.console"); pid=$(helper_pid)
+  qmp_ok "$G.qmp" "{\"execute\":\"save\",\"arguments\":{\"file\":\"$G.save\"}}" || { tail -n 20 "$G.log"; return 1; }
+  wait_for 30 sh -c "! kill -0 $pid" || return 1
+  info "saved at count $c0: $(ls -l "$G.save" | awk '{print $5}') bytes"
+  mv "$G.console" "$G.console-before-save"
+  "$HELPER" --hypervisor xen --restore "$G.save" -serial "file:$G.console" -qmp "unix:$G.qmp,server,nowait" \
+    -pidfile "$G.pid" --log "$G.log" -daemonize || { tail -20 "$G.log"; return 1; }
+  wait_for 60 console_has XVIRT-GUEST-COUNT || return 1
+  local c1; c1=$(last_count "$G.console")
+  echo "count before save $c0, after restore $c1"
+  # The guest kept its state: it counts on from where it was, without booting again.
+  ! console_has XVIRT-GUEST-UP && [ "$c1" -ge "$c0" ] && counter_advances "$G.console" || return 1
+  rm -f "$G.save"  # dom0's /tmp is RAM: the next scenarios need the room
+}
+
+disk_add() {
+  rm -f "$WORK/data.img"
+  { printf '%s\n' "$MAGIC"; dd if=/dev/zero bs=1M count=8 2>/dev/null; } > "$WORK/data.img"
+  qmp_ok "$G.qmp" "{\"execute\":\"disk_add\",\"arguments\":{\"target\":\"xvdb\",\"source\":\"$WORK/data.img\",\"timeout\":25}}" || {
+    xenstore-ls -f /local/domain/0/backend/vbd; return 1; }
+  wait_for 30 console_has "XVIRT-GUEST-DISK /dev/xvdb $MAGIC" || { grep -a DISK "$G.console"; return 1; }
+  xenstore-ls -f /local/domain/0/backend/vbd | grep physical-device
+}
+
+disk_remove() {
+  qmp_ok "$G.qmp" '{"execute":"disk_remove","arguments":{"target":"xvdb","timeout":25}}' || return 1
+  wait_for 30 console_has "XVIRT-GUEST-DISK-GONE /dev/xvdb" || return 1
+  ! xenstore-ls /local/domain/0/backend/vbd 2>/dev/null | grep -q 51728
+}
+
+sigterm_destroys() {
+  local pid domid
+  domid=$(qmp "$G.qmp" '{"execute":"query-domain"}' | sed -n 's/.*"domid": *\([0-9]*\).*/\1/p')
+  pid=$(helper_pid)
+  kill -TERM "$pid"
+  wait_for 30 sh -c "! kill -0 $pid" || return 1
+  echo "domain $domid"
+  wait_for 30 sh -c "! xl list $domid >/dev/null 2>&1"
+}
+
+step conformance conformance
+# Copies all RAM of a PV guest that was forced to suspend: on Xen its page-table pages cannot be
+# mapped writable and a restored, never-run PV guest publishes no p2m (docs/xen-harness.md).
+skip conformance-save-restore-ram "whole-RAM copy of a forced-suspend PV guest is not possible on Xen"
+step helper-start-paused start_paused &&
+  step helper-cont-boots cont_boots &&
+  step helper-stop-cont stop_cont
+step helper-vcpu-pinning pinning
+step helper-save-restore save_restore
+step helper-disk-add disk_add && step helper-disk-remove disk_remove
+step helper-sigterm-destroys sigterm_destroys
+pkill -f xvirt-helper 2>/dev/null
+true
