@@ -252,6 +252,9 @@ int runDaemon(int argc, char** argv, const HypervisorFactory& openHypervisor, co
   rpc::Server server(serverOptionsFrom(config.value(), o.systemMode),
                      [&ctx](rpc::Connection& conn) { return std::make_unique<ClientSession>(ctx, conn); });
   if (auto st = listenAll(server, o, p, config.value()); !st) return fail(st.error());
+  // As libvirtd: clients queue on the listening sockets until managed-saved guests are back and
+  // autostart guests are started, so the first answer a client gets is the settled state.
+  domains->start();
   if (auto st = server.start(); !st) return fail(st.error());
   if (!o.pidFile.empty()) {
     if (auto st = writeFileAtomic(o.pidFile, std::to_string(::getpid()) + "\n", 0644); !st) {
@@ -260,7 +263,6 @@ int runDaemon(int argc, char** argv, const HypervisorFactory& openHypervisor, co
     }
   }
   logInfo("xvirtd " XVIRT_VERSION " serves " + ctx.uri() + " at " + p.socket + ".");
-  domains->start();
   if (hooks.started) hooks.started(ctx);
 
   for (;;) {

@@ -258,13 +258,14 @@ void Guest::watchDomain() {
   // xenstored fires @releaseDomain whenever a domain shuts down or dies: then we ask the hypervisor.
   watchToken_ = "xvirt-helper-" + std::to_string(::getpid());
   Status s = xs_.watch("@releaseDomain", watchToken_);
-  if (!s.ok()) {
-    logWarning("Cannot watch @releaseDomain: " + s.error().message);
-    return;
-  }
-  if (!watchSource_) watchSource_ = g_unix_fd_add(xs_.watchFd(), G_IO_IN, &Guest::onWatch, this);
+  if (!s.ok())
+    logWarning("Cannot watch @releaseDomain (the periodic look at the domain goes on): " + s.error().message);
+  else if (!watchSource_)
+    watchSource_ = g_unix_fd_add(xs_.watchFd(), G_IO_IN, &Guest::onWatch, this);
   // libxenstore says nothing when xenstored goes away, and a dead hypervisor fires no watch: a
-  // slow periodic look at our domain notices both (docs/hardening.md "Crash consistency").
+  // slow periodic look at our domain notices both (docs/hardening.md "Crash consistency"). It runs
+  // also when the watch failed: a host killed just as the guest started fails the watch, and
+  // nothing else would then ever notice that the domain is gone (crash test, simxen round 22).
   if (!hostCheckSource_) hostCheckSource_ = g_timeout_add_seconds(kHostCheckSeconds, &Guest::onHostCheck, this);
 }
 

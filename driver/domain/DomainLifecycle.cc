@@ -177,6 +177,9 @@ Status DomainManager::startLocked(const std::shared_ptr<DomainObject>& dom, cons
     }
   }
   std::lock_guard lock(dom->mu());
+  // The helper may have exited since `cont` (its host died, the guest powered off at once): then
+  // its EOF was handled and the domain recorded stopped; that record stands.
+  if (dom->monitor != helper.monitor) return okStatus();
   const bool restored = !restoreFrom.empty();
   dom->state = paused ? DomainState::Paused : DomainState::Running;
   dom->reason = paused ? reason::kPausedUser : restored ? reason::kRunningRestored : reason::kRunningBooted;
