@@ -36,7 +36,9 @@ export XVIRT_SANITIZED=1
 
 status=0
 # The fuzz smoke builds and runs its own sanitized clang build (scripts/fuzz.sh); not again here.
-meson test -C "$XVIRT_BUILD" --print-errorlogs --num-processes "$(nproc)" --no-suite fuzz "$@" || status=$?
+# The real-Xen suite runs its binaries inside a dom0 under QEMU, where the reports would not reach
+# $logs: it is left out (it ran green there once, docs/hardening.md "Sanitizers").
+meson test -C "$XVIRT_BUILD" --print-errorlogs --num-processes "$(nproc)" --no-suite fuzz --no-suite xen "$@" || status=$?
 /usr/bin/python3 "$XVIRT_ROOT/scripts/test-summary.py" "$XVIRT_BUILD/meson-logs/testlog.json"
 reports=$(find "$logs" -type f | wc -l)
 echo "sanitize: build $((built - start)) s, tests $(( $(date +%s) - built )) s, $reports sanitizer reports in $logs"

@@ -34,6 +34,7 @@ from test_xvirtd import Daemon, proc_figures, start_libvirt_event_loop, wait_for
 import libvirt  # noqa: E402
 
 DEADLOCK_S = 90  # a call that takes longer than this means the daemon is stuck (not a timing check)
+CONSOLE_NUDGE_S = 20  # a console reader waiting this long may be reading a paused guest
 SHARED = 6       # domains every client may start, destroy, suspend and look up
 
 
@@ -78,6 +79,7 @@ class Client(threading.Thread):
         self.callbacks = []
         self.last_progress = time.monotonic()
         self.current = None
+        self.console_name, self.nudged = None, False
         self.fatal = None
         names, weights = zip(*self.OPS)
         self.names, self.weights = names, weights
@@ -90,7 +92,7 @@ class Client(threading.Thread):
             self.conn = libvirt.open(self.t.d.uri)
             while not self.t.stop.is_set():
                 op = self.rng.choices(self.names, self.weights)[0]
-                self.current = op
+                self.current, self.nudged = op, False
                 try:
                     getattr(self, "op_" + op)()
                     self.t.stats.add(op)
@@ -183,7 +185,8 @@ class Client(threading.Thread):
                 None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, self.t.on_event, None))
 
     def op_console(self):
-        d = self.dom(self.pick())
+        self.console_name = self.pick()
+        d = self.dom(self.console_name)
         st = self.conn.newStream(0)
         try:
             d.openConsole(None, st, libvirt.VIR_DOMAIN_CONSOLE_FORCE)
@@ -238,6 +241,7 @@ class StressTest:
         self.events = 0
         self.stop = threading.Event()
         self.failures = []
+        self.console_nudges = 0
 
     def xml(self, name):
         return DOMAIN_XML.format(name=name, uuid=self.uuids[name], kernel=self.kernel, disk=self.disk)
@@ -275,6 +279,20 @@ class StressTest:
             except TimeoutError:
                 pass
         return proc_figures(self.pid())
+
+    def resume_if_paused(self, name):
+        """1 when `name` was paused and is resumed now, else 0."""
+        conn = libvirt.open(self.d.uri)
+        try:
+            d = conn.lookupByName(name)
+            if d.state()[0] != libvirt.VIR_DOMAIN_PAUSED:
+                return 0
+            d.resume()
+            return 1
+        except libvirt.libvirtError:
+            return 0  # gone or changed meanwhile: the reader gets EOF or its echo
+        finally:
+            conn.close()
 
     def destroy_all(self):
         conn = libvirt.open(self.d.uri)
@@ -326,6 +344,11 @@ class StressTest:
             peak = max(peak, proc_figures(self.pid()))
             now = time.monotonic()
             for c in clients:
+                # A console reader of a guest that another client paused waits for output that
+                # cannot come: resume that guest, as its user would; the reader must then go on.
+                if c.current == "console" and now - c.last_progress > CONSOLE_NUDGE_S and not c.nudged:
+                    c.nudged = self.resume_if_paused(c.console_name)
+                    self.console_nudges += c.nudged
                 if c.current is not None and now - c.last_progress > DEADLOCK_S:
                     self.failures.append(f"client {c.index} stuck in {c.current} for {now - c.last_progress:.0f} s")
             if any(c.fatal for c in clients) or any("stuck" in f for f in self.failures):
@@ -398,6 +421,7 @@ class StressTest:
                 print(f"xvirtd {label:<8}: VmRSS {rss / 1024:7.1f} MiB, open fds {fds:4}, threads {th:4}")
         stalls = getattr(self, "client_side_stalls", [])
         print(f"client-side stalls (xvirtd holding no connection of theirs): {len(stalls)} " + ", ".join(stalls))
+        print(f"console readers of a paused guest, resumed after {CONSOLE_NUDGE_S} s: {self.console_nudges}")
         print(f"failures: {len(self.failures)}")
         for f in self.failures[:30]:
             print("  " + f)
