@@ -46,6 +46,17 @@ libvirt.registerErrorHandler(quiet, None)
 
 
 
+def rss_split(pid):
+    """(RssAnon, RssFile) in KiB: heap and stacks apart from code and data pages mapped from files."""
+    out = {}
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            key, _, value = line.partition(":")
+            if key in ("RssAnon", "RssFile"):
+                out[key] = int(value.split()[0])
+    return out.get("RssAnon", 0), out.get("RssFile", 0)
+
+
 def rss_limit(baseline_kib):
     """RSS allowed after the run: allocator caches and the event bus may keep a little; a leak per
     call grows far beyond this."""
@@ -280,6 +291,16 @@ class StressTest:
                 pass
         return proc_figures(self.pid())
 
+    def state_of(self, name):
+        conn = libvirt.open(self.d.uri)
+        try:
+            d = conn.lookupByName(name)
+            return f"state {d.state()}, id {d.ID()}"
+        except libvirt.libvirtError as e:
+            return str(e)
+        finally:
+            conn.close()
+
     def resume_if_paused(self, name):
         """1 when `name` was paused and is resumed now, else 0."""
         conn = libvirt.open(self.d.uri)
@@ -330,6 +351,7 @@ class StressTest:
     def run(self):
         self.warm_up()
         self.before = self.settle()
+        self.before_split = rss_split(self.pid())
         stallers = [Staller(self.d.sock, k) for k in ("length", "header", "payload", "huge") for _ in range(2)]
         clients = [Client(self, i) for i in range(self.clients_n)]
         start = time.monotonic()
@@ -350,7 +372,10 @@ class StressTest:
                     c.nudged = self.resume_if_paused(c.console_name)
                     self.console_nudges += c.nudged
                 if c.current is not None and now - c.last_progress > DEADLOCK_S:
-                    self.failures.append(f"client {c.index} stuck in {c.current} for {now - c.last_progress:.0f} s")
+                    what = f"client {c.index} stuck in {c.current} for {now - c.last_progress:.0f} s"
+                    if c.current == "console":
+                        what += f" (guest {c.console_name}: {self.state_of(c.console_name)}, nudged: {c.nudged})"
+                    self.failures.append(what)
             if any(c.fatal for c in clients) or any("stuck" in f for f in self.failures):
                 break
         self.stop.set()
@@ -388,6 +413,7 @@ class StressTest:
             self.failures.append(f"xvirtd exited with status {self.d.proc.returncode}")
             return
         self.after = self.settle(self.before)
+        self.after_split = rss_split(self.pid())
         rss0, fd0, th0 = self.before
         rss1, fd1, th1 = self.after
         if fd1 != fd0:
@@ -419,6 +445,9 @@ class StressTest:
         if hasattr(self, "after"):
             for label, (rss, fds, th) in (("baseline", self.before), ("peak", self.peak), ("after", self.after)):
                 print(f"xvirtd {label:<8}: VmRSS {rss / 1024:7.1f} MiB, open fds {fds:4}, threads {th:4}")
+            (a0, f0), (a1, f1) = self.before_split, self.after_split
+            print(f"xvirtd RssAnon / RssFile: baseline {a0 / 1024:.1f} / {f0 / 1024:.1f} MiB, "
+                  f"after {a1 / 1024:.1f} / {f1 / 1024:.1f} MiB")
         stalls = getattr(self, "client_side_stalls", [])
         print(f"client-side stalls (xvirtd holding no connection of theirs): {len(stalls)} " + ", ".join(stalls))
         print(f"console readers of a paused guest, resumed after {CONSOLE_NUDGE_S} s: {self.console_nudges}")

@@ -295,6 +295,9 @@ Result<Json> SimHostModel::unpause(const Json& req) {
     }
   }
   guestPoll(*g);
+  // Input typed while the guest was paused waits in the ring; a running guest reads it (the
+  // client's kick came while it could not).
+  if (g->active()) consoleKick(g->id);
   return Json::object();
 }
 

@@ -30,6 +30,21 @@ TEST_F(SimGuestTest, BootWritesLinesNamingTheKernelAndEchoesInput) {
   EXPECT_TRUE(info->running);
 }
 
+// A line typed while the guest is paused waits in the ring and is echoed once it runs again (the
+// stress test's console readers waited for good on a guest another client had paused and resumed).
+TEST_F(SimGuestTest, InputTypedWhilePausedIsEchoedAfterUnpause) {
+  DomId d = buildGuest();
+  auto con = hyp_->openConsole(d, build_);
+  ASSERT_TRUE(con.ok()) << con.error().message;
+  ASSERT_TRUE(hyp_->unpause(d).ok());
+  readConsoleUntil(**con, "login: ");
+  ASSERT_TRUE(hyp_->pause(d).ok());
+  ASSERT_TRUE((*con)->write("typed-while-paused\r").ok());
+  ASSERT_TRUE(hyp_->unpause(d).ok());
+  std::string out = readConsoleUntil(**con, "typed-while-paused\r\n");
+  EXPECT_NE(out.find("typed-while-paused\r\n"), std::string::npos) << out;
+}
+
 TEST_F(SimGuestTest, KernelOverwrittenAfterBuildCrashesTheGuest) {
   DomId d = buildGuest();
   {
