@@ -116,9 +116,19 @@ def greet_once(subject, workdir, i):
         ms = (time.perf_counter() - t0) * 1000
         s.close()
     finally:
-        p.send_signal(signal.SIGTERM)
-        p.wait(timeout=30)
+        stop(p)
     return ms
+
+
+def stop(p):
+    """SIGTERM, then SIGKILL after 10 s (QEMU has been seen to miss a SIGTERM sent during its start-up)."""
+    p.send_signal(signal.SIGTERM)
+    try:
+        p.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        print(f"{p.args[0]} ignored SIGTERM for 10 s; killed", file=sys.stderr)
+        p.kill()
+        p.wait(timeout=30)
 
 
 class LongLived:
@@ -145,8 +155,7 @@ class LongLived:
 
     def close(self):
         self.s.close()
-        self.p.send_signal(signal.SIGTERM)
-        self.p.wait(timeout=30)
+        stop(self.p)
 
 
 def summary(samples):

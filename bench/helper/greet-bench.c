@@ -198,7 +198,16 @@ static double greetOnce(struct Subject* s, const char* dir, int run, enum WaitMo
   } else {
     fprintf(stderr, "greet-bench: %s %s\n", s->name, exited ? "exited before its monitor came up" : "timed out");
   }
-  if (!exited) kill(pid, SIGTERM);
+  // SIGTERM, then SIGKILL if the subject is still there 10 s later (QEMU has been seen to miss a
+  // SIGTERM that arrives during its start-up).
+  if (!exited) {
+    kill(pid, SIGTERM);
+    struct pollfd p = {pidfd, POLLIN, 0};
+    if (pidfd >= 0 && poll(&p, 1, 10000) == 0) {
+      fprintf(stderr, "greet-bench: %s ignored SIGTERM for 10 s; killed\n", s->name);
+      kill(pid, SIGKILL);
+    }
+  }
   int status;
   waitpid(pid, &status, 0);
   if (pidfd >= 0) close(pidfd);
