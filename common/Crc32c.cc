@@ -6,6 +6,10 @@
 // crcA * x^(8 lenB) xor crcB (the pre- and post-inversions cancel out in that sum).
 #include "common/Crc32c.h"
 
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
+
 #include <array>
 #include <cstring>
 
@@ -98,8 +102,14 @@ __attribute__((target("sse4.2"))) uint32_t hardwareCrc(uint32_t c, const uint8_t
   return c32;
 }
 
+// One cpuid, on the first CRC. __builtin_cpu_supports would link libgcc's CPU indicator, whose
+// constructor runs a dozen cpuid instructions at every process start (each a VM exit in a guest):
+// measurable in the helper's time to its monitor greeting.
 bool haveSse42() {
-  static const bool have = __builtin_cpu_supports("sse4.2");
+  static const bool have = [] {
+    unsigned eax, ebx, ecx, edx;
+    return __get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx & bit_SSE4_2);
+  }();
   return have;
 }
 #endif

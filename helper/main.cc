@@ -269,8 +269,9 @@ int main(int argc, char** argv) {
   // build): clients get the greeting at once and their commands run once the guest is built.
   std::unique_ptr<MonitorServer> monitor;
   if (!o.qmpPath.empty()) {
+    // The schema (13 KB of JSON) is parsed once the greeter runs, not before.
     monitor = std::make_unique<MonitorServer>(
-        MonitorSchema::builtin(), Json::object({{"qemu", Json::object({{"major", 0}, {"minor", 1}, {"micro", 0}})},
+        &MonitorSchema::builtin, Json::object({{"qemu", Json::object({{"major", 0}, {"minor", 1}, {"micro", 0}})},
                                                 {"package", std::string("xvirt-helper ") + XVIRT_VERSION}}));
     Status listening = monitor->listenEarly(o.qmpPath);
     if (!listening.ok()) return fail(listening.error().message);

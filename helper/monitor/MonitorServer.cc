@@ -40,7 +40,15 @@ struct MonitorServer::Client {
 };
 
 MonitorServer::MonitorServer(const MonitorSchema& schema, Json version)
-    : schema_(schema), version_(std::move(version)) {}
+    : schema_(&schema), version_(std::move(version)) {}
+
+MonitorServer::MonitorServer(SchemaSource schema, Json version)
+    : schemaSource_(schema), version_(std::move(version)) {}
+
+const MonitorSchema& MonitorServer::schema() {
+  if (!schema_) schema_ = &schemaSource_();
+  return *schema_;
+}
 
 MonitorServer::~MonitorServer() {
   greeter_.reset();  // clients it greeted are closed with it
@@ -51,7 +59,7 @@ MonitorServer::~MonitorServer() {
 }
 
 void MonitorServer::addCommand(const std::string& name, Handler handler) {
-  if (!schema_.command(name)) {
+  if (!schema().command(name)) {
     logError("Monitor command " + name + " is not in the monitor schema.");
     std::abort();
   }
@@ -263,7 +271,7 @@ void MonitorServer::handleLine(Client& c, const std::string& rawLine) {
   if (name == "qmp_capabilities") {
     if (c.negotiated)
       return fail(id, "CommandNotFound", "Capabilities negotiation is already complete, command ignored");
-    if (auto problem = schema_.checkArguments(*schema_.command(name), args))
+    if (auto problem = schema().checkArguments(*schema().command(name), args))
       return fail(id, "GenericError", *problem);
     c.negotiated = true;
     Json reply = Json::object({{"return", Json::object()}});
@@ -272,11 +280,11 @@ void MonitorServer::handleLine(Client& c, const std::string& rawLine) {
   }
   if (!c.negotiated)
     return fail(id, "CommandNotFound", "Expecting capabilities negotiation with 'qmp_capabilities'");
-  const CommandSpec* spec = schema_.command(name);
+  const CommandSpec* spec = schema().command(name);
   auto handler = handlers_.find(name);
   if (!spec || handler == handlers_.end())
     return fail(id, "CommandNotFound", "The command " + name + " has not been found");
-  if (auto problem = schema_.checkArguments(*spec, args)) return fail(id, "GenericError", *problem);
+  if (auto problem = schema().checkArguments(*spec, args)) return fail(id, "GenericError", *problem);
 
   c.busy = true;
   uint64_t clientId = c.id;

@@ -36,6 +36,10 @@ class MonitorServer {
   using Handler = std::function<void(const Json& args, Reply reply)>;
 
   MonitorServer(const MonitorSchema& schema, Json version);
+  // The schema is fetched on first use (a command registered or received), so that a helper's
+  // listenEarly() and greeting do not wait for the schema to be parsed.
+  using SchemaSource = const MonitorSchema& (*)();
+  MonitorServer(SchemaSource schema, Json version);
   ~MonitorServer();
 
   // Registers a handler for a command the schema defines (an unknown name is a programming error).
@@ -78,7 +82,10 @@ class MonitorServer {
   void updateWatch(Client& c);
   void dropClient(uint64_t id);
 
-  const MonitorSchema& schema_;
+  const MonitorSchema& schema();
+
+  SchemaSource schemaSource_ = nullptr;
+  const MonitorSchema* schema_ = nullptr;
   Json version_;
   std::map<std::string, Handler> handlers_;
   std::map<uint64_t, std::unique_ptr<Client>> clients_;
