@@ -80,6 +80,13 @@ Status writeDomainTree(hv::XenStore& xs, const DomainTree& t) {
     XVIRT_TRY(w(dom + "/memory/static-max", std::to_string(t.maxKib)));
     XVIRT_TRY(w(dom + "/memory/target", std::to_string(t.targetKib)));
     XVIRT_TRY(w(dom + "/memory/videoram", "-1"));
+    if (t.kind == hv::DomainKind::HVM) {
+      // What libxl__build_pre tells hvmloader: which BIOS to run (Debian's hvmloader has none built
+      // in: without this it stops at "Unknown BIOS, no ROM image found") and that qemu-xen cannot
+      // follow RAM relocated out of the MMIO hole.
+      XVIRT_TRY(w(dom + "/hvmloader/bios", "seabios"));
+      XVIRT_TRY(w(dom + "/hvmloader/allow-memory-relocate", "0"));
+    }
     for (unsigned v = 0; v < t.maxVcpus; ++v)
       XVIRT_TRY(w(dom + "/cpu/" + std::to_string(v) + "/availability", v < t.onlineVcpus ? "online" : "offline"));
     XVIRT_TRY(w(dom + "/store/port", std::to_string(t.build.storeEvtchn)));
