@@ -3,11 +3,14 @@
 #include <glib-unix.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "common/Log.h"
 #include "common/Uuid.h"
 #include "helper/XenstoreLayout.h"
 #include "helper/boot/Bootloader.h"
 #include "helper/dm/DeviceModel.h"
+#include "helper/dm/DeviceModelArgs.h"
 #include "helper/console/ConsoleServer.h"
 
 namespace xvirt::helper {
@@ -132,6 +135,9 @@ Status Guest::loadKernel() {
   }
   hv::HvmBuildParams p;
   p.memKib = config_.memoryKib;
+  // The device model populates the VGA's video RAM inside the domain's allowance: without taking it
+  // off the guest's RAM, QEMU fails to populate it ("failed to populate ram") on real Xen.
+  if (config_.kind == "hvm") p.memKib -= std::min(p.memKib / 2, kVideoMemKib);
   p.kernelPath = config_.kernel;
   p.ramdiskPath = config_.ramdisk;
   p.cmdline = config_.cmdline;

@@ -73,6 +73,21 @@ Result<GuestConfig> guestConfigFromOptions(const HelperOptions& o) {
     g.disks.push_back(std::move(disk));
   }
 
+  XVIRT_ASSIGN_OR_RETURN(GuestChardev console, consoleFromSerial(o));
+  g.chardevs.push_back(console);
+
+  if (!o.vnc.empty() && o.vnc != "none") {
+    GuestGraphics vnc;
+    vnc.type = "vnc";
+    auto colon = o.vnc.rfind(':');
+    vnc.listen = o.vnc.substr(0, colon);
+    vnc.port = 5900 + std::stoi(o.vnc.substr(colon + 1));
+    g.graphics.push_back(vnc);
+  }
+  return g;
+}
+
+Result<GuestChardev> consoleFromSerial(const HelperOptions& o) {
   GuestChardev console;
   console.kind = "console";
   std::string serial = o.serial.empty() ? (o.nographic ? "stdio" : "pty") : o.serial;
@@ -87,17 +102,19 @@ Result<GuestConfig> guestConfigFromOptions(const HelperOptions& o) {
     return makeError(ErrorCode::InvalidArgument,
                      "-serial: '" + serial + "' is not one of pty, file:PATH, stdio or null");
   }
-  g.chardevs.push_back(console);
+  return console;
+}
 
-  if (!o.vnc.empty() && o.vnc != "none") {
-    GuestGraphics vnc;
-    vnc.type = "vnc";
-    auto colon = o.vnc.rfind(':');
-    vnc.listen = o.vnc.substr(0, colon);
-    vnc.port = 5900 + std::stoi(o.vnc.substr(colon + 1));
-    g.graphics.push_back(vnc);
-  }
-  return g;
+Status applySerialOption(const HelperOptions& o, GuestConfig& g) {
+  if (o.serial.empty() && !o.nographic) return okStatus();
+  XVIRT_ASSIGN_OR_RETURN(GuestChardev console, consoleFromSerial(o));
+  for (auto& c : g.chardevs)
+    if (c.kind == "console" && c.port == console.port) {
+      c = console;
+      return okStatus();
+    }
+  g.chardevs.push_back(console);
+  return okStatus();
 }
 
 }  // namespace xvirt::helper

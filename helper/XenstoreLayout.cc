@@ -80,15 +80,25 @@ Status writeDomainTree(hv::XenStore& xs, const DomainTree& t) {
     XVIRT_TRY(w(dom + "/memory/static-max", std::to_string(t.maxKib)));
     XVIRT_TRY(w(dom + "/memory/target", std::to_string(t.targetKib)));
     XVIRT_TRY(w(dom + "/memory/videoram", "-1"));
+    if (t.kind == hv::DomainKind::HVM) {
+      // What libxl__build_pre tells hvmloader: which BIOS to run (Debian's hvmloader has none built
+      // in: without this it stops at "Unknown BIOS, no ROM image found") and that qemu-xen cannot
+      // follow RAM relocated out of the MMIO hole.
+      XVIRT_TRY(w(dom + "/hvmloader/bios", "seabios"));
+      XVIRT_TRY(w(dom + "/hvmloader/allow-memory-relocate", "0"));
+    }
     for (unsigned v = 0; v < t.maxVcpus; ++v)
       XVIRT_TRY(w(dom + "/cpu/" + std::to_string(v) + "/availability", v < t.onlineVcpus ? "online" : "offline"));
     XVIRT_TRY(w(dom + "/store/port", std::to_string(t.build.storeEvtchn)));
     XVIRT_TRY(w(dom + "/store/ring-ref", std::to_string(t.build.storeMfn)));
-    // Console 0: the helper is its backend (xenconsoled's role in xl's world).
+    // Console 0: the helper is its backend, as qemu-xen is for a console libxl gives it. "ioemu" is
+    // libxl's word for that; xenconsoled serves every console whose type is missing or "xenconsoled",
+    // so with that value a running xenconsoled (any dom0 that also runs xl guests) would bind the
+    // same ring and event channel on @introduceDomain, racing the helper for the guest's output.
     XVIRT_TRY(w(dom + "/console/port", std::to_string(t.build.consoleEvtchn)));
     XVIRT_TRY(w(dom + "/console/ring-ref", std::to_string(t.build.consoleMfn)));
     XVIRT_TRY(w(dom + "/console/limit", "1048576"));
-    XVIRT_TRY(w(dom + "/console/type", "xenconsoled"));
+    XVIRT_TRY(w(dom + "/console/type", "ioemu"));
     XVIRT_TRY(w(dom + "/console/output", "pty"));
     if (!t.consoleTty.empty()) XVIRT_TRY(w(dom + "/console/tty", t.consoleTty));
     // xvirt's own marks: which helper owns this domain (for orphan clean-up after a kill -9).

@@ -103,12 +103,15 @@ Result<GuestConfig> loadGuestConfig(const HelperOptions& o, std::optional<Restor
       XVIRT_ASSIGN_OR_RETURN(replacement, readConfigFile(o.configFile));
     }
     XVIRT_ASSIGN_OR_RETURN(RestoreImage image, openRestoreImage(o.restoreFile, std::move(replacement)));
+    XVIRT_TRY(applySerialOption(o, image.config));
     GuestConfig config = image.config;
     restore = std::move(image);
     return config;
   }
   if (o.configFile.empty()) return guestConfigFromOptions(o);
-  return readConfigFile(o.configFile);
+  XVIRT_ASSIGN_OR_RETURN(GuestConfig config, readConfigFile(o.configFile));
+  XVIRT_TRY(applySerialOption(o, config));
+  return config;
 }
 
 Result<ConsoleTarget> consoleTarget(const GuestConfig& g) {

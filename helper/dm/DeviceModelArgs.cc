@@ -9,8 +9,6 @@ namespace xvirt::helper {
 
 namespace {
 
-constexpr uint64_t kVideoMemKib = 8 * 1024;  // libxl's default video RAM for the emulated VGA
-
 // qemu's block driver name for a disk format (libxl__qemu_disk_format_string).
 const char* qemuFormat(const GuestDisk& d) {
   if (d.backend == "phy") return "raw";

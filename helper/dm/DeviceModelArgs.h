@@ -12,6 +12,9 @@
 namespace xvirt::helper {
 
 inline constexpr const char* kDefaultDeviceModel = "/usr/bin/qemu-system-i386";
+// libxl's default video RAM for the emulated VGA: the device model populates it within the domain's
+// memory, so an HVM guest's RAM is its memory less this (libxl__build_hvm, and QEMU's -m).
+inline constexpr uint64_t kVideoMemKib = 8 * 1024;
 
 struct DeviceModelContext {
   uint32_t domid = 0;

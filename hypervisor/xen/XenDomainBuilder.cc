@@ -26,8 +26,6 @@ constexpr xen_pfn_t kVgaHolePages = 0x20;
 // special pages below X86_HVM_END_SPECIAL_REGION and the ACPI info page libacpi puts at 0xfc000000,
 // as libxl__build_hvm computes it.
 constexpr uint64_t kPvhMmioStart = 0xfc000000ull;
-// HvmBuildParams: a direct-boot kernel goes at 2 MiB, above the firmware at 1 MiB.
-constexpr uint64_t kHvmKernelAddress = kDirectBootKernelAddress;
 
 Error builderError(xc_interface* xch, DomId domid, const char* step, int err) {
   return Error{ErrorCode::OperationFailed,
@@ -50,6 +48,25 @@ Result<std::vector<uint8_t>> readWholeFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return makeError(ErrorCode::InvalidArgument, "Cannot read " + path + ".");
   return std::vector<uint8_t>(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+// The guest's e820 as libxl__arch_domain_construct_memmap lays it out: RAM below the MMIO hole (from
+// 1 MiB for HVM, where hvmloader owns the first MiB; from 0 for PVH), for PVH the special pages
+// (xenstore, console, ...) as reserved, and RAM above 4 GiB. hvmloader and a PVH kernel both read it
+// back (XENMEM_memory_map; PVH also through hvm_start_info's memmap). Without it a PVH Linux finds
+// no memory map and BUG()s before it has an IDT: the triple fault every PVH attempt ended in.
+std::vector<e820entry> hvmMemoryMap(bool pvh, uint64_t lowmemEnd, uint64_t highmemEnd) {
+  constexpr uint32_t kE820Ram = 1;
+  constexpr uint32_t kE820Reserved = 2;
+  const uint64_t lowmemStart = pvh ? 0 : 0x100000;
+  std::vector<e820entry> map;
+  map.push_back(e820entry{lowmemStart, lowmemEnd - lowmemStart, kE820Ram});
+  if (pvh) {
+    const uint64_t special = uint64_t(X86_HVM_END_SPECIAL_REGION - X86_HVM_NR_SPECIAL_PAGES) << XC_PAGE_SHIFT;
+    map.push_back(e820entry{special, uint64_t(X86_HVM_NR_SPECIAL_PAGES) << XC_PAGE_SHIFT, kE820Reserved});
+  }
+  if (highmemEnd > (1ull << 32)) map.push_back(e820entry{1ull << 32, highmemEnd - (1ull << 32), kE820Ram});
+  return map;
 }
 
 }  // namespace
@@ -90,13 +107,15 @@ Result<XcDomImagePtr> XenctrlHypervisor::newImage(DomId domid, const xc_domainin
   return dom;
 }
 
-Result<BuildResult> XenctrlHypervisor::runBuilder(DomId domid, xc_dom_image* dom, uint64_t memKib) {
+Result<BuildResult> XenctrlHypervisor::runBuilder(DomId domid, xc_dom_image* dom, uint64_t memKib,
+                                                  const std::function<Status()>& beforeImage) {
   xc_interface* xch = xch_.get();
   // Each step as libxl__build_dom calls it; the image is released by the caller's owner.
   if (xc_dom_boot_xen_init(dom, xch, domid) != 0) return builderError(xch, domid, "xc_dom_boot_xen_init", errno);
   if (xc_dom_parse_image(dom) != 0) return builderError(xch, domid, "xc_dom_parse_image", errno);
   if (xc_dom_mem_init(dom, unsigned(memKib / 1024)) != 0) return builderError(xch, domid, "xc_dom_mem_init", errno);
   if (xc_dom_boot_mem_init(dom) != 0) return builderError(xch, domid, "xc_dom_boot_mem_init", errno);
+  if (beforeImage) XVIRT_TRY(beforeImage());
   if (xc_dom_build_image(dom) != 0) return builderError(xch, domid, "xc_dom_build_image", errno);
   if (xc_dom_boot_image(dom) != 0) return builderError(xch, domid, "xc_dom_boot_image", errno);
   if (xc_dom_gnttab_init(dom) != 0) return builderError(xch, domid, "xc_dom_gnttab_init", errno);
@@ -143,7 +162,6 @@ Result<BuildResult> XenctrlHypervisor::buildHVM(DomId domid, const HvmBuildParam
     XVIRT_TRY(checkReadable(params.kernelPath, "kernel"));
   } else {
     XVIRT_TRY(checkReadable(params.firmwarePath, "firmware"));
-    if (!params.kernelPath.empty()) XVIRT_TRY(checkReadable(params.kernelPath, "kernel"));
   }
   if (!params.ramdiskPath.empty()) XVIRT_TRY(checkReadable(params.ramdiskPath, "ramdisk"));
   if (params.memKib < 2048)
@@ -157,7 +175,6 @@ Result<BuildResult> XenctrlHypervisor::buildHVM(DomId domid, const HvmBuildParam
   XVIRT_ASSIGN_OR_RETURN(XcDomImagePtr dom, newImage(domid, info, params.cmdline, xc_dom_image::XC_DOM_HVM_CONTAINER));
 
   std::vector<uint8_t> bios;    // must outlive xc_dom_build_image, which copies it into the guest
-  std::vector<uint8_t> kernel;  // likewise: a bzImage's protected-mode part
   if (pvh) {
     // PVH: the kernel's ELF PHYS32_ENTRY note is the entry point; no firmware at all.
     if (xc_dom_kernel_file(dom.get(), params.kernelPath.c_str()) != 0)
@@ -171,18 +188,11 @@ Result<BuildResult> XenctrlHypervisor::buildHVM(DomId domid, const HvmBuildParam
       dom->system_firmware_module.data = bios.data();
       dom->system_firmware_module.length = uint32_t(bios.size());
     }
-    if (!params.kernelPath.empty()) {
-      // Direct boot: the kernel's protected-mode part (a bzImage without its setup sectors) as a
-      // module placed at 2 MiB exactly (placed modules are not unzipped).
-      XVIRT_ASSIGN_OR_RETURN(KernelPayload payload, inspectKernel(params.kernelPath));
-      XVIRT_ASSIGN_OR_RETURN(kernel, readWholeFile(params.kernelPath));
-      kernel.erase(kernel.begin(), kernel.begin() + std::ptrdiff_t(payload.fileOffset));
-      if (xc_dom_module_mem(dom.get(), kernel.data(), kernel.size(), params.cmdline.c_str()) != 0)
-        return builderError(xch, domid, "xc_dom_module_mem", errno);
-      dom->modules[dom->num_modules - 1].seg.vstart = kHvmKernelAddress;
-    }
+    // A direct-boot kernel, its ramdisk and command line are the device model's (QEMU -kernel,
+    // -initrd, -append: SeaBIOS boots them from fw_cfg), as libxl__build_hvm leaves them: hvmloader
+    // takes at most two modules (libxenguest asserts HVMLOADER_MODULE_MAX_COUNT) and boots no kernel.
   }
-  if (!params.ramdiskPath.empty() && xc_dom_module_file(dom.get(), params.ramdiskPath.c_str(), nullptr) != 0)
+  if (pvh && !params.ramdiskPath.empty() && xc_dom_module_file(dom.get(), params.ramdiskPath.c_str(), nullptr) != 0)
     return builderError(xch, domid, "xc_dom_module_file", errno);
 
   // RAM below the MMIO hole, the rest above 4 GiB, as libxl__build_hvm lays it out.
@@ -201,7 +211,16 @@ Result<BuildResult> XenctrlHypervisor::buildHVM(DomId domid, const HvmBuildParam
   dom->vga_hole_size = pvh ? 0 : kVgaHolePages;
   dom->device_model = !pvh;  // HVM: set up the ioreq pages the device model will use
 
-  XVIRT_ASSIGN_OR_RETURN(BuildResult r, runBuilder(domid, dom.get(), params.memKib));
+  // Read by xc_dom_boot_image (PVH start info), so it lives as long as the image.
+  std::vector<e820entry> e820 = hvmMemoryMap(pvh, layout.lowmemEnd, layout.highmemEnd);
+  auto setMemoryMap = [&]() -> Status {
+    if (xc_domain_set_memory_map(xch, domid, e820.data(), uint32_t(e820.size())) != 0)
+      return builderError(xch, domid, "xc_domain_set_memory_map", errno);
+    dom->e820 = e820.data();
+    dom->e820_entries = unsigned(e820.size());
+    return okStatus();
+  };
+  XVIRT_ASSIGN_OR_RETURN(BuildResult r, runBuilder(domid, dom.get(), params.memKib, setMemoryMap));
   std::lock_guard lock(mu_);
   ramLayout_[domid] = layout;
   return r;

@@ -2,6 +2,7 @@
 // libxenevtchn (Xen 4.17). Internal to hypervisor/xen/; see docs/xen-backend.md call by call.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
@@ -56,7 +57,10 @@ class XenctrlHypervisor final : public Hypervisor {
   // An xc_dom image for domid with its event channels and vCPU count set, as libxl__build_pv/_hvm do.
   Result<XcDomImagePtr> newImage(DomId domid, const xc_domaininfo_t& info, const std::string& cmdline,
                                  int containerType);
-  Result<BuildResult> runBuilder(DomId domid, xc_dom_image* dom, uint64_t memKib);
+  // beforeImage runs once the guest's RAM is populated and before the image is laid out in it, where
+  // libxl__arch_domain_finalise_hw_description runs (the HVM/PVH memory map).
+  Result<BuildResult> runBuilder(DomId domid, xc_dom_image* dom, uint64_t memKib,
+                                 const std::function<Status()>& beforeImage = {});
   // The guest frame numbers of RAM in guest-physical order: from the builder's p2m (PV guests we
   // built), the guest's published p2m (other PV guests), or the HVM/PVH layout around the MMIO hole.
   Result<std::vector<xen_pfn_t>> guestFrames(DomId domid, const xc_domaininfo_t& info);

@@ -183,7 +183,12 @@ class SaveRestoreTest(unittest.TestCase):
         self.assertIsNone(proc3.poll())
         self.assertEqual(qmp3.execute("quit"), {"return": {}})
         proc3.wait(30)
-        proc4, qmp4 = self.helper("--restore", image2)
+        # -serial on --restore says where the restored guest's console goes (the image's own target,
+        # a pty here, gives way to it).
+        out = self.host.path("restored.console")
+        proc4, qmp4 = self.helper("--restore", image2, "-serial", f"file:{out}")
+        self.assertEqual(qmp4.execute("query-chardev")["return"][0]["filename"], f"file:{out}")
+        self.assertTrue(os.path.exists(out))
         self.assertEqual(qmp4.execute("query-status")["return"]["status"], "running")
         self.assertEqual(qmp4.execute("quit"), {"return": {}})
         proc4.wait(30)

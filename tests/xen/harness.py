@@ -13,6 +13,7 @@ BUILD/xen-harness, keyed by their inputs."""
 import argparse
 import gzip
 import hashlib
+import importlib.util
 import io
 import lzma
 import os
@@ -43,6 +44,9 @@ DOM0_PROGRAMS = [
 # Loaded with dlopen, so ldd does not list them (xl aborts at exit without libgcc_s).
 DLOPENED = ["libgcc_s.so.1", "libnss_files.so.2"]
 DOM0_TREES = ["/etc/xen", "/usr/share/qemu/keymaps", "/usr/share/seabios", "/usr/lib/xen-4.17/boot"]
+# The option ROMs the HVM device model loads for a direct kernel boot (-kernel: SeaBIOS runs
+# linuxboot from fw_cfg).
+DOM0_FILES = ["/usr/share/qemu/linuxboot_dma.bin", "/usr/share/qemu/linuxboot.bin", "/usr/share/qemu/kvmvapic.bin"]
 # Project binaries run from the 9p share; their libraries must be in the initramfs.
 PROJECT_BINARIES = [
     "helper/xvirt-helper", "helper/xvirt-helper-xen.so", "driver/xvirtd",
@@ -54,6 +58,42 @@ KNOWN_FAILURES = {}
 DOM0_MODULES = ["xen-evtchn", "xen-privcmd", "xenfs", "xen-gntdev", "xen-gntalloc", "loop", "xen-blkback",
                 "virtio_pci", "9pnet_virtio", "9p"]
 GUEST_MODULES = ["xen-blkfront"]
+# pygrub (Debian's, a Python 3 script) in dom0: the interpreter, the modules it imports (found by
+# running it on the host against the same boot disk), libxenfsimage's filesystem plugins (dlopen'ed)
+# and the vt100 terminfo its curses menu uses.
+PYGRUB = "/usr/lib/xen-4.17/bin/pygrub"
+PYTHON = "/usr/bin/python3"
+MKE2FS = "/sbin/mke2fs"
+FSIMAGE_PLUGINS = "/usr/lib/xen-4.17/lib/x86_64-linux-gnu/xenfsimage"
+TERMINFO = ["/lib/terminfo/v/vt100", "/usr/share/terminfo/v/vt100"]
+BOOT_GRUB_CFG = """set default=0
+set timeout=1
+menuentry 'xvirt test guest' {
+  linux /boot/vmlinuz console=hvc0 quiet xvirt.boot=pygrub
+  initrd /boot/initrd.img
+}
+"""
+# Runs pygrub (argv after this script's) and writes the files of every module it imported to
+# $XVIRT_MODULE_LIST: the Python that dom0 needs, and no more.
+PYGRUB_TRACER = r"""
+import atexit, os, runpy, sys
+def dump():
+    with open(os.environ["XVIRT_MODULE_LIST"], "w") as f:
+        for m in list(sys.modules.values()):
+            if getattr(m, "__file__", None):
+                f.write(m.__file__ + "\n")
+atexit.register(dump)
+prog = sys.argv[1]
+sys.argv = sys.argv[1:]
+sys.path[0] = os.path.dirname(prog)
+runpy.run_path(prog, run_name="__main__")
+"""
+
+
+# qemu64 plus SVM/NPT for HVM and PVH guests, plus the x86-64-v2 features every x86 host since
+# 2009 has: without SSE4.2 the save image's CRC-32C (checked at save and restore) falls back to a
+# byte table, 10x slower under emulation, which no real host would show.
+TCG_CPU = "qemu64,+svm,+npt,+ssse3,+sse4.1,+sse4.2,+popcnt,+cx16"
 
 
 def log(msg):
@@ -240,6 +280,7 @@ GUEST_INIT = r"""#!/bin/busybox sh
 mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev
 for m in $(cat /modules.order); do insmod $m 2>/dev/null; done
 echo "XVIRT-GUEST-UP"
+echo "XVIRT-GUEST-CMDLINE $(cat /proc/cmdline)"
 n=0
 seen=""
 while true; do
@@ -258,6 +299,67 @@ done
 """
 
 
+def boot_disk(out, bz, guest):
+    """An ext4 image made with mke2fs -d holding /boot/grub/grub.cfg, the compressed kernel and the
+    guest initramfs: what pygrub boots in scenario A. None when mke2fs is missing."""
+    if not os.path.exists(MKE2FS):
+        return None
+    img = os.path.join(out, "bootdisk-" + file_key([bz, guest]) + hashlib.sha256(
+        BOOT_GRUB_CFG.encode()).hexdigest()[:8] + ".img")
+    if os.path.exists(img):
+        return img
+    root = img + ".d"
+    shutil.rmtree(root, ignore_errors=True)
+    os.makedirs(os.path.join(root, "boot", "grub"))
+    shutil.copyfile(bz, os.path.join(root, "boot", "vmlinuz"))
+    shutil.copyfile(guest, os.path.join(root, "boot", "initrd.img"))
+    with open(os.path.join(root, "boot", "grub", "grub.cfg"), "w") as f:
+        f.write(BOOT_GRUB_CFG)
+    size_mib = (os.path.getsize(bz) + os.path.getsize(guest)) // (1 << 20) + 8
+    with open(img + ".tmp", "wb") as f:
+        f.truncate(size_mib << 20)
+    subprocess.run([MKE2FS, "-q", "-F", "-t", "ext4", "-d", root, img + ".tmp"], check=True)
+    shutil.rmtree(root)
+    for old in os.listdir(out):
+        if old.startswith("bootdisk-") and old.endswith(".img"):
+            os.unlink(os.path.join(out, old))
+    os.replace(img + ".tmp", img)
+    return img
+
+
+def pygrub_files(out, disk):
+    """The files dom0 needs to run pygrub on `disk`: the Python modules pygrub imports when it runs
+    here on the same disk (as sourceless .pyc where Debian compiled one: nothing to compile in
+    dom0), their extension modules and the fsimage plugins. [] when pygrub cannot run here."""
+    if not (disk and os.path.exists(PYGRUB) and os.path.exists(PYTHON)):
+        return []
+    listing = os.path.join(out, "pygrub-modules.txt")
+    work = os.path.join(out, "pygrub-trace")
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work)
+    answer = os.path.join(work, "answer")
+    open(answer, "w").close()
+    r = subprocess.run([PYTHON, "-c", PYGRUB_TRACER, PYGRUB, "-q", f"--output={answer}",
+                        "--output-format=simple0", f"--output-directory={work}", disk],
+                       env=dict(os.environ, XVIRT_MODULE_LIST=listing), capture_output=True, text=True)
+    ok = r.returncode == 0 and b"kernel " in open(answer, "rb").read()
+    shutil.rmtree(work, ignore_errors=True)
+    if not ok:
+        log(f"pygrub does not run on this host ({r.stderr.strip()[-200:]}); no pygrub in dom0")
+        return []
+    files = set()
+    for f in open(listing).read().split():
+        if f.endswith(".py"):
+            pyc = importlib.util.cache_from_source(f)
+            files.add((pyc, f + "c") if os.path.exists(pyc) else (f, f))
+        elif os.path.exists(f):
+            files.add((f, f))
+    for root, _, names in os.walk(FSIMAGE_PLUGINS):
+        files |= {(os.path.join(root, n), os.path.join(root, n)) for n in names}
+    files |= {(t, t) for t in TERMINFO if os.path.exists(t)}
+    return sorted(files)
+
+
 def build_artefacts(build):
     """Returns (xen, vmlinux, dom0 initramfs, guest initramfs) paths, rebuilding what changed."""
     kver = kernel_version()
@@ -271,44 +373,6 @@ def build_artefacts(build):
     vmlinux = os.path.join(out, "vmlinux-" + file_key([f"/boot/vmlinuz-{kver}"]))
     if not os.path.exists(vmlinux):
         uncompressed_kernel(kver, vmlinux)
-
-    progs = [p for p in DOM0_PROGRAMS if os.path.exists(p)]
-    project = [os.path.join(build, p) for p in PROJECT_BINARIES if os.path.exists(os.path.join(build, p))]
-    libs = ldd_closure(progs + project)
-    libs |= {p for p in (find_lib(n) for n in DLOPENED) if p}
-    libs |= ldd_closure([l for l in libs])
-    mods = module_closure(kver, DOM0_MODULES)
-    script = open(__file__, "rb").read()
-    key = file_key(sorted(set(progs) | libs | set(mods)) + [BUSYBOX]) + hashlib.sha256(
-        script + build.encode()).hexdigest()[:8]
-    dom0 = os.path.join(out, f"dom0-{key}.cpio")
-    if not os.path.exists(dom0):
-        log("building the dom0 initramfs")
-        c = Cpio()
-        busybox_into(c)
-        for p in progs + sorted(libs):
-            c.copy(p)
-        c.copy("/lib64/ld-linux-x86-64.so.2")
-        for t in DOM0_TREES:
-            if os.path.isdir(t):
-                c.tree(t)
-        for m in mods:
-            c.copy(m)
-        c.file("/modules.order", "\n".join(mods).encode() + b"\n", 0o644)
-        c.file("/etc/passwd", b"root:x:0:0:root:/root:/bin/sh\n", 0o644)
-        c.file("/etc/group", b"root:x:0:\n", 0o644)
-        c.file("/etc/nsswitch.conf", b"passwd: files\ngroup: files\n", 0o644)
-        for d in ("/root", "/proc", "/sys", "/dev", "/tmp", "/run", "/var"):
-            c.dir(d)
-        c.file("/init", b"#!/bin/busybox sh\nexec /bin/sh /etc/xvirt-init \"$@\"\n")
-        # The init script itself is written per run (it names the scenarios); see dom0_init_file.
-        data = c.finish()
-        for old in os.listdir(out):
-            if old.startswith("dom0-") and old.endswith(".cpio"):
-                os.unlink(os.path.join(out, old))
-        with open(dom0 + ".tmp", "wb") as f:
-            f.write(data)
-        os.replace(dom0 + ".tmp", dom0)
 
     gmods = module_closure(kver, GUEST_MODULES)
     gkey = file_key([BUSYBOX] + gmods) + hashlib.sha256(GUEST_INIT.encode()).hexdigest()[:8]
@@ -333,7 +397,54 @@ def build_artefacts(build):
     bz = os.path.join(out, "bzImage")  # HVM direct boot takes the compressed image
     if not os.path.exists(bz) or os.path.getsize(bz) != os.path.getsize(f"/boot/vmlinuz-{kver}"):
         shutil.copyfile(f"/boot/vmlinuz-{kver}", bz)
-    for link, target in (("guest.cpio", guest), ("vmlinux", vmlinux)):
+    disk = boot_disk(out, bz, guest)
+    pygrub = pygrub_files(out, disk)
+
+    progs = [p for p in DOM0_PROGRAMS if os.path.exists(p)] + ([PYTHON, PYGRUB] if pygrub else [])
+    extra = [f for f in DOM0_FILES if os.path.exists(f)]
+    project = [os.path.join(build, p) for p in PROJECT_BINARIES if os.path.exists(os.path.join(build, p))]
+    libs = ldd_closure(progs + project + [src for src, _ in pygrub if ".so" in os.path.basename(src)])
+    libs |= {p for p in (find_lib(n) for n in DLOPENED) if p}
+    libs |= ldd_closure([l for l in libs])
+    mods = module_closure(kver, DOM0_MODULES)
+    script = open(__file__, "rb").read()
+    key = file_key(sorted(set(progs) | libs | set(mods) | {src for src, _ in pygrub} | set(extra)) + [BUSYBOX]) + hashlib.sha256(
+        script + build.encode()).hexdigest()[:8]
+    dom0 = os.path.join(out, f"dom0-{key}.cpio")
+    if not os.path.exists(dom0):
+        log("building the dom0 initramfs")
+        c = Cpio()
+        busybox_into(c)
+        for p in progs + sorted(libs):
+            c.copy(p)
+        c.copy("/lib64/ld-linux-x86-64.so.2")
+        for t in DOM0_TREES:
+            if os.path.isdir(t):
+                c.tree(t)
+        for src, dst in pygrub:
+            c.copy(src, dst)
+        for f in extra:
+            c.copy(f)
+        for m in mods:
+            c.copy(m)
+        c.file("/modules.order", "\n".join(mods).encode() + b"\n", 0o644)
+        c.file("/etc/passwd", b"root:x:0:0:root:/root:/bin/sh\n", 0o644)
+        c.file("/etc/group", b"root:x:0:\n", 0o644)
+        c.file("/etc/nsswitch.conf", b"passwd: files\ngroup: files\n", 0o644)
+        for d in ("/root", "/proc", "/sys", "/dev", "/tmp", "/run", "/var"):
+            c.dir(d)
+        c.file("/init", b"#!/bin/busybox sh\nexec /bin/sh /etc/xvirt-init \"$@\"\n")
+        # The init script itself is written per run (it names the scenarios); see dom0_init_file.
+        data = c.finish()
+        for old in os.listdir(out):
+            if old.startswith("dom0-") and old.endswith(".cpio"):
+                os.unlink(os.path.join(out, old))
+        with open(dom0 + ".tmp", "wb") as f:
+            f.write(data)
+        os.replace(dom0 + ".tmp", dom0)
+
+    links = [("guest.cpio", guest), ("vmlinux", vmlinux)] + ([("bootdisk.img", disk)] if disk and pygrub else [])
+    for link, target in links:
         p = os.path.join(out, link)
         if os.path.lexists(p):
             os.unlink(p)
@@ -386,11 +497,12 @@ def main():
 
     accel = args.accel or ("kvm" if kvm_usable() else "tcg")
     accel_opts = ["-accel", "kvm", "-cpu", "qemu64"] if accel == "kvm" else \
-        ["-accel", "tcg,thread=multi", "-cpu", "qemu64,+svm,+npt"]
+        ["-accel", "tcg,thread=multi", "-cpu", TCG_CPU]
     cmd = [QEMU] + accel_opts + [
         "-m", "3G", "-smp", "2", "-display", "none", "-nodefaults", "-serial", "stdio", "-no-reboot",
         "-kernel", xen,
-        "-append", "console=com1 com1=115200,8n1 dom0_mem=1024M,max:1024M dom0_max_vcpus=2 loglvl=warning",
+        "-append", "console=com1 com1=115200,8n1 dom0_mem=1024M,max:1024M dom0_max_vcpus=2 loglvl=warning " +
+        os.environ.get("XVIRT_XEN_APPEND", ""),  # e.g. guest_loglvl=all: a guest's earlyprintk=xen on the console
         "-initrd", f"{vmlinux} console=hvc0 earlyprintk=xen quiet,{initrd}",
         "-virtfs", f"local,path={SRC},mount_tag=hostshare,security_model=none,id=hostshare",
     ]

@@ -20,7 +20,10 @@ trap keep_work EXIT
 
 now() { cut -d' ' -f1 /proc/uptime; }
 elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
-info() { echo "XVIRT-INFO $*"; }
+# fd 3 is dom0's console even inside a step (whose output goes to its log): the harness shows
+# XVIRT-INFO lines as they come.
+exec 3>&1
+info() { echo "XVIRT-INFO $*" >&3; }
 
 # step NAME CMD...: the command's own output is kept in $RUN/steps/NAME.log and shown on failure.
 step() {
@@ -80,3 +83,27 @@ qmp_ok() {
 file_has() { grep -q -- "$2" "$1"; }
 # last_count FILE: the guest's last printed counter.
 last_count() { grep -a 'XVIRT-GUEST-COUNT' "$1" | tail -n 1 | awk '{print $2}' | tr -d '\r'; }
+
+# pv_domain_xml NAME: domain XML for the test guest (PV, 256 MiB, 2 vCPUs, console on a pty) as
+# virsh defines it; every on_* event destroys it.
+pv_domain_xml() {
+  cat <<XMLEOF
+<domain type='xen'>
+  <name>$1</name>
+  <memory unit='MiB'>256</memory>
+  <vcpu>2</vcpu>
+  <os>
+    <type arch='x86_64' machine='xenpv'>linux</type>
+    <kernel>$GUEST_KERNEL</kernel>
+    <initrd>$GUEST_INITRD</initrd>
+    <cmdline>console=hvc0 quiet</cmdline>
+  </os>
+  <on_poweroff>destroy</on_poweroff>
+  <on_reboot>destroy</on_reboot>
+  <on_crash>destroy</on_crash>
+  <devices>
+    <console type='pty'><target type='xen' port='0'/></console>
+  </devices>
+</domain>
+XMLEOF
+}

@@ -111,6 +111,38 @@ sigterm_destroys() {
   wait_for 30 sh -c "! xl list $domid >/dev/null 2>&1"
 }
 
+pygrub_boot() {
+  # No kernel: the helper runs Debian's pygrub on the ext4 disk (its /boot/grub/grub.cfg names a
+  # compressed kernel and an initramfs), and the guest shows the command line grub.cfg gave it.
+  # The disk is served by blkback (backend phy, a loop device the helper sets up), as libvirt's
+  # <driver name='phy'> or xl's file: disks do; a plain file on the qemu-style command line would
+  # go to qdisk, which needs the dom0 QEMU backend the harness does not run.
+  local P=$WORK/pg
+  rm -f "$P".*
+  [ -f "$WORK/bootdisk.img" ] || cp "$HARNESS_DIR/bootdisk.img" "$WORK/bootdisk.img"
+  cat > "$P.json" <<JSON
+{"version": 1, "name": "pg", "uuid": "$(cat /proc/sys/kernel/random/uuid)", "kind": "pv",
+ "memoryKib": 262144, "maxVcpus": 1, "bootloader": "/usr/lib/xen-4.17/bin/pygrub",
+ "onPoweroff": "destroy", "onReboot": "destroy", "onCrash": "destroy",
+ "disks": [{"vdev": "xvda", "vdevNumber": 51712, "backend": "phy", "path": "$WORK/bootdisk.img", "mode": "r",
+            "readonly": true}],
+ "chardevs": [{"kind": "console", "port": 0, "type": "file", "path": "$P.console"}]}
+JSON
+  local t0; t0=$(now)
+  "$HELPER" --hypervisor xen --config "$P.json" -qmp "unix:$P.qmp,server,nowait" -pidfile "$P.pid" \
+    --log "$P.log" -daemonize || { tail -n 20 "$P.log"; return 1; }
+  info "pygrub-boot: helper started (pygrub ran, domain built) in $(elapsed "$t0") s"
+  wait_for 240 grep -aq XVIRT-GUEST-COUNT "$P.console" || {
+    tail -c 800 "$P.console"; tail -n 20 "$P.log"; xl list; xenstore-ls -f /local/domain/0/backend/vbd; return 1; }
+  info "pygrub-boot: guest counting $(elapsed "$t0") s after the helper started"
+  grep -a XVIRT-GUEST-CMDLINE "$P.console"
+  local ok=0
+  grep -aq "XVIRT-GUEST-CMDLINE.*xvirt.boot=pygrub" "$P.console" && ok=1
+  qmp "$P.qmp" '{"execute":"quit"}' >/dev/null
+  rm -f "$WORK/bootdisk.img"
+  [ $ok = 1 ]
+}
+
 step conformance conformance
 # Copies all RAM of a PV guest that was forced to suspend: on Xen its page-table pages cannot be
 # mapped writable and a restored, never-run PV guest publishes no p2m (docs/xen-harness.md).
@@ -122,5 +154,10 @@ step helper-vcpu-pinning pinning
 step helper-save-restore save_restore
 step helper-disk-add disk_add && step helper-disk-remove disk_remove
 step helper-sigterm-destroys sigterm_destroys
+if [ -e "$HARNESS_DIR/bootdisk.img" ] && [ -x /usr/bin/python3 ]; then
+  step helper-pygrub-boot pygrub_boot
+else
+  skip helper-pygrub-boot "no boot disk or no python3 in dom0 (mke2fs or pygrub missing on the host)"
+fi
 pkill -f xvirt-helper 2>/dev/null
 true

@@ -7,25 +7,7 @@ V() { virsh -q -c "$URI" "$@"; }
 XML=$WORK/b1.xml
 MAGIC=XVIRT-VIRSH-DISK-4217
 
-cat > "$XML" <<XMLEOF
-<domain type='xen'>
-  <name>b1</name>
-  <memory unit='MiB'>256</memory>
-  <vcpu>2</vcpu>
-  <os>
-    <type arch='x86_64' machine='xenpv'>linux</type>
-    <kernel>$GUEST_KERNEL</kernel>
-    <initrd>$GUEST_INITRD</initrd>
-    <cmdline>console=hvc0 quiet</cmdline>
-  </os>
-  <on_poweroff>destroy</on_poweroff>
-  <on_reboot>destroy</on_reboot>
-  <on_crash>destroy</on_crash>
-  <devices>
-    <console type='pty'><target type='xen' port='0'/></console>
-  </devices>
-</domain>
-XMLEOF
+pv_domain_xml b1 > "$XML"
 
 start_daemon() {
   "$XVIRT_BUILD/driver/xvirtd" --system --hypervisor xen --pidfile /run/xvirtd.pid -v > "$WORK/xvirtd.log" 2>&1 &

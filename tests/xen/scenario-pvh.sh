@@ -10,8 +10,9 @@ boot_once() {  # KIND NAME SECONDS KERNEL: starts from a GuestConfig, waits for 
   rm -f "$P".*
   # A triple fault shows as a reboot: onReboot destroy ends the attempt at once instead of looping.
   cat > "$P.json" <<JSON
-{"version": 1, "name": "$name", "kind": "$kind", "memoryKib": 262144, "maxVcpus": 1,
- "kernel": "$kernel", "ramdisk": "$GUEST_INITRD", "cmdline": "console=hvc0 quiet",
+{"version": 1, "name": "$name", "uuid": "$(cat /proc/sys/kernel/random/uuid)", "kind": "$kind",
+ "memoryKib": 262144, "maxVcpus": 1, "kernel": "$kernel", "ramdisk": "$GUEST_INITRD",
+ "cmdline": "console=hvc0 earlyprintk=xen quiet",
  "onPoweroff": "destroy", "onReboot": "destroy", "onCrash": "destroy",
  "chardevs": [{"kind": "console", "port": 0, "type": "file", "path": "$P.console"}]}
 JSON

@@ -1,12 +1,30 @@
 #!/bin/bash
-# Side by side with xl (issue 10): the same PV guest created, saved and restored by xl and by
-# xvirt-helper in the same boot; prints XVIRT-TIMING lines and the xvirt/xl ratios.
+# Side by side with xl (issue 10): xenconsoled runs throughout, as xencommons starts it on any dom0,
+# and the same PV guest (256 MiB, 2 vCPUs, same kernel and initramfs in dom0's RAM) is created, saved
+# and restored by xl, by xvirt-helper and through xvirtd with virsh, in the same boot. xl and the
+# helper alternate for two rounds; virsh runs once. Prints XVIRT-INFO lines with every timing and
+# the xvirt/xl ratios.
+#
+# What each timing includes (seconds, from the command's start, dom0's clock):
+#   create   `xl create` / the helper with -daemonize / `virsh start`: returns once the domain is
+#            built and unpaused (xl: its own daemon child forked; the helper: the guest is running)
+#   boot     create + the guest's kernel and init, to its first XVIRT-GUEST-COUNT line on the console
+#            (xl: xenconsoled's log file; the helper: its -serial file) -- not measured for virsh
+#   save     `xl save` / monitor `save` until the helper has exited / `virsh save`: the guest asked to
+#            suspend, the image written, the domain destroyed
+#   restore  `xl restore` / the helper with --restore -daemonize / `virsh restore`: to the domain running
+#   resume   restore + until the guest prints a counter above the last one before the save
 source "$(dirname "$0")/lib.sh"
 
 X=$WORK/xl
-elapsed_of() { local t0; t0=$(now); "$@" >>"$X.cmd.log" 2>&1 || { tail -n 20 "$X.cmd.log" >&2; return 1; }; elapsed "$t0"; }
-xl_console_has() { grep -aq -- "$1" /var/log/xen/console/guest-xlg.log 2>/dev/null; }
-xl_count() { grep -a XVIRT-GUEST-COUNT /var/log/xen/console/guest-xlg.log | tail -n 1 | awk '{print $2}' | tr -d '\r'; }
+XLLOG=/var/log/xen/console/guest-xlg.log
+T0=0
+t_start() { T0=$(now); }
+t_since() { elapsed "$T0"; }
+run() { "$@" >>"$X.cmd.log" 2>&1 || { tail -n 20 "$X.cmd.log" >&2; return 1; }; }
+count_in() { grep -a XVIRT-GUEST-COUNT "$1" 2>/dev/null | tail -n 1 | awk '{print $2}' | tr -d '\r'; }
+count_above() { local c; c=$(count_in "$1"); [ -n "$c" ] && [ "$c" -gt "$2" ]; }
+record() { echo "$1 $2 $3" >> "$X.times"; info "xl-vs-xvirt $1 $2 ${3} s"; }  # TOOL WHAT SECONDS
 
 cat > "$X.cfg" <<CFG
 name = "xlg"
@@ -19,54 +37,101 @@ extra = "console=hvc0 quiet"
 on_poweroff = "destroy"
 CFG
 
-xl_side() {
+start_xenconsoled() {
   mkdir -p /var/log/xen/console
-  xenconsoled --log=guest --log-dir=/var/log/xen/console || return 1
-  T_XL_CREATE=$(elapsed_of xl create "$X.cfg") || return 1
-  wait_for 240 xl_console_has XVIRT-GUEST-COUNT || return 1
-  T_XL_SAVE=$(elapsed_of xl save xlg "$X.save") || return 1
-  local c0; c0=$(xl_count)
-  T_XL_RESTORE=$(elapsed_of xl restore "$X.save") || return 1
-  wait_for 60 sh -c "[ \$(grep -a XVIRT-GUEST-COUNT /var/log/xen/console/guest-xlg.log | tail -n 1 | awk '{print \$2}' | tr -d '\r') -gt $c0 ]" || return 1
+  xenconsoled --log=guest --log-dir=/var/log/xen/console && pidof xenconsoled
+}
+
+xl_round() {
+  rm -f "$XLLOG" "$X.save"
+  t_start; run xl create "$X.cfg" || return 1; record xl create "$(t_since)"
+  wait_for 240 count_above "$XLLOG" -1 || return 1; record xl boot "$(t_since)"
+  local c0; c0=$(count_in "$XLLOG")
+  t_start; run xl save xlg "$X.save" || return 1; record xl save "$(t_since)"
+  t_start; run xl restore "$X.save" || return 1; record xl restore "$(t_since)"
+  wait_for 60 count_above "$XLLOG" "$c0" || return 1; record xl resume "$(t_since)"
   xl destroy xlg
   rm -f "$X.save"
-  kill "$(pidof xenconsoled)" 2>/dev/null
-  echo "xl: create $T_XL_CREATE save $T_XL_SAVE restore $T_XL_RESTORE"
-  echo "$T_XL_CREATE $T_XL_SAVE $T_XL_RESTORE" > "$X.xl-times"
 }
 
 G=$WORK/xv
-xvirt_side() {
-  wait_for 10 sh -c '! pidof xenconsoled' || return 1
+helper_round() {
   rm -f "$G".*
-  T_XV_CREATE=$(elapsed_of "$HELPER" --hypervisor xen -name xvg -M xenpv -m 256 -smp 2 -kernel "$GUEST_KERNEL" \
-    -initrd "$GUEST_INITRD" -append "console=hvc0 quiet" -serial "file:$G.console" \
-    -qmp "unix:$G.qmp,server,nowait" -pidfile "$G.pid" --log "$G.log" -daemonize) || return 1
-  echo "xvirt create $T_XV_CREATE s"
-  wait_for 240 grep -aq XVIRT-GUEST-COUNT "$G.console" || return 1
-  local pid; pid=$(cat "$G.pid")
-  T_XV_SAVE=$(elapsed_of qmp_ok "$G.qmp" "{\"execute\":\"save\",\"arguments\":{\"file\":\"$G.save\"}}") || return 1
+  t_start
+  run "$HELPER" --hypervisor xen -name xv -M xenpv -m 256 -smp 2 -kernel "$GUEST_KERNEL" -initrd "$GUEST_INITRD" \
+    -append "console=hvc0 quiet" -serial "file:$G.console" -qmp "unix:$G.qmp,server,nowait" -pidfile "$G.pid" \
+    --log "$G.log" -daemonize || return 1
+  record xvirt create "$(t_since)"
+  wait_for 240 count_above "$G.console" -1 || return 1; record xvirt boot "$(t_since)"
+  local pid c0; pid=$(cat "$G.pid"); c0=$(count_in "$G.console")
+  # xenconsoled left the helper's console alone: the node says who serves it, and xenconsoled
+  # opened no log for this guest.
+  local domid; domid=$(xl domid xv)
+  echo "console type: $(xenstore-read /local/domain/$domid/console/type)"
+  [ "$(xenstore-read /local/domain/$domid/console/type)" = ioemu ] || return 1
+  [ ! -e /var/log/xen/console/guest-xv.log ] || { echo "xenconsoled serves the helper's guest"; return 1; }
+  t_start
+  run qmp_ok "$G.qmp" "{\"execute\":\"save\",\"arguments\":{\"file\":\"$G.save\"}}" || return 1
   wait_for 30 sh -c "! kill -0 $pid" || return 1
-  echo "xvirt save $T_XV_SAVE s"
-  T_XV_RESTORE=$(elapsed_of "$HELPER" --hypervisor xen --restore "$G.save" -serial "file:$G.console2" \
-    -qmp "unix:$G.qmp,server,nowait" -pidfile "$G.pid" --log "$G.log" -daemonize) || return 1
-  echo "xvirt restore $T_XV_RESTORE s"
-  wait_for 60 grep -aq XVIRT-GUEST-COUNT "$G.console2" || { pidof xenconsoled; tail -n 20 "$G.log"; return 1; }
+  record xvirt save "$(t_since)"
+  t_start
+  run "$HELPER" --hypervisor xen --restore "$G.save" -serial "file:$G.console2" -qmp "unix:$G.qmp,server,nowait" \
+    -pidfile "$G.pid" --log "$G.log" -daemonize || return 1
+  record xvirt restore "$(t_since)"
+  wait_for 60 count_above "$G.console2" "$c0" || { tail -n 20 "$G.log"; return 1; }
+  record xvirt resume "$(t_since)"
+  ! grep -aq XVIRT-GUEST-UP "$G.console2" || { echo "the restored guest booted again"; return 1; }
   qmp "$G.qmp" '{"execute":"quit"}' >/dev/null
   rm -f "$G.save"
-  echo "xvirt: create $T_XV_CREATE save $T_XV_SAVE restore $T_XV_RESTORE"
-  echo "$T_XV_CREATE $T_XV_SAVE $T_XV_RESTORE" > "$X.xv-times"
+}
+
+URI='xen+unix:///system?socket=/run/xvirt/xvirtd-sock'
+V() { virsh -q -c "$URI" "$@"; }
+daemon_up() { test -S /run/xvirt/xvirtd-sock && V version >/dev/null 2>&1; }
+vg_counting() { local tty; tty=$(V ttyconsole vg) && timeout 3 cat "$tty" 2>/dev/null | grep -aq XVIRT-GUEST-COUNT; }
+virsh_round() {
+  local xml=$WORK/vg.xml
+  pv_domain_xml vg > "$xml"
+  "$XVIRT_BUILD/driver/xvirtd" --system --hypervisor xen --pidfile /run/xvirtd-xl.pid -v > "$WORK/xvirtd-xl.log" 2>&1 &
+  wait_for 30 daemon_up || return 1
+  run V define "$xml" || return 1
+  t_start; run V start vg || return 1; record virsh create "$(t_since)"
+  # Booted as far as the others were at their save: the counter on the console pty.
+  wait_for 240 vg_counting || return 1
+  t_start; run V save vg "$WORK/vg.save" || return 1; record virsh save "$(t_since)"
+  t_start; run V restore "$WORK/vg.save" || return 1; record virsh restore "$(t_since)"
+  V domstate vg | grep -q running || return 1
+  for f in $(find /var/log/xvirt /run/xvirt -name 'vg*.log' 2>/dev/null); do cp "$f" "$WORK/xvirtd-$(basename "$f")"; done
+  run V destroy vg; run V undefine vg
+  rm -f "$WORK/vg.save"
+  kill "$(cat /run/xvirtd-xl.pid)" 2>/dev/null
+  true
 }
 
 report() {
-  read -r a b c < "$X.xl-times"; read -r d e f < "$X.xv-times"
-  awk -v a="$a" -v b="$b" -v c="$c" -v d="$d" -v e="$e" -v f="$f" 'BEGIN {
-    printf "XVIRT-INFO xl-vs-xvirt create xl %.1f s xvirt %.1f s ratio %.2f\n", a, d, d / a
-    printf "XVIRT-INFO xl-vs-xvirt save xl %.1f s xvirt %.1f s ratio %.2f\n", b, e, e / b
-    printf "XVIRT-INFO xl-vs-xvirt restore xl %.1f s xvirt %.1f s ratio %.2f\n", c, f, f / c }'
+  awk '
+    { sum[$1 " " $2] += $3; n[$1 " " $2]++ }
+    END {
+      split("create boot save restore resume", what, " ")
+      for (i = 1; i <= 5; i++) {
+        w = what[i]; k = "xl " w
+        if (!n[k]) continue
+        xl = sum[k] / n[k]
+        line = sprintf("XVIRT-INFO xl-vs-xvirt mean %s: xl %.1f s", w, xl)
+        if (n["xvirt " w]) { v = sum["xvirt " w] / n["xvirt " w]; line = line sprintf(", xvirt-helper %.1f s (ratio %.2f)", v, v / xl) }
+        if (n["virsh " w]) { v = sum["virsh " w] / n["virsh " w]; line = line sprintf(", virsh %.1f s (ratio %.2f)", v, v / xl) }
+        print line
+      }
+    }' "$X.times"
 }
 
-step xl-create-save-restore xl_side
-step xvirt-create-save-restore xvirt_side
-[ -s "$X.xl-times" ] && [ -s "$X.xv-times" ] && report
+rm -f "$X.times" "$X.cmd.log"
+step xl-xenconsoled-start start_xenconsoled
+step xl-round-1 xl_round
+step xvirt-helper-round-1 helper_round
+step xl-round-2 xl_round
+step xvirt-helper-round-2 helper_round
+step xvirt-virsh-round virsh_round
+[ -s "$X.times" ] && report
+kill "$(pidof xenconsoled)" 2>/dev/null
 true
