@@ -45,7 +45,7 @@ class SimHostModel {
 
  private:
   Result<Json> dispatch(const std::string& op, const Json& req);
-  void publishInfo();
+  void publishInfo(DomId domid);
   Result<SimGuest*> guest(const Json& req, bool allowDom0 = false);
   Result<Json> create(const Json& req);
   Result<Json> setMaxMem(const Json& req);
@@ -77,7 +77,6 @@ class SimHostModel {
   std::multiset<std::string> failNext_;
   std::map<std::string, unsigned> slow_;
   std::optional<InfoTableWriter> infoTable_;
-  std::set<DomId> published_;  // the domains infoTable_ holds
 };
 
 }  // namespace xvirt::hv::sim
