@@ -61,8 +61,11 @@ class SaveImageWriter {
 
   Status addRecord(Record type, std::string_view payload);
   // A record whose payload `fill` writes to the file descriptor from its current position. `fill`
-  // returns the CRC-32C of what it wrote when it computed one (saves reading it back), else nullopt.
-  Status addStreamRecord(Record type, const std::function<Result<std::optional<uint32_t>>(int fd)>& fill);
+  // returns the CRC-32C of what it wrote when it computed one (saves reading it back), else nullopt:
+  // then the payload is checksummed by reading it back after `fill` returns or, with
+  // `followWrites`, by a second thread reading behind `fill` while it writes (sequential writes only).
+  Status addStreamRecord(Record type, const std::function<Result<std::optional<uint32_t>>(int fd)>& fill,
+                         bool followWrites = false);
   Status commit();
 
   uint64_t bytes() const { return offset_; }

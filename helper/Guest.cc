@@ -207,6 +207,12 @@ Status Guest::stop() {
   return okStatus();
 }
 
+Status Guest::cancelSuspend() {
+  if (domid_ < 0) return makeError(ErrorCode::OperationInvalid, "The guest has no domain.");
+  XVIRT_TRY(hv_.resumeSuspended(static_cast<hv::DomId>(domid_)));
+  return xs_.resumeDomain(static_cast<uint32_t>(domid_));
+}
+
 Status Guest::powerdown() {
   if (domid_ < 0) return makeError(ErrorCode::OperationInvalid, "The guest has no domain.");
   // What `xl shutdown` does for a PV-aware guest: ask through control/shutdown.

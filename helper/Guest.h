@@ -62,6 +62,8 @@ class Guest {
   Status restore(int imageFd, const saveimg::SaveImageInfo& image, bool configReplaced);
   Status cont();     // unpause (first start or resume)
   Status stop();     // pause
+  // Brings back a guest that suspended itself for a save (hypervisor and xenstore); it stays paused.
+  Status cancelSuspend();
   Status powerdown();  // asks the guest to power off (control/shutdown)
   Status reset();    // destroy and build again in this process, then run if it was running
   // Destroys the domain and removes its xenstore tree (idempotent).

@@ -138,6 +138,11 @@ class Hypervisor {
   virtual Status pause(DomId domid) = 0;
   virtual Status unpause(DomId domid) = 0;
   virtual Status shutdown(DomId domid, ShutdownReason reason) = 0;
+  // Cancels a guest's own suspend (shut down with reason Suspend, as a PV guest does when asked to
+  // before a save): the guest runs on from its suspend call, which returns "cancelled"
+  // (xc_domain_resume, cooperative). A paused domain stays paused. OperationInvalid when the domain
+  // is not suspended.
+  virtual Status resumeSuspended(DomId domid) = 0;
   virtual Status destroy(DomId domid) = 0;
 
   virtual Result<std::vector<DomainInfo>> listDomains() = 0;
@@ -154,6 +159,9 @@ class Hypervisor {
   // the CRC-32C of the bytes written when the backend computed one as it wrote (the sim does), so
   // that a save image need not read the stream back to checksum it; nullopt otherwise.
   virtual Result<std::optional<uint32_t>> saveDomain(DomId domid, int fd) = 0;
+  // Whether saveDomain returns that CRC. When it does not, a save image checksums the stream while
+  // saveDomain is still writing it, from another thread (libxenguest computes none).
+  virtual bool saveStreamChecksummed() const { return false; }
   // Fills a freshly created domain from a stream written by saveDomain of the same backend.
   virtual Result<BuildResult> restoreDomain(DomId domid, int fd) = 0;
 };

@@ -38,6 +38,7 @@ class LockedHypervisor final : public Hypervisor {
   Status pause(DomId d) override { return locked([&] { return inner_->pause(d); }); }
   Status unpause(DomId d) override { return locked([&] { return inner_->unpause(d); }); }
   Status shutdown(DomId d, ShutdownReason r) override { return locked([&] { return inner_->shutdown(d, r); }); }
+  Status resumeSuspended(DomId d) override { return locked([&] { return inner_->resumeSuspended(d); }); }
   Status destroy(DomId d) override { return locked([&] { return inner_->destroy(d); }); }
 
   Result<std::vector<DomainInfo>> listDomains() override { return locked([&] { return inner_->listDomains(); }); }
@@ -55,6 +56,7 @@ class LockedHypervisor final : public Hypervisor {
   }
 
   Result<std::optional<uint32_t>> saveDomain(DomId d, int fd) override { return locked([&] { return inner_->saveDomain(d, fd); }); }
+  bool saveStreamChecksummed() const override { return inner_->saveStreamChecksummed(); }
   Result<BuildResult> restoreDomain(DomId d, int fd) override { return locked([&] { return inner_->restoreDomain(d, fd); }); }
 
  private:

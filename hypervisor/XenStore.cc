@@ -216,6 +216,13 @@ Status XenStore::releaseDomain(uint32_t domid) {
   return Error::system("Cannot release domain " + std::to_string(domid) + " from xenstore", err);
 }
 
+Status XenStore::resumeDomain(uint32_t domid) {
+  bool ok = xs_resume_domain(xs_, domid);
+  int err = errno;
+  if (ok) return okStatus();
+  return Error::system("Cannot tell xenstore that domain " + std::to_string(domid) + " resumed", err);
+}
+
 Result<std::string> XenStore::domainPath(uint32_t domid) {
   CPtr<char> path(xs_get_domain_path(xs_, domid));
   int err = errno;

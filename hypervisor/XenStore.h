@@ -54,6 +54,9 @@ class XenStore {
 
   Status introduceDomain(uint32_t domid, uint64_t storeMfn, uint32_t storeEvtchn);
   Status releaseDomain(uint32_t domid);
+  // XS_RESUME: xenstored forgets that the domain shut down (after its suspend was cancelled), so it
+  // fires @releaseDomain again when the domain really shuts down.
+  Status resumeDomain(uint32_t domid);
   Result<std::string> domainPath(uint32_t domid);               // /local/domain/N
 
   xs_handle* handle() const { return xs_; }

@@ -19,10 +19,13 @@
 
 namespace xvirt::driver {
 
-std::string logTail(const std::string& path, size_t maxLines) {
+std::string logTail(const std::string& path, uint64_t since, size_t maxLines) {
   auto text = readFile(path, 64u << 20);
-  if (!text.ok()) return "";
-  auto lines = split(*text, '\n');
+  if (!text.ok() || since >= text->size()) return "";
+  auto lines = split(text->substr(since), '\n');
+  constexpr std::string_view kOwn = "xvirt-helper: ";
+  for (auto it = lines.rbegin(); it != lines.rend(); ++it)
+    if (startsWith(*it, kOwn)) return std::string(trim(it->substr(kOwn.size())));
   while (!lines.empty() && trim(lines.back()).empty()) lines.pop_back();
   size_t start = lines.size() > maxLines ? lines.size() - maxLines : 0;
   std::vector<std::string> tail(lines.begin() + static_cast<long>(start), lines.end());
@@ -107,6 +110,8 @@ Result<LaunchedHelper> launchHelper(const HelperLaunch& l, std::chrono::millisec
   if (!log) return Error::system("Cannot open the log " + l.logPath, errno);
   std::string header = "starting: " + join(args, " ") + "\n";
   (void)!::write(log.get(), header.data(), header.size());
+  off_t since = ::lseek(log.get(), 0, SEEK_END);  // what this launch writes starts here
+  uint64_t logFrom = since < 0 ? 0 : static_cast<uint64_t>(since);
 
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
@@ -138,7 +143,7 @@ Result<LaunchedHelper> launchHelper(const HelperLaunch& l, std::chrono::millisec
     // The first process may have been killed after its child was up: that child is nobody's now.
     if (auto orphan = readPidfile(l.pidfile); orphan && helperAlive(*orphan))
       (void)stopHelper(*orphan, std::chrono::seconds(10));
-    std::string tail = logTail(l.logPath);
+    std::string tail = logTail(l.logPath, logFrom);
     std::string why = WIFEXITED(status) && WEXITSTATUS(status) == 127 ? "cannot execute " + l.helperBinary
                                                                        : "the helper exited with an error";
     return makeError(ErrorCode::OperationFailed,
@@ -151,7 +156,7 @@ Result<LaunchedHelper> launchHelper(const HelperLaunch& l, std::chrono::millisec
   out.pid = *pid;
   auto monitor = MonitorClient::connect(l.monitorPath, timeout, [pid = out.pid] { return helperAlive(pid); });
   if (!monitor.ok()) {
-    std::string tail = logTail(l.logPath);
+    std::string tail = logTail(l.logPath, logFrom);
     ::kill(out.pid, SIGKILL);
     return makeError(ErrorCode::OperationFailed, "Failed to start domain '" + l.name + "': " +
                                                      monitor.error().message + (tail.empty() ? "" : " " + tail));

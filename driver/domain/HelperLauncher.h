@@ -37,8 +37,9 @@ struct LaunchedHelper {
 Result<LaunchedHelper> launchHelper(const HelperLaunch& launch,
                                     std::chrono::milliseconds timeout = std::chrono::seconds(30));
 
-// The last lines of a log file, for error messages ("the helper said: ...").
-std::string logTail(const std::string& path, size_t maxLines = 5);
+// Why a helper failed, from what it wrote to its log from byte `since` on (this launch only): its
+// own one-sentence error ("xvirt-helper: ...") when it printed one, else the last lines.
+std::string logTail(const std::string& path, uint64_t since = 0, size_t maxLines = 5);
 
 // Whether `pid` is alive and is an xvirt-helper (guards against a recycled pid after a restart).
 bool helperAlive(pid_t pid);

@@ -3,6 +3,7 @@
 // published like a freshly built one (xenstore tree, devices with a fresh handshake, console).
 #include <unistd.h>
 
+#include "common/Clock.h"
 #include "common/Log.h"
 #include "common/SaveImage.h"
 #include "helper/Guest.h"
@@ -26,6 +27,7 @@ Status Guest::restoreDomain(int imageFd, const saveimg::SaveImageInfo& image, bo
     return makeError(ErrorCode::OperationInvalid, "The save image of guest '" + config_.name + "' was written on the '" +
                                                       backend + "' hypervisor backend; this helper runs on '" +
                                                       hv_.backendName() + "'.");
+  const uint64_t t0 = SystemClock::instance().monotonicNs();
   XVIRT_TRY(createShell());
   hv::DomId domid = static_cast<hv::DomId>(domid_);
   if (::lseek(imageFd, static_cast<off_t>(image.memoryOffset), SEEK_SET) < 0)
@@ -53,7 +55,8 @@ Status Guest::restoreDomain(int imageFd, const saveimg::SaveImageInfo& image, bo
     deviceWriter_ = [this, devices] { return writeSavedDevices(xs_, static_cast<uint32_t>(domid_), devices); };
   }
   XVIRT_TRY(publish());
-  logInfo("Restored guest '" + config_.name + "' as domain " + std::to_string(domid_) + ".");
+  logInfo("Restored guest '" + config_.name + "' as domain " + std::to_string(domid_) + " in " +
+          std::to_string((SystemClock::instance().monotonicNs() - t0) / 1000000) + " ms.");
   return okStatus();
 }
 

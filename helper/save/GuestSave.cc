@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <time.h>
 
+#include "common/Clock.h"
 #include "common/File.h"
 #include "common/Log.h"
 #include "common/Strings.h"
@@ -62,7 +63,8 @@ Result<SaveOutcome> writeImage(Guest& guest, const SaveRequest& req, bool wasRun
   XVIRT_TRY(w->addRecord(saveimg::Record::Xenstore, devices.dump()));
   uint64_t before = w->bytes();
   XVIRT_TRY(w->addStreamRecord(saveimg::Record::Memory,
-                               [&](int fd) { return guest.hypervisor().saveDomain(domid, fd); }));
+                               [&](int fd) { return guest.hypervisor().saveDomain(domid, fd); },
+                               !guest.hypervisor().saveStreamChecksummed()));
   SaveOutcome out;
   out.memoryBytes = w->bytes() - before - 16;
   XVIRT_TRY(w->commit());
@@ -72,21 +74,30 @@ Result<SaveOutcome> writeImage(Guest& guest, const SaveRequest& req, bool wasRun
 
 // A Linux PV or PVH guest must suspend itself before libxenguest can save it: it writes out its
 // own p2m and event channel state first. Forcing SHUTDOWN_suspend from outside, as for a paused
-// domain, makes xc_domain_save fail on real Xen ("Numerical result out of range"). So on Xen the
-// helper asks through control/shutdown, as libxl does, and waits for the guest to shut down with
-// reason suspend. False when the guest did not answer in time: the save then goes the forced way.
+// domain, makes xc_domain_save fail on real Xen ("Numerical result out of range"). So the helper
+// asks through control/shutdown, as libxl does, and waits for the guest to shut down with reason
+// suspend; the sim's guests answer the same way. False when the guest did not answer in time: the
+// save then goes the forced way.
 bool askGuestToSuspend(Guest& guest) {
   hv::DomId domid = static_cast<hv::DomId>(guest.domid());
   const std::string path = domainPath(domid) + "/control/shutdown";
   if (!guest.xenstore().write(path, "suspend").ok()) return false;
-  for (int waited = 0; waited < 30000; waited += 20) {
+  for (int waited = 0; waited < 30000;) {
     auto info = guest.hypervisor().domainInfo(domid);
     if (info.ok() && info->shutdown && info->shutdownReason == hv::ShutdownReason::Suspend) return true;
-    ::poll(nullptr, 0, 20);
+    int step = waited < 100 ? 2 : 20;  // most guests answer within milliseconds
+    ::poll(nullptr, 0, step);
+    waited += step;
   }
   (void)guest.xenstore().write(path, "");
   logWarning("Guest '" + guest.config().name + "' did not suspend itself within 30 seconds.");
   return false;
+}
+
+// After a failed save or with `after: running`: the guest runs on where it was.
+Status runOn(Guest& guest, bool suspended) {
+  if (suspended) XVIRT_TRY(guest.cancelSuspend());
+  return guest.cont();
 }
 
 }  // namespace
@@ -98,24 +109,25 @@ Result<SaveOutcome> saveGuest(Guest& guest, const SaveRequest& req) {
   if (req.file.empty() || req.file[0] != '/')
     return makeError(ErrorCode::InvalidArgument, "The save image path '" + req.file + "' must be absolute.");
   bool wasRunning = guest.state() == RunState::Running;
-  // Cooperative suspend only when the guest does not run on here (destroyed, or left paused for
-  // xvirtd to stop): bringing a self-suspended guest back in place (xc_domain_resume) is not
-  // implemented yet, so `after: running` keeps the forced path (docs/xen-harness.md).
-  if (wasRunning && req.after != SaveRequest::After::Running && guest.hypervisor().backendName() == "xen" &&
-      guest.config().kind != "hvm")
-    (void)askGuestToSuspend(guest);
-  XVIRT_TRY(guest.stop());
-  auto out = writeImage(guest, req, wasRunning);
+  // An HVM guest has no PV drivers to suspend itself with: it is paused and forced.
+  bool suspended = wasRunning && guest.config().kind != "hvm" && askGuestToSuspend(guest);
+  const uint64_t t0 = SystemClock::instance().monotonicNs();
+  Status stopped = guest.stop();  // a guest that suspended itself is paused all the same
+  Result<SaveOutcome> out = stopped.ok() ? writeImage(guest, req, wasRunning) : Result<SaveOutcome>(stopped.takeError());
   if (!out.ok()) {
     // The temporary file is gone with the writer; the guest goes on as before.
     if (wasRunning) {
-      Status resumed = guest.cont();
+      Status resumed = runOn(guest, suspended);
       if (!resumed.ok()) logError("Resuming guest '" + name + "' after a failed save: " + resumed.error().message);
     }
     return makeError(out.error().code, "Saving guest '" + name + "' to " + req.file + " failed: " + out.error().message);
   }
-  logInfo("Saved guest '" + name + "' to " + req.file + " (" + std::to_string(out->imageBytes) + " bytes).");
-  if (req.after == SaveRequest::After::Running) XVIRT_TRY(guest.cont());
+  logInfo("Saved guest '" + name + "' to " + req.file + " (" + std::to_string(out->imageBytes) + " bytes) in " +
+          std::to_string((SystemClock::instance().monotonicNs() - t0) / 1000000) + " ms.");
+  if (req.after == SaveRequest::After::Running) XVIRT_TRY(runOn(guest, suspended));
+  // Left paused (xvirtd's save, which then stops the guest): paused, not suspended, so that a
+  // guest whose caller went away mid-save is an ordinary paused guest (`virsh resume` works).
+  if (req.after == SaveRequest::After::Paused && suspended) XVIRT_TRY(guest.cancelSuspend());
   return out;
 }
 
@@ -148,7 +160,10 @@ Result<RestoreImage> openRestoreImage(const std::string& path, std::optional<Gue
   RestoreImage img;
   img.fd = UniqueFd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!img.fd) return Error::system("Cannot open the save image " + path, errno);
+  const uint64_t t0 = SystemClock::instance().monotonicNs();
   XVIRT_ASSIGN_OR_RETURN(img.info, saveimg::readSaveImage(img.fd.get(), path, true));
+  logInfo("Checked the save image " + path + " (" + std::to_string(img.info.fileBytes) + " bytes) in " +
+          std::to_string((SystemClock::instance().monotonicNs() - t0) / 1000000) + " ms.");
   auto saved = GuestConfig::fromJson(img.info.guestConfig);
   if (!saved.ok()) return makeError(ErrorCode::Corrupt, "The save image " + path + " holds an unusable guest configuration: " + saved.error().message);
   img.runAfterRestore = img.info.runState.getBool("run-after-restore", true);

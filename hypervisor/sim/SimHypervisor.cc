@@ -318,6 +318,7 @@ Result<BuildResult> SimHypervisor::buildHVM(DomId domid, const HvmBuildParams& p
 
 Status SimHypervisor::pause(DomId domid) { return status("pause", Json::object({{"domid", domid}})); }
 Status SimHypervisor::unpause(DomId domid) { return status("unpause", Json::object({{"domid", domid}})); }
+Status SimHypervisor::resumeSuspended(DomId domid) { return status("resume", Json::object({{"domid", domid}})); }
 Status SimHypervisor::destroy(DomId domid) { return status("destroy", Json::object({{"domid", domid}})); }
 
 Status SimHypervisor::shutdown(DomId domid, ShutdownReason reason) {

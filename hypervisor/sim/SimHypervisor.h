@@ -56,6 +56,7 @@ class SimHypervisor final : public Hypervisor {
   Status pause(DomId domid) override;
   Status unpause(DomId domid) override;
   Status shutdown(DomId domid, ShutdownReason reason) override;
+  Status resumeSuspended(DomId domid) override;
   Status destroy(DomId domid) override;
   Result<std::vector<DomainInfo>> listDomains() override;
   Result<DomainInfo> domainInfo(DomId domid) override;
@@ -65,6 +66,7 @@ class SimHypervisor final : public Hypervisor {
   Result<std::unique_ptr<GuestMemory>> mapMemory(DomId domid) override;
   Result<std::unique_ptr<ConsoleChannel>> openConsole(DomId domid, const BuildResult& build) override;
   Result<std::optional<uint32_t>> saveDomain(DomId domid, int fd) override;
+  bool saveStreamChecksummed() const override { return true; }
   Result<BuildResult> restoreDomain(DomId domid, int fd) override;
 
   // Test controls of the simulated host (docs/sim.md, "Fault injection").

@@ -8,12 +8,17 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <condition_variable>
 #include <cstring>
-#include <memory>
+#include <deque>
+#include <mutex>
+#include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "common/Crc32c.h"
+#include "common/PageBuffer.h"
 #include "hypervisor/sim/SimProtocol.h"
 
 namespace xvirt::hv::sim {
@@ -116,6 +121,72 @@ class Reader {
   uint32_t crc_ = 0;
 };
 
+// Passes buffers through stages that run on their own threads, in order: stage 0 fills a buffer,
+// each later stage works on it in turn, and the last one hands it back to stage 0. So the halves of
+// a save (read RAM and find its non-zero pages | checksum, write and start the disk's writeback) and
+// the halves of a restore (read and checksum the stream | put the pages into the RAM file) run on
+// two CPUs at once. Slots are indices into the caller's own array of buffers.
+class SlotPipeline {
+ public:
+  SlotPipeline(size_t slots, size_t stages) : queues_(stages), closed_(stages, false) {
+    for (size_t i = 0; i < slots; ++i) queues_[0].push_back(i);
+  }
+  // The next slot for `stage`; nullopt once the stage before it closed and left nothing, or once
+  // any stage stopped.
+  std::optional<size_t> take(size_t stage) {
+    std::unique_lock lock(mu_);
+    size_t before = stage == 0 ? queues_.size() - 1 : stage - 1;
+    cv_.wait(lock, [&] { return stopped_ || !queues_[stage].empty() || (stage > 0 && closed_[before]); });
+    if (stopped_ || queues_[stage].empty()) return std::nullopt;
+    size_t slot = queues_[stage].front();
+    queues_[stage].pop_front();
+    return slot;
+  }
+  // `stage` is done with `slot`: on to the next stage (the last gives it back to stage 0).
+  void pass(size_t stage, size_t slot) {
+    {
+      std::lock_guard lock(mu_);
+      queues_[(stage + 1) % queues_.size()].push_back(slot);
+    }
+    cv_.notify_all();
+  }
+  void close(size_t stage) { update([&] { closed_[stage] = true; }); }  // `stage` passes nothing more
+  void stop() { update([&] { stopped_ = true; }); }                   // a stage failed: all give up
+
+ private:
+  template <typename F>
+  void update(F f) {
+    {
+      std::lock_guard lock(mu_);
+      f();
+    }
+    cv_.notify_all();
+  }
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::deque<size_t>> queues_;
+  std::vector<bool> closed_;
+  bool stopped_ = false;
+};
+
+// Runs stage `stage` of `pipe` on this thread until its input ends: `work(slot)` on each slot,
+// then on. The first failure stops the whole pipeline and is kept in `status`.
+template <typename Work>
+void runStage(SlotPipeline& pipe, size_t stage, Status& status, Work work) {
+  while (std::optional<size_t> slot = pipe.take(stage)) {
+    status = work(*slot);
+    if (!status.ok()) {
+      pipe.stop();
+      break;
+    }
+    pipe.pass(stage, *slot);
+  }
+  pipe.close(stage);
+}
+
+constexpr size_t kSlots = 4;  // 1 MiB each: enough to keep both threads busy, small enough for L2/L3
+
 }  // namespace
 
 Result<uint32_t> writeSaveStream(int outFd, int ramFd, uint64_t ramBytes, const Json& context) {
@@ -147,41 +218,64 @@ Result<uint32_t> writeSaveStream(int outFd, int ramFd, uint64_t ramBytes, const 
   std::vector<struct iovec> iov = {{&h, sizeof h}, {&rc, sizeof rc}, {ctx.data(), ctx.size()}};
   XVIRT_TRY(put(iov));
 
-  // Guest RAM is read with pread in 1 MiB pieces (256 pages); each piece's non-zero pages go out as
-  // one record with one writev straight from the read buffer (an iovec per run of pages, no copy).
+  // Guest RAM is read with pread in 1 MiB pieces (256 pages) into page-aligned slots; each piece's
+  // non-zero pages go out as one record with one writev straight from the slot (an iovec per run of
+  // pages, no copy). This thread reads and finds the pages; a second one checksums and writes.
   // Holes of the sparse file (pages the guest never touched, Xen's unpopulated p2m entries) are
   // skipped with SEEK_DATA; a short hole inside a piece is read as zeros, which costs less than the
   // two lseeks per extent of a fragmented file (measured: 0.15 s of lseeks against 0.09 s of pread
   // for 1 GiB with 25 % of its pages scattered).
-  std::unique_ptr<uint8_t[]> in(new uint8_t[kMaxBatch * kPageSize]);
-  std::vector<uint64_t> pfns;
-  pfns.reserve(kMaxBatch);
+  struct Slot {
+    PageBuffer pages{kMaxBatch * kPageSize};
+    std::vector<uint64_t> pfns;
+    RecordHeader header{};
+    std::vector<struct iovec> iov;
+  };
+  std::vector<Slot> slots(kSlots);
+  SlotPipeline pipe(kSlots, 2);
+  Status writerStatus = okStatus();
+  std::thread writer([&] { runStage(pipe, 1, writerStatus, [&](size_t i) { return put(slots[i].iov); }); });
+  Status readerStatus = okStatus();
   const uint64_t pages = ramBytes / kPageSize;
+  constexpr size_t kNoSlot = ~size_t{0};
+  size_t cur = kNoSlot;  // the slot being filled
   for (uint64_t pfn = 0; pfn < pages;) {
     off_t data = ::lseek(ramFd, static_cast<off_t>(pfn * kPageSize), SEEK_DATA);
     if (data < 0) break;  // ENXIO: no data after pfn
     pfn = static_cast<uint64_t>(data) / kPageSize;
     if (pfn >= pages) break;
+    if (cur == kNoSlot) {
+      std::optional<size_t> free = pipe.take(0);
+      if (!free) break;  // the writer failed
+      cur = *free;
+    }
+    Slot& slot = slots[cur];
     uint64_t n = std::min<uint64_t>(kMaxBatch, pages - pfn);
-    XVIRT_TRY(preadAll(ramFd, in.get(), n * kPageSize, pfn * kPageSize));
-    pfns.clear();
-    iov.resize(2);
+    readerStatus = preadAll(ramFd, slot.pages.data(), n * kPageSize, pfn * kPageSize);
+    if (!readerStatus.ok()) break;
+    slot.pfns.clear();
+    slot.iov.resize(2);
     for (uint64_t i = 0; i < n; ++i) {
-      uint8_t* page = in.get() + i * kPageSize;
+      uint8_t* page = slot.pages.data() + i * kPageSize;
       if (isZero(page)) continue;
-      if (!pfns.empty() && pfns.back() == pfn + i - 1)
-        iov.back().iov_len += kPageSize;
+      if (!slot.pfns.empty() && slot.pfns.back() == pfn + i - 1)
+        slot.iov.back().iov_len += kPageSize;
       else
-        iov.push_back({page, kPageSize});
-      pfns.push_back(pfn + i);
+        slot.iov.push_back({page, kPageSize});
+      slot.pfns.push_back(pfn + i);
     }
     pfn += n;
-    if (pfns.empty()) continue;
-    RecordHeader rp{kPages, static_cast<uint32_t>(pfns.size()), pfns.size() * (8 + kPageSize)};
-    iov[0] = {&rp, sizeof rp};
-    iov[1] = {pfns.data(), pfns.size() * 8};
-    XVIRT_TRY(put(iov));
+    if (slot.pfns.empty()) continue;  // keep the slot for the next piece
+    slot.header = RecordHeader{kPages, static_cast<uint32_t>(slot.pfns.size()), slot.pfns.size() * (8 + kPageSize)};
+    slot.iov[0] = {&slot.header, sizeof slot.header};
+    slot.iov[1] = {slot.pfns.data(), slot.pfns.size() * 8};
+    pipe.pass(0, cur);
+    cur = kNoSlot;
   }
+  pipe.close(0);
+  writer.join();
+  XVIRT_TRY(std::move(readerStatus));
+  XVIRT_TRY(std::move(writerStatus));
   RecordHeader re{kEnd, 0, 8};
   iov.assign({{&re, sizeof re}});
   XVIRT_TRY(put(iov));
@@ -189,6 +283,35 @@ Result<uint32_t> writeSaveStream(int outFd, int ramFd, uint64_t ramBytes, const 
   iov.assign({{&sum, sizeof sum}});
   XVIRT_TRY(writeAll(outFd, iov.data(), 1));
   return crc32c(crc, &sum, sizeof sum);
+}
+
+// Calls f(first pfn, pages) for each run of consecutive page numbers.
+template <typename F>
+Status forEachRun(const uint64_t* pfns, uint32_t count, F f) {
+  for (uint32_t i = 0; i < count;) {
+    uint32_t run = 1;
+    while (i + run < count && pfns[i + run] == pfns[i] + run) ++run;
+    XVIRT_TRY(f(i, run));
+    i += run;
+  }
+  return okStatus();
+}
+
+// Puts a record's pages into the RAM file, one pwrite per run of consecutive pages.
+Status writePages(int ramFd, const uint64_t* pfns, uint32_t count, const uint8_t* data) {
+  return forEachRun(pfns, count, [&](uint32_t i, uint32_t run) -> Status {
+    size_t len = static_cast<size_t>(run) * kPageSize;
+    const uint8_t* src = data + static_cast<size_t>(i) * kPageSize;
+    for (uint64_t off = pfns[i] * kPageSize; len > 0;) {
+      ssize_t n = ::pwrite(ramFd, src, len, static_cast<off_t>(off));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return Error::system("Writing guest memory", errno);
+      src += n;
+      off += static_cast<uint64_t>(n);
+      len -= static_cast<size_t>(n);
+    }
+    return okStatus();
+  });
 }
 
 Result<Json> readSaveStream(int inFd, const std::function<Result<int>(uint64_t)>& openRam) {
@@ -203,56 +326,68 @@ Result<Json> readSaveStream(int inFd, const std::function<Result<int>(uint64_t)>
   if (h.pageSize != kPageSize || h.ramBytes == 0 || h.ramBytes % kPageSize || h.ramBytes > kMaxRamBytes)
     return makeError(ErrorCode::Corrupt, "The save stream's header is damaged.");
   XVIRT_ASSIGN_OR_RETURN(int ramFd, openRam(h.ramBytes));
-  uint64_t pages = h.ramBytes / kPageSize;
+  const uint64_t pages = h.ramBytes / kPageSize;
+
+  // This thread reads and checksums records; a second one puts their pages into the RAM file
+  // (allocating tmpfs pages is the slowest part of a restore: docs/save-image.md). A third stage
+  // that allocated the pages with fallocate ahead of the copy was slower, 0.22 - 0.25 s against
+  // 0.18 s for 1 GiB with 25 % of its pages: fallocate and pwrite both take the inode's lock.
+  struct Slot {
+    std::vector<uint64_t> pfns = std::vector<uint64_t>(kMaxBatch);
+    PageBuffer pages{kMaxBatch * kPageSize};  // page-aligned like the RAM file's pages: see PageBuffer.h
+    uint32_t count = 0;
+  };
+  std::vector<Slot> slots(kSlots);
+  SlotPipeline pipe(kSlots, 2);
+  Status writerStatus = okStatus();
+  std::thread writer([&] {
+    runStage(pipe, 1, writerStatus, [&](size_t i) { return writePages(ramFd, slots[i].pfns.data(), slots[i].count, slots[i].pages.data()); });
+  });
+  // A failure of the RAM file wins: a reader that stopped because of it has nothing to add.
+  auto finish = [&](Result<Json> out) -> Result<Json> {
+    pipe.close(0);
+    writer.join();
+    if (!writerStatus.ok()) return writerStatus.takeError();
+    return out;
+  };
+
   std::optional<Json> context;
-  std::unique_ptr<uint8_t[]> buf(new uint8_t[kMaxBatch * (8 + kPageSize)]);
   for (;;) {
     RecordHeader rh{};
-    XVIRT_TRY(r.get(&rh, sizeof rh));
+    if (Status s = r.get(&rh, sizeof rh); !s.ok()) return finish(s.takeError());
     if (rh.type == kEnd) {
       uint64_t expected = r.crc();
       uint64_t sum = 0;
-      if (rh.length != 8) return makeError(ErrorCode::Corrupt, "The save stream's end record is damaged.");
-      XVIRT_TRY(r.get(&sum, sizeof sum));
+      if (rh.length != 8) return finish(makeError(ErrorCode::Corrupt, "The save stream's end record is damaged."));
+      if (Status s = r.get(&sum, sizeof sum); !s.ok()) return finish(s.takeError());
       if (sum != expected)
-        return makeError(ErrorCode::Corrupt, "The save stream's checksum does not match: it was altered or damaged.");
-      if (!context) return makeError(ErrorCode::Corrupt, "The save stream has no guest context.");
-      return std::move(*context);
+        return finish(makeError(ErrorCode::Corrupt, "The save stream's checksum does not match: it was altered or damaged."));
+      if (!context) return finish(makeError(ErrorCode::Corrupt, "The save stream has no guest context."));
+      return finish(std::move(*context));
     }
     if (rh.type == kContext) {
       if (context || rh.length > kMaxContextBytes)
-        return makeError(ErrorCode::Corrupt, "The save stream's context record is damaged.");
+        return finish(makeError(ErrorCode::Corrupt, "The save stream's context record is damaged."));
       std::string text(rh.length, '\0');
-      XVIRT_TRY(r.get(text.data(), text.size()));
+      if (Status s = r.get(text.data(), text.size()); !s.ok()) return finish(s.takeError());
       auto j = Json::parse(text);
-      if (!j.ok() || !j->isObject()) return makeError(ErrorCode::Corrupt, "The save stream's context record is damaged.");
+      if (!j.ok() || !j->isObject()) return finish(makeError(ErrorCode::Corrupt, "The save stream's context record is damaged."));
       context = std::move(j).value();
     } else if (rh.type == kPages) {
       if (rh.count == 0 || rh.count > kMaxBatch || rh.length != rh.count * (8 + kPageSize))
-        return makeError(ErrorCode::Corrupt, "A memory record of the save stream is damaged.");
-      // The whole record in one read; pages go to the RAM file with one pwrite per run of pages.
-      XVIRT_TRY(r.get(buf.get(), rh.length));
-      const auto* pfns = reinterpret_cast<const uint64_t*>(buf.get());
-      const uint8_t* data = buf.get() + rh.count * 8;
-      for (uint32_t i = 0; i < rh.count; ++i)
-        if (pfns[i] >= pages) return makeError(ErrorCode::Corrupt, "A memory record names a page beyond the guest's memory.");
-      for (uint32_t i = 0; i < rh.count;) {
-        uint32_t run = 1;
-        while (i + run < rh.count && pfns[i + run] == pfns[i] + run) ++run;
-        size_t len = static_cast<size_t>(run) * kPageSize;
-        const uint8_t* src = data + static_cast<size_t>(i) * kPageSize;
-        for (uint64_t off = pfns[i] * kPageSize; len > 0;) {
-          ssize_t n = ::pwrite(ramFd, src, len, static_cast<off_t>(off));
-          if (n < 0 && errno == EINTR) continue;
-          if (n < 0) return Error::system("Writing guest memory", errno);
-          src += n;
-          off += static_cast<uint64_t>(n);
-          len -= static_cast<size_t>(n);
-        }
-        i += run;
-      }
+        return finish(makeError(ErrorCode::Corrupt, "A memory record of the save stream is damaged."));
+      std::optional<size_t> i = pipe.take(0);
+      if (!i) return finish(makeError(ErrorCode::OperationFailed, "Writing guest memory failed."));  // replaced by the stage's error
+      Slot& slot = slots[*i];
+      slot.count = rh.count;
+      if (Status s = r.get(slot.pfns.data(), rh.count * 8); !s.ok()) return finish(s.takeError());
+      if (Status s = r.get(slot.pages.data(), static_cast<size_t>(rh.count) * kPageSize); !s.ok()) return finish(s.takeError());
+      for (uint32_t k = 0; k < rh.count; ++k)
+        if (slot.pfns[k] >= pages)
+          return finish(makeError(ErrorCode::Corrupt, "A memory record names a page beyond the guest's memory."));
+      pipe.pass(0, *i);
     } else {
-      return makeError(ErrorCode::Corrupt, "The save stream has a record of unknown type " + std::to_string(rh.type) + ".");
+      return finish(makeError(ErrorCode::Corrupt, "The save stream has a record of unknown type " + std::to_string(rh.type) + "."));
     }
   }
 }

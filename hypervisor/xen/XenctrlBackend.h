@@ -36,6 +36,7 @@ class XenctrlHypervisor final : public Hypervisor {
   Status pause(DomId domid) override;
   Status unpause(DomId domid) override;
   Status shutdown(DomId domid, ShutdownReason reason) override;
+  Status resumeSuspended(DomId domid) override;
   Status destroy(DomId domid) override;
 
   Result<std::vector<DomainInfo>> listDomains() override;

@@ -234,6 +234,21 @@ Status XenctrlHypervisor::shutdown(DomId domid, ShutdownReason reason) {
   return okStatus();
 }
 
+Status XenctrlHypervisor::resumeSuspended(DomId domid) {
+  XVIRT_ASSIGN_OR_RETURN(xc_domaininfo_t info, rawInfo(domid));
+  unsigned reason = (info.flags >> XEN_DOMINF_shutdownshift) & XEN_DOMINF_shutdownmask;
+  if (!(info.flags & XEN_DOMINF_shutdown) || reason != SHUTDOWN_suspend)
+    return makeError(ErrorCode::OperationInvalid, "Domain " + std::to_string(domid) + " is not suspended.");
+  // fast = 1: the cooperative resume libxl uses after a save or a cancelled checkpoint. libxenguest
+  // sets the return value of the guest's SCHEDOP_shutdown(suspend) to 1 ("cancelled"), then
+  // XEN_DOMCTL_resumedomain clears the shutdown; the guest continues where it was, no new start info.
+  if (xc_domain_resume(xch_.get(), domid, 1) != 0) {
+    int err = errno;
+    return domainCallError(domid, "resume", err);
+  }
+  return okStatus();
+}
+
 Status XenctrlHypervisor::destroy(DomId domid) {
   if (domid == 0)
     return makeError(ErrorCode::OperationInvalid, "Domain 0 cannot be destroyed.");

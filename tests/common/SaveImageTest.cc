@@ -2,6 +2,7 @@
 // a failed writer leaves no file; damage is reported as Corrupt.
 #include "common/SaveImage.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -10,6 +11,7 @@
 
 #include "common/Crc32c.h"
 #include "common/File.h"
+#include "common/UniqueFd.h"
 
 using namespace xvirt;
 
@@ -58,13 +60,17 @@ class SaveImageTest : public ::testing::Test {
   std::string dir_;
 };
 
-// The memory record's checksum either read back from the file (the filler returns nullopt) or
-// combined from the CRC the filler reports: both give an image that verifies, and damage is caught.
-class SaveImageCrcTest : public SaveImageTest, public ::testing::WithParamInterface<bool> {};
+// The memory record's checksum read back from the file (the filler returns nullopt), computed by a
+// thread following the filler's writes, or combined from the CRC the filler reports: all give an
+// image that verifies, and damage is caught.
+enum class CrcSource { ReadBack, Follower, Filler };
+class SaveImageCrcTest : public SaveImageTest, public ::testing::WithParamInterface<CrcSource> {};
 
 TEST_P(SaveImageCrcTest, RecordsReadBackAndDamageIsCorrupt) {
   std::string path = dir_ + "/a.save";
-  bool fillerKnowsCrc = GetParam();
+  bool fillerKnowsCrc = GetParam() == CrcSource::Filler;
+  // Larger than one 1 MiB piece, written in slow uneven parts, so a follower waits and reads partial pieces.
+  const size_t kBytes = (3u << 20) + 5000;
   {
     auto w = saveimg::SaveImageWriter::create(path);
     ASSERT_TRUE(w.ok());
@@ -72,10 +78,16 @@ TEST_P(SaveImageCrcTest, RecordsReadBackAndDamageIsCorrupt) {
     ASSERT_TRUE((*w)->addRecord(saveimg::Record::GuestConfig, R"({"name": "a"})").ok());
     ASSERT_TRUE((*w)->addRecord(saveimg::Record::RunState, R"({"backend": "sim"})").ok());
     ASSERT_TRUE((*w)->addStreamRecord(saveimg::Record::Memory, [&](int fd) -> Result<std::optional<uint32_t>> {
-      std::string bytes(5000, 'm');
-      if (::write(fd, bytes.data(), bytes.size()) != 5000) return Error::system("write", errno);
+      std::string bytes(kBytes, 'm');
+      for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<char>('a' + (i * 7919) % 26);
+      for (size_t done = 0; done < bytes.size();) {
+        size_t part = std::min<size_t>(bytes.size() - done, 300000 + done % 4099);
+        if (::write(fd, bytes.data() + done, part) != static_cast<ssize_t>(part)) return Error::system("write", errno);
+        done += part;
+        ::usleep(3000);
+      }
       return fillerKnowsCrc ? std::optional<uint32_t>(crc32c(0, bytes.data(), bytes.size())) : std::nullopt;
-    }).ok());
+    }, GetParam() == CrcSource::Follower).ok());
     ASSERT_TRUE((*w)->commit().ok());
   }
   auto info = saveimg::readSaveImage(path, true);
@@ -83,10 +95,10 @@ TEST_P(SaveImageCrcTest, RecordsReadBackAndDamageIsCorrupt) {
   EXPECT_EQ(info->domainXml, "<domain/>");
   EXPECT_EQ(info->guestConfig.getString("name"), "a");
   EXPECT_EQ(info->runState.getString("backend"), "sim");
-  EXPECT_EQ(info->memoryLength, 5000u);
+  EXPECT_EQ(info->memoryLength, kBytes);
   auto bytes = readFile(path);
   ASSERT_TRUE(bytes.ok());
-  EXPECT_EQ(bytes->substr(info->memoryOffset, 5), "mmmmm");
+  EXPECT_EQ(bytes->substr(info->memoryOffset, 5), "apeti");
 
   std::string flipped = *bytes;
   flipped[info->memoryOffset + 100] ^= 1;
@@ -104,7 +116,7 @@ TEST_P(SaveImageCrcTest, RecordsReadBackAndDamageIsCorrupt) {
   EXPECT_NE(cut.error().message.find("truncated"), std::string::npos);
 }
 
-INSTANTIATE_TEST_SUITE_P(Crc, SaveImageCrcTest, ::testing::Bool());
+INSTANTIATE_TEST_SUITE_P(Crc, SaveImageCrcTest, ::testing::Values(CrcSource::ReadBack, CrcSource::Follower, CrcSource::Filler));
 
 TEST_F(SaveImageTest, AbandonedWriterLeavesNothing) {
   {
@@ -117,4 +129,38 @@ TEST_F(SaveImageTest, AbandonedWriterLeavesNothing) {
     EXPECT_FALSE(failed.ok());
   }
   EXPECT_EQ(std::system(("test -z \"$(ls -A " + dir_ + ")\"").c_str()), 0);
+}
+
+// Images of more than 32 MiB are checked in slices on several threads (crc32cCombine joins them):
+// the result is the same, and damage in the last slice is caught as in the first.
+TEST_F(SaveImageTest, LargeImagesAreCheckedInSlices) {
+  std::string path = dir_ + "/big.save";
+  std::string memory(40u << 20, '\0');
+  for (size_t i = 0; i < memory.size(); i += 64) memory[i] = static_cast<char>(i / 64);
+  {
+    auto w = saveimg::SaveImageWriter::create(path);
+    ASSERT_TRUE(w.ok());
+    ASSERT_TRUE((*w)->addRecord(saveimg::Record::GuestConfig, R"({"name": "big"})").ok());
+    ASSERT_TRUE((*w)->addRecord(saveimg::Record::RunState, R"({"backend": "sim"})").ok());
+    ASSERT_TRUE((*w)->addStreamRecord(saveimg::Record::Memory, [&](int fd) -> Result<std::optional<uint32_t>> {
+      if (::write(fd, memory.data(), memory.size()) != static_cast<ssize_t>(memory.size())) return Error::system("write", errno);
+      return std::optional<uint32_t>();
+    }).ok());
+    ASSERT_TRUE((*w)->commit().ok());
+  }
+  auto info = saveimg::readSaveImage(path, true);
+  ASSERT_TRUE(info.ok()) << info.error().message;
+  for (uint64_t at : {info->memoryOffset + 5, info->memoryOffset + memory.size() - 5}) {
+    UniqueFd fd(::open(path.c_str(), O_RDWR));
+    char c = 0;
+    ASSERT_EQ(::pread(fd.get(), &c, 1, static_cast<off_t>(at)), 1);
+    c ^= 0x10;
+    ASSERT_EQ(::pwrite(fd.get(), &c, 1, static_cast<off_t>(at)), 1);
+    auto bad = saveimg::readSaveImage(path, true);
+    ASSERT_FALSE(bad.ok());
+    EXPECT_NE(bad.error().message.find("checksum"), std::string::npos);
+    c ^= 0x10;
+    ASSERT_EQ(::pwrite(fd.get(), &c, 1, static_cast<off_t>(at)), 1);
+    EXPECT_TRUE(saveimg::readSaveImage(path, true).ok());
+  }
 }

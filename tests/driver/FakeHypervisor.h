@@ -35,6 +35,7 @@ class FakeHypervisor : public hv::Hypervisor {
   Status pause(hv::DomId) override { return no(); }
   Status unpause(hv::DomId) override { return no(); }
   Status shutdown(hv::DomId, hv::ShutdownReason) override { return no(); }
+  Status resumeSuspended(hv::DomId) override { return no(); }
   Status destroy(hv::DomId) override { return no(); }
   Result<std::vector<hv::DomainInfo>> listDomains() override { return std::vector<hv::DomainInfo>{}; }
   Result<hv::DomainInfo> domainInfo(hv::DomId) override { return no(); }

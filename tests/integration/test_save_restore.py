@@ -40,6 +40,15 @@ def sim_call(host, request):
         return json.loads(s.makefile().readline())
 
 
+def runs_unsuspended(test, host, domid):
+    """The domain runs, and is not shut down: a guest that suspended itself for a save was
+    brought back in place (the sim's 'resume', xc_domain_resume on Xen)."""
+    info = sim_call(host, {"op": "info", "domid": domid})
+    info = info.get("ok", info)
+    test.assertFalse(info["shutdown"], info)
+    test.assertFalse(info["paused"], info)
+
+
 class SaveRestoreTest(unittest.TestCase):
     def setUp(self):
         self.host = TempHost(prefix="xvirt-save-")
@@ -180,6 +189,7 @@ class SaveRestoreTest(unittest.TestCase):
         reply = qmp3.execute("save", {"file": image2, "after": "running"})
         self.assertEqual(reply["return"]["status"], "running")
         self.assertEqual(qmp3.execute("query-status")["return"]["status"], "running")
+        runs_unsuspended(self, self.host, qmp3.execute("query-domain")["return"]["domid"])
         self.assertIsNone(proc3.poll())
         self.assertEqual(qmp3.execute("quit"), {"return": {}})
         proc3.wait(30)
@@ -204,10 +214,12 @@ class SaveRestoreTest(unittest.TestCase):
         self.assertEqual(os.listdir(self.images), [])
         self.assertEqual(qmp.execute("query-status")["return"]["status"], "running")
         self.assertIn(domid, self.host.domain_ids())
+        runs_unsuspended(self, self.host, domid)
         # A directory that does not exist: one clear error, guest still running.
         err = qmp.execute("save", {"file": "/nonexistent-dir/x.save"})["error"]
         self.assertIn("/nonexistent-dir/x.save", err["desc"])
         self.assertEqual(qmp.execute("query-status")["return"]["status"], "running")
+        runs_unsuspended(self, self.host, domid)
         self.assertEqual(qmp.execute("quit"), {"return": {}})
         proc.wait(30)
 

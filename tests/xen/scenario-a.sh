@@ -70,6 +70,22 @@ JSON
   echo "$r" | grep -q '"cpu-index": *0[^}]*"affinity": *"1"' && echo "$r" | grep -q '"cpu-index": *1[^}]*"affinity": *"0"'
 }
 
+# The guest suspends itself for a save (control/shutdown); a save that fails, and one with
+# after: running, bring it back with xc_domain_resume and it counts on in place.
+save_runs_on() {
+  local reply
+  reply=$(qmp "$G.qmp" '{"execute":"save","arguments":{"file":"/no-such-dir/x.save"}}')
+  echo "failed save: $reply"
+  echo "$reply" | grep -q '"error"' || return 1
+  status_is running && counter_advances "$G.console" || { tail -n 20 "$G.log"; return 1; }
+  qmp_ok "$G.qmp" "{\"execute\":\"save\",\"arguments\":{\"file\":\"$G.keep\",\"after\":\"running\"}}" ||
+    { tail -n 20 "$G.log"; return 1; }
+  info "saved and running on: $(ls -l "$G.keep" | awk '{print $5}') bytes"
+  rm -f "$G.keep"
+  # ... in place: the guest did not boot again.
+  status_is running && counter_advances "$G.console" && [ "$(grep -ac XVIRT-GUEST-UP "$G.console")" -le 1 ]
+}
+
 save_restore() {
   local c0 pid; c0=$(last_count "$G.console"); pid=$(helper_pid)
   qmp_ok "$G.qmp" "{\"execute\":\"save\",\"arguments\":{\"file\":\"$G.save\"}}" || { tail -n 20 "$G.log"; return 1; }
@@ -151,6 +167,7 @@ step helper-start-paused start_paused &&
   step helper-cont-boots cont_boots &&
   step helper-stop-cont stop_cont
 step helper-vcpu-pinning pinning
+step helper-save-runs-on save_runs_on
 step helper-save-restore save_restore
 step helper-disk-add disk_add && step helper-disk-remove disk_remove
 step helper-sigterm-destroys sigterm_destroys

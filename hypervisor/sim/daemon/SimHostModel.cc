@@ -142,6 +142,17 @@ Result<Json> SimHostModel::dispatch(const std::string& op, const Json& req) {
     g->paused = true;
     return Json::object();
   }
+  if (op == "resume") {
+    XVIRT_ASSIGN_OR_RETURN(SimGuest * g, guest(req));
+    if (!g->shutdown || g->reason != ShutdownReason::Suspend)
+      return makeError(ErrorCode::OperationInvalid, "Domain " + std::to_string(g->id) + " is not suspended.");
+    // The guest's suspend call returns "cancelled" and it runs on (still paused if paused).
+    g->settle(now());
+    g->shutdown = false;
+    g->reason = ShutdownReason::Poweroff;
+    logInfo("Domain " + std::to_string(g->id) + " resumed from its suspend.");
+    return Json::object();
+  }
   if (op == "shutdown") {
     XVIRT_ASSIGN_OR_RETURN(SimGuest * g, guest(req));
     XVIRT_ASSIGN_OR_RETURN(int64_t reason, requireInt(req, "reason", 0, 5));

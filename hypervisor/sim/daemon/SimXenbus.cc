@@ -54,7 +54,10 @@ void SimHostModel::guestPoll(SimGuest& g) {
       // Linux acknowledges by clearing the node before it acts on the request.
       Status s = store_.write(dom + "/control/shutdown", "", g.id);
       if (!s.ok()) logWarning("Domain " + std::to_string(g.id) + " cannot clear control/shutdown: " + s.error().message);
-      consoleOut(g, "\r\n[   42.000000] reboot: " + *req + " requested through xenstore\r\n");
+      // A suspend leaves no trace on the console (nor in guest memory): a quiet Linux prints nothing
+      // for it, and a guest saved and restored must hold what it held before.
+      if (*reason != ShutdownReason::Suspend)
+        consoleOut(g, "\r\n[   42.000000] reboot: " + *req + " requested through xenstore\r\n");
       shutdownGuest(g, *reason);
       return;
     }
