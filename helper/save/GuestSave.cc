@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "common/Clock.h"
+#include "common/Crc32c.h"
 #include "common/File.h"
 #include "common/Log.h"
 #include "common/Strings.h"
@@ -162,7 +163,8 @@ Result<RestoreImage> openRestoreImage(const std::string& path, std::optional<Gue
   if (!img.fd) return Error::system("Cannot open the save image " + path, errno);
   const uint64_t t0 = SystemClock::instance().monotonicNs();
   XVIRT_ASSIGN_OR_RETURN(img.info, saveimg::readSaveImage(img.fd.get(), path, true));
-  logInfo("Checked the save image " + path + " (" + std::to_string(img.info.fileBytes) + " bytes) in " +
+  logInfo("Checked the save image " + path + " (" + std::to_string(img.info.fileBytes) + " bytes, CRC-32C by " +
+          crc32cMethodName(crc32cMethod()) + ") in " +
           std::to_string((SystemClock::instance().monotonicNs() - t0) / 1000000) + " ms.");
   auto saved = GuestConfig::fromJson(img.info.guestConfig);
   if (!saved.ok()) return makeError(ErrorCode::Corrupt, "The save image " + path + " holds an unusable guest configuration: " + saved.error().message);

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <string>
 
@@ -35,13 +36,22 @@ static uint32_t referenceCrc(const std::string& s) {
   return ~c;
 }
 
+// Both implementations (the crc32 instruction on three lanes, the table sliced by eight), whichever
+// crc32c picked on this machine.
 TEST(Crc32c, LanesAndCombineMatchTheReference) {
   std::string big(3 * 12288 + 77, '\0');
   for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>((i * 2654435761u) >> 13);
-  for (size_t len : {0ul, 1ul, 7ul, 8ul, 12287ul, 12288ul, 12289ul, 2 * 12288ul + 5, big.size()}) {
+  for (size_t len : {0ul, 1ul, 7ul, 8ul, 9ul, 12287ul, 12288ul, 12289ul, 2 * 12288ul + 5, big.size()}) {
     std::string part = big.substr(0, len);
     EXPECT_EQ(crc32c(0, part.data(), part.size()), referenceCrc(part)) << len;
+    for (Crc32cMethod m : {Crc32cMethod::Sse42, Crc32cMethod::Table}) {
+      EXPECT_EQ(crc32cWith(m, 0, part.data(), part.size()), referenceCrc(part)) << crc32cMethodName(m) << " " << len;
+      // Continued from a CRC that ends at an odd offset.
+      uint32_t head = crc32cWith(m, 0, part.data(), len / 3);
+      EXPECT_EQ(crc32cWith(m, head, part.data() + len / 3, len - len / 3), referenceCrc(part)) << crc32cMethodName(m);
+    }
   }
+  std::printf("crc32c uses %s here\n", crc32cMethodName(crc32cMethod()));
   for (size_t cut : {0ul, 1ul, 4096ul, 12288ul, 20000ul, big.size()}) {
     uint32_t a = crc32c(0, big.data(), cut);
     uint32_t b = crc32c(0, big.data() + cut, big.size() - cut);

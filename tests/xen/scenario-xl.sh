@@ -100,6 +100,8 @@ virsh_round() {
   "$XVIRT_BUILD/driver/xvirtd" --system --hypervisor xen --pidfile /run/xvirtd-xl.pid -v > "$WORK/xvirtd-xl.log" 2>&1 &
   wait_for 30 daemon_up || return 1
   run V define "$xml" || return 1
+  # What any virsh command costs before xvirtd does anything: the client's start and connection.
+  t_start; run V version >/dev/null || return 1; info "xl-vs-xvirt virsh's own start and connection (virsh version): $(t_since) s"
   t_start; run V start vg || return 1; record virsh create "$(t_since)"
   # Booted as far as the others were at their save: the counter on the console pty.
   wait_for 240 vg_counting || return 1
