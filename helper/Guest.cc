@@ -111,7 +111,7 @@ Status Guest::publish() {
       dmDeath_ = why;
       g_idle_add(&Guest::onDeviceModelDeath, this);
     };
-    XVIRT_ASSIGN_OR_RETURN(dm_, DeviceModel::start(config_, domid, hv_.backendName() == "sim", xs_, died));
+    XVIRT_ASSIGN_OR_RETURN(dm_, DeviceModel::start(config_, domid, hv_.simulatedDeviceModel(), xs_, died));
   }
   watchDomain();
   // Built and paused: query-status says "paused" until the first cont (-S), as the issue asks.
@@ -167,8 +167,7 @@ Status Guest::applyAffinity() {
 Result<VbdDevice> Guest::vbdFor(const GuestDisk& disk) {
   VbdDevice vbd = vbdDeviceFor(disk);
   // Kernel blkback opens a block device named by physical-device; xl's block script provides it.
-  // The sim's backends read params themselves.
-  if (hv_.backendName() != "xen" || vbd.backendType != "vbd" || vbd.params.empty()) return vbd;
+  if (!hv_.vbdNeedsPhysicalDevice() || vbd.backendType != "vbd" || vbd.params.empty()) return vbd;
   const std::string be = vbdBackendPath(static_cast<uint32_t>(domid_), vbd.devid, vbd.backendType);
   XVIRT_ASSIGN_OR_RETURN(vbd.physicalDevice, blockDevices_.attach(be, vbd.params, vbd.readonly));
   return vbd;

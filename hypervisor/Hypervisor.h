@@ -127,6 +127,12 @@ class Hypervisor {
   virtual ~Hypervisor() = default;
 
   virtual std::string backendName() const = 0;  // "xen" or "sim"
+  // Where the host's dom0 side differs between backends. On Xen, kernel blkback opens the block
+  // device named in a vbd's `physical-device` (xl's block script sets up a loop device for a file);
+  // the sim's backends read `params` themselves.
+  virtual bool vbdNeedsPhysicalDevice() const { return false; }
+  // HVM guests get a stand-in device model that registers with the simulated host, not QEMU.
+  virtual bool simulatedDeviceModel() const { return false; }
   virtual Result<PhysInfo> physInfo() = 0;
 
   virtual Result<DomId> createDomain(const CreateParams& params) = 0;

@@ -23,6 +23,8 @@ class LockedHypervisor final : public Hypervisor {
   explicit LockedHypervisor(std::unique_ptr<Hypervisor> inner) : inner_(std::move(inner)) {}
 
   std::string backendName() const override { return inner_->backendName(); }
+  bool vbdNeedsPhysicalDevice() const override { return inner_->vbdNeedsPhysicalDevice(); }
+  bool simulatedDeviceModel() const override { return inner_->simulatedDeviceModel(); }
   Result<PhysInfo> physInfo() override { return locked([&] { return inner_->physInfo(); }); }
 
   Result<DomId> createDomain(const CreateParams& p) override { return locked([&] { return inner_->createDomain(p); }); }

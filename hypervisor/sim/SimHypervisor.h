@@ -47,6 +47,7 @@ class SimHypervisor final : public Hypervisor {
   SimHypervisor(std::string simDir, SimConnection conn);
 
   std::string backendName() const override { return "sim"; }
+  bool simulatedDeviceModel() const override { return true; }
   Result<PhysInfo> physInfo() override;
   Result<DomId> createDomain(const CreateParams& params) override;
   Status setMaxMemory(DomId domid, uint64_t kib) override;

@@ -25,6 +25,7 @@ class XenctrlHypervisor final : public Hypervisor {
   XenctrlHypervisor(XcInterfacePtr xch, ForeignMemoryPtr fmem, const xc_physinfo_t& phys);
 
   std::string backendName() const override { return "xen"; }
+  bool vbdNeedsPhysicalDevice() const override { return true; }
   Result<PhysInfo> physInfo() override;
 
   Result<DomId> createDomain(const CreateParams& params) override;
