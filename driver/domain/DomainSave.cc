@@ -154,7 +154,8 @@ Status DomainManager::startFromManagedSave(const std::shared_ptr<DomainObject>& 
     dom->hasManagedSave = false;
     return okStatus();
   }
-  XVIRT_ASSIGN_OR_RETURN(saveimg::SaveImageInfo info, saveimg::readSaveImage(image, false)  /* the helper checks the checksum */);
+  // Structure only: the helper checks the checksum before it creates a domain (as in restore()).
+  XVIRT_ASSIGN_OR_RETURN(saveimg::SaveImageInfo info, saveimg::readSaveImage(image, false));
   XVIRT_ASSIGN_OR_RETURN(dom::DomainDef def, dom::parseDomainXml(info.domainXml, dom::kParseInactive));
   def.id = -1;
   bool paused = (startFlags & flags::kStartPaused) || !info.runState.getBool("run-after-restore", true);

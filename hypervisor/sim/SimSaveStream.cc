@@ -285,21 +285,11 @@ Result<uint32_t> writeSaveStream(int outFd, int ramFd, uint64_t ramBytes, const 
   return crc32c(crc, &sum, sizeof sum);
 }
 
-// Calls f(first pfn, pages) for each run of consecutive page numbers.
-template <typename F>
-Status forEachRun(const uint64_t* pfns, uint32_t count, F f) {
+// Puts a record's pages into the RAM file, one pwrite per run of consecutive pages.
+Status writePages(int ramFd, const uint64_t* pfns, uint32_t count, const uint8_t* data) {
   for (uint32_t i = 0; i < count;) {
     uint32_t run = 1;
     while (i + run < count && pfns[i + run] == pfns[i] + run) ++run;
-    XVIRT_TRY(f(i, run));
-    i += run;
-  }
-  return okStatus();
-}
-
-// Puts a record's pages into the RAM file, one pwrite per run of consecutive pages.
-Status writePages(int ramFd, const uint64_t* pfns, uint32_t count, const uint8_t* data) {
-  return forEachRun(pfns, count, [&](uint32_t i, uint32_t run) -> Status {
     size_t len = static_cast<size_t>(run) * kPageSize;
     const uint8_t* src = data + static_cast<size_t>(i) * kPageSize;
     for (uint64_t off = pfns[i] * kPageSize; len > 0;) {
@@ -310,8 +300,9 @@ Status writePages(int ramFd, const uint64_t* pfns, uint32_t count, const uint8_t
       off += static_cast<uint64_t>(n);
       len -= static_cast<size_t>(n);
     }
-    return okStatus();
-  });
+    i += run;
+  }
+  return okStatus();
 }
 
 Result<Json> readSaveStream(int inFd, const std::function<Result<int>(uint64_t)>& openRam) {
@@ -343,53 +334,54 @@ Result<Json> readSaveStream(int inFd, const std::function<Result<int>(uint64_t)>
   std::thread writer([&] {
     runStage(pipe, 1, writerStatus, [&](size_t i) { return writePages(ramFd, slots[i].pfns.data(), slots[i].count, slots[i].pages.data()); });
   });
-  // A failure of the RAM file wins: a reader that stopped because of it has nothing to add.
-  auto finish = [&](Result<Json> out) -> Result<Json> {
-    pipe.close(0);
-    writer.join();
-    if (!writerStatus.ok()) return writerStatus.takeError();
-    return out;
+  // The records, read on this thread; their pages go to the writer.
+  auto readRecords = [&]() -> Result<Json> {
+    std::optional<Json> context;
+    for (;;) {
+      RecordHeader rh{};
+      XVIRT_TRY(r.get(&rh, sizeof rh));
+      if (rh.type == kEnd) {
+        uint64_t expected = r.crc();
+        uint64_t sum = 0;
+        if (rh.length != 8) return makeError(ErrorCode::Corrupt, "The save stream's end record is damaged.");
+        XVIRT_TRY(r.get(&sum, sizeof sum));
+        if (sum != expected)
+          return makeError(ErrorCode::Corrupt, "The save stream's checksum does not match: it was altered or damaged.");
+        if (!context) return makeError(ErrorCode::Corrupt, "The save stream has no guest context.");
+        return std::move(*context);
+      }
+      if (rh.type == kContext) {
+        if (context || rh.length > kMaxContextBytes)
+          return makeError(ErrorCode::Corrupt, "The save stream's context record is damaged.");
+        std::string text(rh.length, '\0');
+        XVIRT_TRY(r.get(text.data(), text.size()));
+        auto j = Json::parse(text);
+        if (!j.ok() || !j->isObject()) return makeError(ErrorCode::Corrupt, "The save stream's context record is damaged.");
+        context = std::move(j).value();
+      } else if (rh.type == kPages) {
+        if (rh.count == 0 || rh.count > kMaxBatch || rh.length != rh.count * (8 + kPageSize))
+          return makeError(ErrorCode::Corrupt, "A memory record of the save stream is damaged.");
+        std::optional<size_t> i = pipe.take(0);
+        if (!i) return makeError(ErrorCode::OperationFailed, "Writing guest memory failed.");  // replaced by the writer's error
+        Slot& slot = slots[*i];
+        slot.count = rh.count;
+        XVIRT_TRY(r.get(slot.pfns.data(), rh.count * 8));
+        XVIRT_TRY(r.get(slot.pages.data(), static_cast<size_t>(rh.count) * kPageSize));
+        for (uint32_t k = 0; k < rh.count; ++k)
+          if (slot.pfns[k] >= pages)
+            return makeError(ErrorCode::Corrupt, "A memory record names a page beyond the guest's memory.");
+        pipe.pass(0, *i);
+      } else {
+        return makeError(ErrorCode::Corrupt, "The save stream has a record of unknown type " + std::to_string(rh.type) + ".");
+      }
+    }
   };
-
-  std::optional<Json> context;
-  for (;;) {
-    RecordHeader rh{};
-    if (Status s = r.get(&rh, sizeof rh); !s.ok()) return finish(s.takeError());
-    if (rh.type == kEnd) {
-      uint64_t expected = r.crc();
-      uint64_t sum = 0;
-      if (rh.length != 8) return finish(makeError(ErrorCode::Corrupt, "The save stream's end record is damaged."));
-      if (Status s = r.get(&sum, sizeof sum); !s.ok()) return finish(s.takeError());
-      if (sum != expected)
-        return finish(makeError(ErrorCode::Corrupt, "The save stream's checksum does not match: it was altered or damaged."));
-      if (!context) return finish(makeError(ErrorCode::Corrupt, "The save stream has no guest context."));
-      return finish(std::move(*context));
-    }
-    if (rh.type == kContext) {
-      if (context || rh.length > kMaxContextBytes)
-        return finish(makeError(ErrorCode::Corrupt, "The save stream's context record is damaged."));
-      std::string text(rh.length, '\0');
-      if (Status s = r.get(text.data(), text.size()); !s.ok()) return finish(s.takeError());
-      auto j = Json::parse(text);
-      if (!j.ok() || !j->isObject()) return finish(makeError(ErrorCode::Corrupt, "The save stream's context record is damaged."));
-      context = std::move(j).value();
-    } else if (rh.type == kPages) {
-      if (rh.count == 0 || rh.count > kMaxBatch || rh.length != rh.count * (8 + kPageSize))
-        return finish(makeError(ErrorCode::Corrupt, "A memory record of the save stream is damaged."));
-      std::optional<size_t> i = pipe.take(0);
-      if (!i) return finish(makeError(ErrorCode::OperationFailed, "Writing guest memory failed."));  // replaced by the stage's error
-      Slot& slot = slots[*i];
-      slot.count = rh.count;
-      if (Status s = r.get(slot.pfns.data(), rh.count * 8); !s.ok()) return finish(s.takeError());
-      if (Status s = r.get(slot.pages.data(), static_cast<size_t>(rh.count) * kPageSize); !s.ok()) return finish(s.takeError());
-      for (uint32_t k = 0; k < rh.count; ++k)
-        if (slot.pfns[k] >= pages)
-          return finish(makeError(ErrorCode::Corrupt, "A memory record names a page beyond the guest's memory."));
-      pipe.pass(0, *i);
-    } else {
-      return finish(makeError(ErrorCode::Corrupt, "The save stream has a record of unknown type " + std::to_string(rh.type) + "."));
-    }
-  }
+  Result<Json> out = readRecords();
+  pipe.close(0);
+  writer.join();
+  // A failure of the RAM file wins: a reader that stopped because of it has nothing to add.
+  if (!writerStatus.ok()) return writerStatus.takeError();
+  return out;
 }
 
 }  // namespace xvirt::hv::sim
