@@ -119,10 +119,17 @@ Status Guest::publish() {
   return okStatus();
 }
 
+uint64_t Guest::builtRamKib() const {
+  // The device model populates the VGA's video RAM inside the domain's allowance: without taking it
+  // off the guest's RAM, QEMU fails to populate it ("failed to populate ram") on real Xen.
+  if (config_.kind == "hvm") return config_.memoryKib - std::min(config_.memoryKib / 2, kVideoMemKib);
+  return config_.memoryKib;
+}
+
 Status Guest::loadKernel() {
   hv::DomId domid = static_cast<hv::DomId>(domid_);
   if (config_.kind == "pv") {
-    hv::PvBuildParams p{config_.memoryKib, config_.kernel, config_.ramdisk, config_.cmdline};
+    hv::PvBuildParams p{builtRamKib(), config_.kernel, config_.ramdisk, config_.cmdline};
     std::unique_ptr<BootloaderRun> boot;  // its temporary kernel files go when the build is done
     if (config_.kernel.empty()) {
       XVIRT_ASSIGN_OR_RETURN(boot, BootloaderRun::run(config_, console_));
@@ -134,10 +141,7 @@ Status Guest::loadKernel() {
     return okStatus();
   }
   hv::HvmBuildParams p;
-  p.memKib = config_.memoryKib;
-  // The device model populates the VGA's video RAM inside the domain's allowance: without taking it
-  // off the guest's RAM, QEMU fails to populate it ("failed to populate ram") on real Xen.
-  if (config_.kind == "hvm") p.memKib -= std::min(p.memKib / 2, kVideoMemKib);
+  p.memKib = builtRamKib();
   p.kernelPath = config_.kernel;
   p.ramdiskPath = config_.ramdisk;
   p.cmdline = config_.cmdline;

@@ -90,6 +90,9 @@ class Guest {
   Status publish();       // xenstore tree, devices, introduce, console, watch
   Status restoreDomain(int imageFd, const saveimg::SaveImageInfo& image, bool configReplaced);
   Status loadKernel();
+  // The RAM the domain is built with (and restored with): the configured memory, less the video RAM
+  // an HVM device model populates itself.
+  uint64_t builtRamKib() const;
   Status writeDevices();
   Status applyAffinity();
   void watchDomain();

@@ -168,8 +168,10 @@ class Hypervisor {
   // Whether saveDomain returns that CRC. When it does not, a save image checksums the stream while
   // saveDomain is still writing it, from another thread (libxenguest computes none).
   virtual bool saveStreamChecksummed() const { return false; }
-  // Fills a freshly created domain from a stream written by saveDomain of the same backend.
-  virtual Result<BuildResult> restoreDomain(DomId domid, int fd) = 0;
+  // Fills a freshly created domain from a stream written by saveDomain of the same backend. ramKib
+  // is the memKib the guest was built with: an HVM or PVH domain's memory map is not part of Xen's
+  // stream, so the backend lays it out again from that (as the build did).
+  virtual Result<BuildResult> restoreDomain(DomId domid, int fd, uint64_t ramKib) = 0;
 };
 
 enum class BackendChoice { Auto, Xen, Sim };

@@ -59,7 +59,9 @@ class LockedHypervisor final : public Hypervisor {
 
   Result<std::optional<uint32_t>> saveDomain(DomId d, int fd) override { return locked([&] { return inner_->saveDomain(d, fd); }); }
   bool saveStreamChecksummed() const override { return inner_->saveStreamChecksummed(); }
-  Result<BuildResult> restoreDomain(DomId d, int fd) override { return locked([&] { return inner_->restoreDomain(d, fd); }); }
+  Result<BuildResult> restoreDomain(DomId d, int fd, uint64_t ramKib) override {
+    return locked([&] { return inner_->restoreDomain(d, fd, ramKib); });
+  }
 
  private:
   std::unique_ptr<Hypervisor> inner_;

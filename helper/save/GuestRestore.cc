@@ -32,7 +32,7 @@ Status Guest::restoreDomain(int imageFd, const saveimg::SaveImageInfo& image, bo
   hv::DomId domid = static_cast<hv::DomId>(domid_);
   if (::lseek(imageFd, static_cast<off_t>(image.memoryOffset), SEEK_SET) < 0)
     return Error::system("Cannot seek to the memory record of the save image", errno);
-  XVIRT_ASSIGN_OR_RETURN(build_, hv_.restoreDomain(domid, imageFd));
+  XVIRT_ASSIGN_OR_RETURN(build_, hv_.restoreDomain(domid, imageFd, builtRamKib()));
 
   // Pinning as it was at save time (the image's vCPU record); the config's when it was replaced.
   if (configReplaced || !image.vcpus.isArray()) {

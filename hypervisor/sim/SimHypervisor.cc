@@ -399,7 +399,8 @@ Result<std::optional<uint32_t>> SimHypervisor::saveDomain(DomId domid, int fd) {
   return std::optional<uint32_t>(crc);
 }
 
-Result<BuildResult> SimHypervisor::restoreDomain(DomId domid, int fd) {
+// The sim's RAM is one flat file whose size the stream gives; it has no memory map to lay out.
+Result<BuildResult> SimHypervisor::restoreDomain(DomId domid, int fd, uint64_t /*ramKib*/) {
   std::unique_ptr<MappedMemory> mem;
   auto openRam = [&](uint64_t ramBytes) -> Result<int> {
     XVIRT_ASSIGN_OR_RETURN(DomainInfo info, domainInfo(domid));

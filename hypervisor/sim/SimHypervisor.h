@@ -68,7 +68,7 @@ class SimHypervisor final : public Hypervisor {
   Result<std::unique_ptr<ConsoleChannel>> openConsole(DomId domid, const BuildResult& build) override;
   Result<std::optional<uint32_t>> saveDomain(DomId domid, int fd) override;
   bool saveStreamChecksummed() const override { return true; }
-  Result<BuildResult> restoreDomain(DomId domid, int fd) override;
+  Result<BuildResult> restoreDomain(DomId domid, int fd, uint64_t ramKib) override;
 
   // Test controls of the simulated host (docs/sim.md, "Fault injection").
   Status setLoad(DomId domid, unsigned percent);

@@ -195,15 +195,9 @@ Result<BuildResult> XenctrlHypervisor::buildHVM(DomId domid, const HvmBuildParam
   if (pvh && !params.ramdiskPath.empty() && xc_dom_module_file(dom.get(), params.ramdiskPath.c_str(), nullptr) != 0)
     return builderError(xch, domid, "xc_dom_module_file", errno);
 
-  // RAM below the MMIO hole, the rest above 4 GiB, as libxl__build_hvm lays it out.
-  const uint64_t memBytes = params.memKib << 10;
+  const RamLayout layout = hvmRamLayout(pvh, params.memKib);
   const uint64_t mmioStart = pvh ? kPvhMmioStart : uint64_t(HVM_BELOW_4G_MMIO_START);
-  RamLayout layout{memBytes, 0};
-  if (layout.lowmemEnd > mmioStart) {
-    layout.highmemEnd = (1ull << 32) + (layout.lowmemEnd - mmioStart);
-    layout.lowmemEnd = mmioStart;
-  }
-  dom->target_pages = memBytes >> XC_PAGE_SHIFT;
+  dom->target_pages = params.memKib >> (XC_PAGE_SHIFT - 10);
   dom->mmio_size = (1ull << 32) - mmioStart;
   dom->mmio_start = mmioStart;
   dom->lowmem_end = layout.lowmemEnd;
@@ -212,18 +206,35 @@ Result<BuildResult> XenctrlHypervisor::buildHVM(DomId domid, const HvmBuildParam
   dom->device_model = !pvh;  // HVM: set up the ioreq pages the device model will use
 
   // Read by xc_dom_boot_image (PVH start info), so it lives as long as the image.
-  std::vector<e820entry> e820 = hvmMemoryMap(pvh, layout.lowmemEnd, layout.highmemEnd);
+  std::vector<e820entry> e820;
   auto setMemoryMap = [&]() -> Status {
-    if (xc_domain_set_memory_map(xch, domid, e820.data(), uint32_t(e820.size())) != 0)
-      return builderError(xch, domid, "xc_domain_set_memory_map", errno);
+    XVIRT_ASSIGN_OR_RETURN(e820, setHvmMemoryMap(domid, pvh, params.memKib));
     dom->e820 = e820.data();
     dom->e820_entries = unsigned(e820.size());
     return okStatus();
   };
-  XVIRT_ASSIGN_OR_RETURN(BuildResult r, runBuilder(domid, dom.get(), params.memKib, setMemoryMap));
+  return runBuilder(domid, dom.get(), params.memKib, setMemoryMap);
+}
+
+// RAM below the MMIO hole, the rest above 4 GiB, as libxl__build_hvm lays it out.
+XenctrlHypervisor::RamLayout XenctrlHypervisor::hvmRamLayout(bool pvh, uint64_t memKib) {
+  const uint64_t mmioStart = pvh ? kPvhMmioStart : uint64_t(HVM_BELOW_4G_MMIO_START);
+  RamLayout layout{memKib << 10, 0};
+  if (layout.lowmemEnd > mmioStart) {
+    layout.highmemEnd = (1ull << 32) + (layout.lowmemEnd - mmioStart);
+    layout.lowmemEnd = mmioStart;
+  }
+  return layout;
+}
+
+Result<std::vector<e820entry>> XenctrlHypervisor::setHvmMemoryMap(DomId domid, bool pvh, uint64_t memKib) {
+  const RamLayout layout = hvmRamLayout(pvh, memKib);
+  std::vector<e820entry> e820 = hvmMemoryMap(pvh, layout.lowmemEnd, layout.highmemEnd);
+  if (xc_domain_set_memory_map(xch_.get(), domid, e820.data(), uint32_t(e820.size())) != 0)
+    return builderError(xch_.get(), domid, "xc_domain_set_memory_map", errno);
   std::lock_guard lock(mu_);
   ramLayout_[domid] = layout;
-  return r;
+  return e820;
 }
 
 }  // namespace xvirt::hv::xen

@@ -62,9 +62,15 @@ Result<std::optional<uint32_t>> XenctrlHypervisor::saveDomain(DomId domid, int f
   return std::optional<uint32_t>();  // libxenguest computes no checksum
 }
 
-Result<BuildResult> XenctrlHypervisor::restoreDomain(DomId domid, int fd) {
+Result<BuildResult> XenctrlHypervisor::restoreDomain(DomId domid, int fd, uint64_t ramKib) {
   XVIRT_ASSIGN_OR_RETURN(xc_domaininfo_t info, rawInfo(domid));
-  (void)info;  // only checked for existence: the stream carries the guest's type and memory
+  // The stream carries the guest's memory and vCPU state, but not the memory map an HVM container
+  // was given at build time (Xen keeps it outside the HVM context): lay it out again, so that the
+  // guest's e820 and mapMemory's view of RAM are those of the saved guest.
+  if (info.flags & XEN_DOMINF_hvm_guest) {
+    const bool pvh = info.arch_config.emulation_flags == XEN_X86_EMU_LAPIC;
+    XVIRT_TRY(setHvmMemoryMap(domid, pvh, ramKib));
+  }
   BuildResult r;
   XVIRT_TRY(allocateChannels(domid, r));
   unsigned long storeGfn = 0;

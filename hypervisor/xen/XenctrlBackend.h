@@ -50,7 +50,7 @@ class XenctrlHypervisor final : public Hypervisor {
   Result<std::unique_ptr<ConsoleChannel>> openConsole(DomId domid, const BuildResult& build) override;
 
   Result<std::optional<uint32_t>> saveDomain(DomId domid, int fd) override;
-  Result<BuildResult> restoreDomain(DomId domid, int fd) override;
+  Result<BuildResult> restoreDomain(DomId domid, int fd, uint64_t ramKib) override;
 
  private:
   Result<xc_domaininfo_t> rawInfo(DomId domid);
@@ -77,6 +77,10 @@ class XenctrlHypervisor final : public Hypervisor {
     uint64_t lowmemEnd = 0;   // bytes
     uint64_t highmemEnd = 0;  // bytes; 0 when all RAM is below the hole
   };
+  static RamLayout hvmRamLayout(bool pvh, uint64_t memKib);
+  // Gives an HVM/PVH domain the memory map of that layout (XENMEM_set_memory_map) and remembers the
+  // layout for mapMemory. The returned map is what a PVH start info points at.
+  Result<std::vector<e820entry>> setHvmMemoryMap(DomId domid, bool pvh, uint64_t memKib);
 
   std::mutex mu_;
   std::map<DomId, std::vector<xen_pfn_t>> pvP2m_;  // PV domains built here: pfn -> mfn

@@ -45,7 +45,7 @@ class FakeHypervisor : public hv::Hypervisor {
   Result<std::unique_ptr<hv::GuestMemory>> mapMemory(hv::DomId) override { return no(); }
   Result<std::unique_ptr<hv::ConsoleChannel>> openConsole(hv::DomId, const hv::BuildResult&) override { return no(); }
   Result<std::optional<uint32_t>> saveDomain(hv::DomId, int) override { return no(); }
-  Result<hv::BuildResult> restoreDomain(hv::DomId, int) override { return no(); }
+  Result<hv::BuildResult> restoreDomain(hv::DomId, int, uint64_t) override { return no(); }
 
  private:
   static Error no() { return makeError(ErrorCode::NoSupport, "The fake hypervisor runs no domains."); }

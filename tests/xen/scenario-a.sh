@@ -8,7 +8,7 @@ MAGIC=XVIRT-DISK-MAGIC-4217
 
 conformance() {
   XVIRT_CONFORMANCE_BACKEND=xen XVIRT_CONFORMANCE_KERNEL=$GUEST_KERNEL XVIRT_CONFORMANCE_MEM_MIB=128 \
-    "$XVIRT_BUILD/tests/hypervisor/conformance/hypervisor-conformance" --gtest_filter=-*SaveAndRestoreKeepTheRam
+    "$XVIRT_BUILD/tests/hypervisor/conformance/hypervisor-conformance"
 }
 
 helper_pid() { cat "$G.pid"; }
@@ -160,9 +160,6 @@ JSON
 }
 
 step conformance conformance
-# Copies all RAM of a PV guest that was forced to suspend: on Xen its page-table pages cannot be
-# mapped writable and a restored, never-run PV guest publishes no p2m (docs/xen-harness.md).
-skip conformance-save-restore-ram "whole-RAM copy of a forced-suspend PV guest is not possible on Xen"
 step helper-start-paused start_paused &&
   step helper-cont-boots cont_boots &&
   step helper-stop-cont stop_cont

@@ -108,6 +108,10 @@ class BackendEnv {
 
 class HypervisorConformance : public ::testing::Test {
  protected:
+  // An HVM container populates a few pages beyond its RAM (console, xenstore and other special
+  // pages); Xen refuses them over the maximum (EBUSY). libxl adds the same slack.
+  static constexpr uint64_t kHvmSlackKib = 2048;
+
   void SetUp() override {
     hv_ = BackendEnv::get().hv();
     ASSERT_NE(hv_, nullptr) << "The backend did not open: " << BackendEnv::get().setupError();
@@ -153,6 +157,21 @@ class HypervisorConformance : public ::testing::Test {
     EXPECT_TRUE(b.ok()) << b.error().message;
     if (b.ok() && build) *build = *b;
     return d;
+  }
+
+  // A PVH guest with memKib_ of RAM, booted directly from the test kernel, still paused.
+  DomId createBuiltPvh() {
+    DomId d = create(DomainKind::PVH, 1);
+    if (d == 0) return 0;
+    auto st = hv_->setMaxMemory(d, memKib_ + kHvmSlackKib);
+    EXPECT_TRUE(st.ok()) << st.error().message;
+    HvmBuildParams p;
+    p.memKib = memKib_;
+    p.kernelPath = kernel_;
+    p.cmdline = "console=hvc0 xvirt-conformance";
+    auto b = hv_->buildHVM(d, p);
+    EXPECT_TRUE(b.ok()) << b.error().message;
+    return b.ok() ? d : 0;
   }
 
   DomainInfo info(DomId d) {
@@ -368,8 +387,12 @@ TEST_F(HypervisorConformance, ConsoleCarriesTheBootLines) {
   EXPECT_NE(seen.find("Linux version"), std::string::npos) << "console so far: " << seen;
 }
 
+// A PVH guest, not PV: its RAM is guest-physical, so a paused guest can be suspended by the
+// toolstack and its pages come back byte for byte. A PV guest's page tables and p2m hold machine
+// frame numbers, which a restore rewrites, and Xen refuses to save a PV Linux guest that did not
+// suspend itself (the helper's save tests cover that path through xenstore).
 TEST_F(HypervisorConformance, SaveAndRestoreKeepTheRam) {
-  DomId d = createBuilt();
+  DomId d = createBuiltPvh();
   ASSERT_NE(d, 0u);
   ASSERT_TRUE(hv_->unpause(d).ok());
   uint64_t t0 = cpuTime(d);
@@ -386,20 +409,24 @@ TEST_F(HypervisorConformance, SaveAndRestoreKeepTheRam) {
   ASSERT_TRUE(fd.valid());
   auto saved = hv_->saveDomain(d, fd.get());
   ASSERT_TRUE(saved.ok()) << saved.error().message;
-  auto kind = info(d).kind;
   ASSERT_TRUE(hv_->destroy(d).ok());
   created_.erase(d);
 
-  DomId r = create(kind, 1);
+  DomId r = create(DomainKind::PVH, 1);
   ASSERT_NE(r, 0u);
-  ASSERT_TRUE(hv_->setMaxMemory(r, memKib_).ok());
+  ASSERT_TRUE(hv_->setMaxMemory(r, memKib_ + kHvmSlackKib).ok());
   ASSERT_EQ(::lseek(fd.get(), 0, SEEK_SET), 0);
-  auto restored = hv_->restoreDomain(r, fd.get());
+  auto restored = hv_->restoreDomain(r, fd.get(), memKib_);
   ASSERT_TRUE(restored.ok()) << restored.error().message;
+  EXPECT_EQ(info(r).kind, DomainKind::PVH);
   auto mem = hv_->mapMemory(r);
   ASSERT_TRUE(mem.ok()) << mem.error().message;
   ASSERT_EQ((*mem)->size(), before.size());
-  EXPECT_EQ(std::memcmp((*mem)->data(), before.data(), before.size()), 0) << "restored RAM differs";
+  size_t differing = 0, firstDiff = 0;
+  for (size_t page = 0; page < before.size() / 4096; ++page)
+    if (std::memcmp((*mem)->data() + page * 4096, before.data() + page * 4096, 4096) != 0 && differing++ == 0)
+      firstDiff = page;
+  EXPECT_EQ(differing, 0u) << "restored RAM differs in " << differing << " pages, the first at pfn " << firstDiff;
 }
 
 TEST_F(HypervisorConformance, UnknownDomainsGiveNoDomain) {

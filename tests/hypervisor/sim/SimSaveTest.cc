@@ -37,7 +37,7 @@ class SimSaveTest : public SimFixture {
     if (!d.ok()) return d.takeError();
     into = *d;
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    return hyp_->restoreDomain(*d, fd.get());
+    return hyp_->restoreDomain(*d, fd.get(), 16384);
   }
 };
 
