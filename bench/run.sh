@@ -36,3 +36,8 @@ case " $* " in
   *" --quick "*) /usr/bin/python3 bench/density/bench_density.py "$XVIRT_BUILD" --guests 50 --list-runs 3 ;;
   *) /usr/bin/python3 bench/density/bench_density.py "$XVIRT_BUILD" --guests 1000 ;;
 esac
+# Its peer: the same `virsh list` against libvirtd's test driver holding as many running domains.
+case " $* " in
+  *" --quick "*) /usr/bin/python3 bench/density/peer_list.py 50 ;;
+  *) /usr/bin/python3 bench/density/peer_list.py 1000 ;;
+esac

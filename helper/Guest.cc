@@ -145,6 +145,7 @@ Status Guest::loadKernel() {
   p.kernelPath = config_.kernel;
   p.ramdiskPath = config_.ramdisk;
   p.cmdline = config_.cmdline;
+  p.onlineVcpus = config_.onlineVcpus;
   if (config_.kind == "hvm") p.firmwarePath = config_.firmware.empty() ? "/usr/lib/xen-4.17/boot/hvmloader" : config_.firmware;
   else if (config_.kernel.empty())
     return makeError(ErrorCode::ConfigUnsupported, "PVH guest '" + config_.name + "' needs a kernel.");

@@ -103,6 +103,7 @@ struct HvmBuildParams {
   std::string kernelPath;              // direct boot: loaded at 0x200000 (firmware owns 0x100000)
   std::string ramdiskPath;
   std::string cmdline;
+  unsigned onlineVcpus = 0;            // PVH: vCPUs enabled in the MADT; 0 for all of the domain's
 };
 
 // The guest's RAM as seen by the toolstack (foreign mapping on Xen, the sparse file on the sim).

@@ -17,6 +17,7 @@
 
 #include "common/Clock.h"
 #include "hypervisor/KernelImage.h"
+#include "hypervisor/PvhAcpi.h"
 #include "hypervisor/sim/SimProtocol.h"
 #include "hypervisor/sim/SimSaveStream.h"
 
@@ -304,6 +305,11 @@ Result<BuildResult> SimHypervisor::buildHVM(DomId domid, const HvmBuildParams& p
       return makeError(ErrorCode::OperationFailed, "The firmware " + p.firmwarePath + " is larger than 1 MiB and "
                                                    "would overlap the kernel at 0x200000.");
     images.push_back({"firmware", p.firmwarePath, kHvmFirmwareOffset});
+  } else {
+    // PVH: Xen's builder gives the guest ACPI tables above its RAM, where the sim's flat RAM file has
+    // nothing; they are built all the same, so that what Xen refuses (too many vCPUs) fails here too.
+    XVIRT_ASSIGN_OR_RETURN(DomainInfo info, domainInfo(domid));
+    XVIRT_TRY(buildPvhAcpiTables(info.maxVcpuId + 1, p.onlineVcpus));
   }
   uint64_t next = kHvmKernelOffset;
   if (!p.kernelPath.empty()) {

@@ -10,6 +10,7 @@
 #include <iterator>
 
 #include "hypervisor/KernelImage.h"
+#include "hypervisor/PvhAcpi.h"
 #include "hypervisor/xen/XenCompat.h"
 #include "hypervisor/xen/XenctrlBackend.h"
 
@@ -52,18 +53,20 @@ Result<std::vector<uint8_t>> readWholeFile(const std::string& path) {
 
 // The guest's e820 as libxl__arch_domain_construct_memmap lays it out: RAM below the MMIO hole (from
 // 1 MiB for HVM, where hvmloader owns the first MiB; from 0 for PVH), for PVH the special pages
-// (xenstore, console, ...) as reserved, and RAM above 4 GiB. hvmloader and a PVH kernel both read it
+// (xenstore, console, ...) as reserved and its ACPI tables' pages as ACPI, and RAM above 4 GiB. hvmloader and a PVH kernel both read it
 // back (XENMEM_memory_map; PVH also through hvm_start_info's memmap). Without it a PVH Linux finds
 // no memory map and BUG()s before it has an IDT: the triple fault every PVH attempt ended in.
 std::vector<e820entry> hvmMemoryMap(bool pvh, uint64_t lowmemEnd, uint64_t highmemEnd) {
   constexpr uint32_t kE820Ram = 1;
   constexpr uint32_t kE820Reserved = 2;
+  constexpr uint32_t kE820Acpi = 3;
   const uint64_t lowmemStart = pvh ? 0 : 0x100000;
   std::vector<e820entry> map;
   map.push_back(e820entry{lowmemStart, lowmemEnd - lowmemStart, kE820Ram});
   if (pvh) {
     const uint64_t special = uint64_t(X86_HVM_END_SPECIAL_REGION - X86_HVM_NR_SPECIAL_PAGES) << XC_PAGE_SHIFT;
     map.push_back(e820entry{special, uint64_t(X86_HVM_NR_SPECIAL_PAGES) << XC_PAGE_SHIFT, kE820Reserved});
+    map.push_back(e820entry{kPvhAcpiRsdpAddress, kPvhAcpiRegionBytes, kE820Acpi});
   }
   if (highmemEnd > (1ull << 32)) map.push_back(e820entry{1ull << 32, highmemEnd - (1ull << 32), kE820Ram});
   return map;
@@ -194,6 +197,15 @@ Result<BuildResult> XenctrlHypervisor::buildHVM(DomId domid, const HvmBuildParam
   }
   if (pvh && !params.ramdiskPath.empty() && xc_dom_module_file(dom.get(), params.ramdiskPath.c_str(), nullptr) != 0)
     return builderError(xch, domid, "xc_dom_module_file", errno);
+  // PVH: the ACPI tables libxl would build. xc_dom_build_image populates their pages in the MMIO hole
+  // and copies them in; module 0 is the RSDP, whose address goes into the start info.
+  PvhAcpiTables acpi;  // copied by xc_dom_build_image, so it lives as long as the image
+  if (pvh) {
+    XVIRT_ASSIGN_OR_RETURN(acpi, buildPvhAcpiTables(info.max_vcpu_id + 1, params.onlineVcpus));
+    dom->acpi_modules[0] = xc_hvm_firmware_module{acpi.rsdp.data(), uint32_t(acpi.rsdp.size()), kPvhAcpiRsdpAddress};
+    dom->acpi_modules[1] =
+        xc_hvm_firmware_module{acpi.tables.data(), uint32_t(acpi.tables.size()), kPvhAcpiTablesAddress};
+  }
 
   const RamLayout layout = hvmRamLayout(pvh, params.memKib);
   const uint64_t mmioStart = pvh ? kPvhMmioStart : uint64_t(HVM_BELOW_4G_MMIO_START);

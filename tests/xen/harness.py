@@ -281,6 +281,8 @@ mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev
 for m in $(cat /modules.order); do insmod $m 2>/dev/null; done
 echo "XVIRT-GUEST-UP"
 echo "XVIRT-GUEST-CMDLINE $(cat /proc/cmdline)"
+echo "XVIRT-GUEST-CPUS $(grep -c ^processor /proc/cpuinfo)"
+echo "XVIRT-GUEST-ACPI $(ls /sys/firmware/acpi/tables 2>/dev/null | tr '\n' ' ')"
 n=0
 seen=""
 while true; do
@@ -467,7 +469,7 @@ def kvm_usable():
 def main():
     ap = argparse.ArgumentParser()
     full = os.environ.get("XVIRT_XEN_FULL") == "1"
-    ap.add_argument("--scenario", default=os.environ.get("XVIRT_XEN_SCENARIOS", "a,b,xl,pvh" if full else "a,b"))
+    ap.add_argument("--scenario", default=os.environ.get("XVIRT_XEN_SCENARIOS", "a,b,xl,pvh,hvm" if full else "a,b,pvh"))
     ap.add_argument("--build", default=os.environ.get("XVIRT_BUILD_ROOT", os.path.join(SRC, "build")))
     ap.add_argument("--timeout", type=int, default=int(os.environ.get("XVIRT_XEN_TIMEOUT", "1500")))
     ap.add_argument("--accel", default=None)
