@@ -10,6 +10,7 @@ itself: virsh's listAllDomains and one virDomainGetState round trip per domain.
 Usage: peer_list.py [N]   (default 1000)
 """
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -46,16 +47,19 @@ def main():
             conn.createXML(TEST_XML.replace("@NAME@", f"peer{i}"), 0)
         running = len(conn.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_ACTIVE))
         times = []
+        child0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         for _ in range(7):
             start = time.perf_counter()
             out = subprocess.run(["virsh", "-c", daemon.uri, "list"], capture_output=True, text=True, check=True).stdout
             times.append(time.perf_counter() - start)
+        child1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        virsh_cpu_ms = ((child1.ru_utime - child0.ru_utime) + (child1.ru_stime - child0.ru_stime)) * 1000 / 7
         shown = sum(1 for line in out.splitlines() if " running" in line)
         if shown != running:
             raise RuntimeError(f"virsh listed {shown} running domains of {running}")
         print(f"libvirtd test driver, {running} running domains (the test driver's own included): virsh list "
               f"median {statistics.median(times) * 1000:.0f} ms (min {min(times) * 1000:.0f}, "
-              f"max {max(times) * 1000:.0f}) of 7")
+              f"max {max(times) * 1000:.0f}) of 7; virsh's own CPU {virsh_cpu_ms:.1f} ms per listing")
         conn.close()
     finally:
         daemon.stop()

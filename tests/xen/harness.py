@@ -294,6 +294,11 @@ while true; do
     fi
   done
   for d in $seen; do [ -b $d ] || { echo "XVIRT-GUEST-DISK-GONE $d"; seen=$(echo "$seen" | sed "s#$d##"); }; done
+  # What a distribution's udev rule does: Linux's Xen CPU hotplug driver takes a vCPU offline by
+  # itself when cpu/N/availability says so, but only makes it present again; userspace onlines it.
+  for c in /sys/devices/system/cpu/cpu[0-9]*; do
+    [ "$(cat $c/online 2>/dev/null)" = 0 ] && echo 1 > $c/online
+  done
   echo "XVIRT-GUEST-COUNT $n"
   n=$((n+1))
   sleep 1

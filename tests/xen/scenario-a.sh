@@ -70,6 +70,47 @@ JSON
   echo "$r" | grep -q '"cpu-index": *0[^}]*"affinity": *"1"' && echo "$r" | grep -q '"cpu-index": *1[^}]*"affinity": *"0"'
 }
 
+# set-vcpus writes cpu/N/availability: the guest's xen cpu-hotplug driver takes vCPU 1 down (Xen then
+# reports it offline through libxenctrl) and brings it back.
+vcpu_online() {  # VCPU true|false: query-cpus says so
+  qmp "$G.qmp" '{"execute":"query-cpus"}' | grep -q "\"cpu-index\": *$1, *\"online\": *$2"
+}
+set_vcpus() {
+  qmp_ok "$G.qmp" '{"execute":"set-vcpus","arguments":{"count":1}}' || return 1
+  wait_for 60 vcpu_online 1 false || { qmp "$G.qmp" '{"execute":"query-cpus"}'; return 1; }
+  echo "vCPU 1 offline"
+  qmp_ok "$G.qmp" '{"execute":"set-vcpus","arguments":{"count":2}}' || return 1
+  wait_for 60 vcpu_online 1 true || { qmp "$G.qmp" '{"execute":"query-cpus"}'; return 1; }
+  echo "vCPU 1 online again"
+}
+
+# balloon writes memory/target: the guest's balloon driver gives pages back to Xen (the domain's
+# page count, read through libxenctrl, falls to the target) and takes them again.
+balloon_actual_mib() {
+  qmp "$G.qmp" '{"execute":"query-balloon"}' | sed -n 's/.*"actual": *\([0-9]*\).*/\1/p' | awk '{print int($1 / 1048576)}'
+}
+balloon_at_most() { local a; a=$(balloon_actual_mib); [ -n "$a" ] && [ "$a" -le "$1" ]; }
+balloon_at_least() { local a; a=$(balloon_actual_mib); [ -n "$a" ] && [ "$a" -ge "$1" ]; }
+balloon() {
+  echo "before: $(balloon_actual_mib) MiB"
+  qmp_ok "$G.qmp" '{"execute":"balloon","arguments":{"value":201326592}}' || return 1
+  wait_for 90 balloon_at_most 194 || { echo "after 90 s: $(balloon_actual_mib) MiB"; return 1; }
+  echo "ballooned down to $(balloon_actual_mib) MiB (target 192)"
+  qmp_ok "$G.qmp" '{"execute":"balloon","arguments":{"value":268435456}}' || return 1
+  wait_for 90 balloon_at_least 250 || { echo "after 90 s: $(balloon_actual_mib) MiB"; return 1; }
+  echo "back up to $(balloon_actual_mib) MiB (target 256)"
+  counter_advances "$G.console"
+}
+
+# system_reset: the helper destroys the domain and builds it again; the guest boots a second time.
+system_reset() {
+  local ups; ups=$(grep -ac XVIRT-GUEST-UP "$G.console")
+  qmp_ok "$G.qmp" '{"execute":"system_reset"}' || { tail -n 20 "$G.log"; return 1; }
+  wait_for 180 sh -c "[ \$(grep -ac XVIRT-GUEST-UP '$G.console') -gt $ups ]" || { tail -c 400 "$G.console"; return 1; }
+  echo "booted again (XVIRT-GUEST-UP seen $((ups + 1)) times)"
+  status_is running
+}
+
 # The guest suspends itself for a save (control/shutdown); a save that fails, and one with
 # after: running, bring it back with xc_domain_resume and it counts on in place.
 save_runs_on() {
@@ -162,11 +203,14 @@ JSON
 step conformance conformance
 step helper-start-paused start_paused &&
   step helper-cont-boots cont_boots &&
-  step helper-stop-cont stop_cont
+  step helper-stop-cont stop_cont &&
+  step helper-set-vcpus set_vcpus &&
+  step helper-balloon balloon
 step helper-vcpu-pinning pinning
 step helper-save-runs-on save_runs_on
 step helper-save-restore save_restore
 step helper-disk-add disk_add && step helper-disk-remove disk_remove
+step helper-system-reset system_reset
 step helper-sigterm-destroys sigterm_destroys
 if [ -e "$HARNESS_DIR/bootdisk.img" ] && [ -x /usr/bin/python3 ]; then
   step helper-pygrub-boot pygrub_boot
