@@ -13,6 +13,7 @@
 #include "common/Strings.h"
 #include "domain-xml/VdevName.h"
 #include "helper/Guest.h"
+#include "helper/VifScripts.h"
 #include "helper/XenstoreLayout.h"
 
 namespace xvirt::helper {
@@ -114,6 +115,7 @@ void Hotplug::domainChanged() {
   watchDomain(false);
   domid_ = guest_.domid();
   devices_.clear();
+  vifScriptsRun_.clear();
   scanDevices();
   watchDomain(true);
   if (!watchSource_ && domid_ >= 0) watchSource_ = g_unix_fd_add(watchXs_->watchFd(), G_IO_IN, &Hotplug::onWatch, this);
@@ -184,8 +186,27 @@ std::string Hotplug::describe(const Device& dev) const {
   return dev.kind == "disk" ? "disk " + dev.name : "NIC " + dev.name;
 }
 
+void Hotplug::runVifScripts() {
+  if (!guest_.hypervisor().vifNeedsHotplugScript()) return;
+  for (const auto& [key, d] : devices_) {
+    if (d.type != "vif" || vifScriptsRun_.count(key)) continue;
+    int bs = state(d.backend);
+    if (bs < kInitWait || bs >= kClosing) continue;
+    vifScriptsRun_.insert(key);
+    std::string script = backendValue(d, "script");
+    Status s = startVifScriptOnline(script.empty() ? kDefaultVifScript : script, d.backend,
+                                    static_cast<uint32_t>(domid_), d.devid);
+    if (!s.ok()) {
+      logError(s.error().message);
+      (void)xs_.write(d.backend + "/hotplug-error", s.error().message);
+      (void)xs_.write(d.backend + "/hotplug-status", "error");
+    }
+  }
+}
+
 void Hotplug::reconcile() {
   if (guest_.domid() != domid_) return;  // a rebuild is under way; domainChanged() follows
+  runVifScripts();
   for (auto it = pending_.begin(); it != pending_.end();) {
     if (settle(it->second)) {
       if (it->second.timer) g_source_remove(it->second.timer);
@@ -227,6 +248,16 @@ bool Hotplug::settle(Pending& p) {
       forget(p.dev);
       return true;
     }
+    if (!done && backendValue(p.dev, "hotplug-status") == "error") {
+      std::string why = backendValue(p.dev, "hotplug-error");
+      if (p.reply)
+        p.reply(fail(makeError(ErrorCode::OperationFailed, "The hotplug script of " + describe(p.dev) + " of guest '" +
+                                                               guest_.config().name + "' failed" +
+                                                               (why.empty() ? "" : ": " + why) + ".")));
+      (void)removeDevice(xs_, p.dev.backend, p.dev.frontend);
+      forget(p.dev);
+      return true;
+    }
     if (!done) return false;
     if (p.reply) p.reply(p.result);
     emit_("DEVICE_ADDED", eventData(p.dev));
@@ -240,6 +271,12 @@ bool Hotplug::settle(Pending& p) {
 }
 
 void Hotplug::finishRemoval(Pending& p) {
+  if (p.dev.type == "vif" && vifScriptsRun_.count(p.dev.backend)) {
+    std::string script = backendValue(p.dev, "script");
+    Status off = runVifScriptOffline(script.empty() ? kDefaultVifScript : script, p.dev.backend,
+                                     static_cast<uint32_t>(domid_), p.dev.devid);
+    if (!off.ok()) logWarning(off.error().message);  // the interface goes with the backend all the same
+  }
   Status s = removeDevice(xs_, p.dev.backend, p.dev.frontend);
   if (!s.ok()) {
     if (p.reply) p.reply(fail(s.error()));
@@ -252,6 +289,7 @@ void Hotplug::finishRemoval(Pending& p) {
 
 void Hotplug::forget(const Device& dev) {
   guest_.blockDevices().release(dev.backend);
+  vifScriptsRun_.erase(dev.backend);
   devices_.erase(dev.backend);
   GuestConfig& c = guest_.mutableConfig();
   if (dev.kind == "disk")

@@ -6,6 +6,7 @@
 
 #include <functional>
 #include <map>
+#include <set>
 #include <memory>
 #include <string>
 
@@ -80,6 +81,9 @@ class Hotplug {
   std::string describe(const Device& dev) const;
   static Json eventData(const Device& dev);
   Device* findDevice(const std::string& kind, const Json& args);
+  // Real Xen: each vif's hotplug script, `online` once its backend waits for the frontend (once per
+  // backend), as libxl runs it (helper/VifScripts.h).
+  void runVifScripts();
   void watchDomain(bool on);
   static gboolean onWatch(gint fd, GIOCondition cond, gpointer self);
   // The guest gives no word when its balloon reached the target: the domain's memory is checked
@@ -96,6 +100,7 @@ class Hotplug {
   std::string token_;
   std::map<std::string, Device> devices_;   // by backend path
   std::map<std::string, Pending> pending_;  // by backend path
+  std::set<std::string> vifScriptsRun_;     // backend paths whose `online` script was started
   guint balloonTimer_ = 0;
   uint64_t balloonTarget_ = 0, balloonStart_ = 0;
   unsigned balloonTicks_ = 0;

@@ -157,7 +157,7 @@ Status writeVif(hv::XenStore& xs, uint32_t domid, const VifDevice& n) {
     XVIRT_TRY(w(be + "/frontend-id", std::to_string(domid)));
     XVIRT_TRY(w(be + "/online", "1"));
     XVIRT_TRY(w(be + "/state", state));
-    XVIRT_TRY(w(be + "/script", n.script.empty() ? "/etc/xen/scripts/vif-bridge" : n.script));
+    XVIRT_TRY(w(be + "/script", n.script.empty() ? kDefaultVifScript : n.script));
     XVIRT_TRY(w(be + "/mac", n.mac));
     if (!n.bridge.empty()) XVIRT_TRY(w(be + "/bridge", n.bridge));
     XVIRT_TRY(w(be + "/handle", std::to_string(n.devid)));

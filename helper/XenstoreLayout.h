@@ -40,6 +40,9 @@ struct VbdDevice {
   bool cdrom = false;
 };
 
+// The script libxl (and the helper, on real Xen: helper/VifScripts.h) runs for a vif with none given.
+inline constexpr const char* kDefaultVifScript = "/etc/xen/scripts/vif-bridge";
+
 struct VifDevice {
   uint32_t devid = 0;
   std::string mac;

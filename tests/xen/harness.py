@@ -56,8 +56,8 @@ PROJECT_BINARIES = [
 # as XFAIL, not counted as failures (meson's expected-fail). A pass shows as XPASS: remove the entry.
 KNOWN_FAILURES = {}
 DOM0_MODULES = ["xen-evtchn", "xen-privcmd", "xenfs", "xen-gntdev", "xen-gntalloc", "loop", "xen-blkback",
-                "virtio_pci", "9pnet_virtio", "9p"]
-GUEST_MODULES = ["xen-blkfront"]
+                "xen-netback", "bridge", "virtio_pci", "9pnet_virtio", "9p"]
+GUEST_MODULES = ["xen-blkfront", "xen-netfront"]
 # pygrub (Debian's, a Python 3 script) in dom0: the interpreter, the modules it imports (found by
 # running it on the host against the same boot disk), libxenfsimage's filesystem plugins (dlopen'ed)
 # and the vt100 terminfo its curses menu uses.
@@ -285,6 +285,7 @@ echo "XVIRT-GUEST-CPUS $(grep -c ^processor /proc/cpuinfo)"
 echo "XVIRT-GUEST-ACPI $(ls /sys/firmware/acpi/tables 2>/dev/null | tr '\n' ' ')"
 n=0
 seen=""
+nic=""
 while true; do
   for d in /dev/xvdb /dev/xvdc; do
     if [ -b $d ] && ! echo "$seen" | grep -q $d; then
@@ -294,6 +295,13 @@ while true; do
     fi
   done
   for d in $seen; do [ -b $d ] || { echo "XVIRT-GUEST-DISK-GONE $d"; seen=$(echo "$seen" | sed "s#$d##"); }; done
+  # A NIC (scenario a's nic_add): the address dom0's xenbr0 pings, 10.99.0.1/24 on dom0's side.
+  if [ -z "$nic" ] && [ -e /sys/class/net/eth0 ]; then
+    nic=$(cat /sys/class/net/eth0/address)
+    ip addr add 10.99.0.2/24 dev eth0; ip link set eth0 up
+    echo "XVIRT-GUEST-NIC eth0 $nic"
+  fi
+  if [ -n "$nic" ] && [ ! -e /sys/class/net/eth0 ]; then echo "XVIRT-GUEST-NIC-GONE eth0"; nic=""; fi
   # What a distribution's udev rule does: Linux's Xen CPU hotplug driver takes a vCPU offline by
   # itself when cpu/N/availability says so, but only makes it present again; userspace onlines it.
   for c in /sys/devices/system/cpu/cpu[0-9]*; do

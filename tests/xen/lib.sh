@@ -80,6 +80,13 @@ qmp_ok() {
   case "$r" in *'"return"'*) return 0 ;; *) return 1 ;; esac
 }
 
+# dom0's bridge for guest NICs, 10.99.0.1/24 (the test guest configures 10.99.0.2 on its eth0).
+ensure_bridge() {
+  [ -e /sys/class/net/xenbr0 ] && return 0
+  brctl addbr xenbr0 && ip addr add 10.99.0.1/24 dev xenbr0 && ip link set xenbr0 up
+}
+bridge_ports() { ls /sys/class/net/xenbr0/brif; }
+
 file_has() { grep -q -- "$2" "$1"; }
 # last_count FILE: the guest's last printed counter.
 last_count() { grep -a 'XVIRT-GUEST-COUNT' "$1" | tail -n 1 | awk '{print $2}' | tr -d '\r'; }

@@ -102,6 +102,27 @@ balloon() {
   counter_advances "$G.console"
 }
 
+# nic_add on dom0's bridge xenbr0: netback creates vifD.0, the helper runs its hotplug script
+# (vif-bridge online: the interface onto the bridge, hotplug-status connected), the guest's netfront
+# gets eth0 and answers dom0's ping over the bridge. nic_remove: the guest loses eth0, the helper
+# runs vif-bridge offline, the bridge has no port left.
+NIC_MAC=00:16:3e:00:00:42
+nic_add() {
+  ensure_bridge || return 1
+  qmp_ok "$G.qmp" "{\"execute\":\"nic_add\",\"arguments\":{\"mac\":\"$NIC_MAC\",\"bridge\":\"xenbr0\",\"timeout\":25}}" ||
+    { tail -n 20 "$G.log"; xenstore-ls -f /local/domain/0/backend/vif; return 1; }
+  wait_for 30 console_has "XVIRT-GUEST-NIC eth0 $NIC_MAC" || { grep -a NIC "$G.console"; return 1; }
+  echo "bridge ports: $(bridge_ports)"
+  bridge_ports | grep -q "^vif[0-9]*\.0$" || return 1
+  wait_for 30 ping -c 1 -W 2 10.99.0.2
+}
+nic_remove() {
+  qmp_ok "$G.qmp" '{"execute":"nic_remove","arguments":{"devid":0,"timeout":25}}' || { tail -n 20 "$G.log"; return 1; }
+  wait_for 30 console_has "XVIRT-GUEST-NIC-GONE eth0" || return 1
+  echo "bridge ports: $(bridge_ports)"
+  [ -z "$(bridge_ports)" ]
+}
+
 # system_reset: the helper destroys the domain and builds it again; the guest boots a second time.
 system_reset() {
   local ups; ups=$(grep -ac XVIRT-GUEST-UP "$G.console")
@@ -210,6 +231,7 @@ step helper-vcpu-pinning pinning
 step helper-save-runs-on save_runs_on
 step helper-save-restore save_restore
 step helper-disk-add disk_add && step helper-disk-remove disk_remove
+step helper-nic-add nic_add && step helper-nic-remove nic_remove
 step helper-system-reset system_reset
 step helper-sigterm-destroys sigterm_destroys
 if [ -e "$HARNESS_DIR/bootdisk.img" ] && [ -x /usr/bin/python3 ]; then

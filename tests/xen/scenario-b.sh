@@ -55,6 +55,23 @@ detach_disk() {
   V detach-disk b1 xvdb --live || return 1
   wait_for 30 sh -c "! virsh -q -c '$URI' domblklist b1 | grep -q xvdb"
 }
+# A NIC on dom0's bridge through virsh: xvirtd asks the helper, which runs vif-bridge; the guest
+# answers dom0's ping on it. Then detached: the bridge has no port left.
+NIC_MAC=00:16:3e:00:00:43
+attach_interface() {
+  ensure_bridge || return 1
+  V attach-interface b1 bridge xenbr0 --mac "$NIC_MAC" --live || return 1
+  V domiflist b1
+  V domiflist b1 | grep -q "$NIC_MAC" || return 1
+  echo "bridge ports: $(bridge_ports)"
+  bridge_ports | grep -q '^vif' || return 1
+  wait_for 30 ping -c 1 -W 2 10.99.0.2
+}
+detach_interface() {
+  V detach-interface b1 bridge --mac "$NIC_MAC" --live || return 1
+  wait_for 30 sh -c "! virsh -q -c '$URI' domiflist b1 | grep -q '$NIC_MAC'" || return 1
+  wait_for 30 sh -c '[ -z "$(ls /sys/class/net/xenbr0/brif)" ]'
+}
 destroy() {
   V destroy b1 && state_is 'shut off' || return 1
   ! xl list | grep -q '^b1 '
@@ -78,6 +95,7 @@ step virsh-start start && {
   step virsh-resume resume
   step virsh-save save && step virsh-restore restore
   step virsh-attach-disk attach_disk && step virsh-detach-disk detach_disk
+  step virsh-attach-interface attach_interface && step virsh-detach-interface detach_interface
   step virsh-destroy destroy
 }
 step virsh-shutdown shutdown
