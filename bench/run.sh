@@ -29,7 +29,7 @@ gcc -O2 -Wall -o "$XVIRT_BUILD/bench/vbench" bench/peer/vbench.c $(pkg-config --
 /usr/bin/python3 bench/run.py "$XVIRT_BUILD" "$XVIRT_BUILD/bench/vbench" --cpus pinned "$@"
 /usr/bin/python3 bench/run.py "$XVIRT_BUILD" "$XVIRT_BUILD/bench/vbench" --cpus free --no-helper "$@"
 # issue 5's save/restore figures, printed by their own script (not folded into run.py's JSON yet).
-case " $* " in *" --quick "*) ;; *) /usr/bin/python3 bench/save/bench_save.py "$XVIRT_BUILD" --rounds 3 ;; esac
+case " $* " in *" --quick "*) ;; *) /usr/bin/python3 bench/save/bench_save.py "$XVIRT_BUILD" --rounds 5 ;; esac
 # issue 8's density figure (1000 running sim guests: total RSS, virsh list), its own script and JSON
 # (bench/results/density.json); --quick runs 50 guests.
 case " $* " in

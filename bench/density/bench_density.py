@@ -239,6 +239,8 @@ def main():
     ap.add_argument("--list-runs", type=int, default=7)
     ap.add_argument("--vbench", default=None)
     ap.add_argument("--perf", default=None, help="perf record -g of xvirtd during the last checkpoint's listing, to FILE")
+    ap.add_argument("--perf-virsh", default=None,
+                    help="perf record -g of one `virsh list` (the client's own side) at the last checkpoint, to FILE")
     ap.add_argument("--json", default=os.path.join(os.path.dirname(HERE), "results", "density.json"))
     a = ap.parse_args()
     a.build = os.path.abspath(a.build)
@@ -268,6 +270,9 @@ def main():
                 prof = subprocess.Popen(["perf", "record", "-F", "999", "-g", "-o", a.perf, "-p", str(d.proc.pid)],
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                 time.sleep(1)
+            if a.perf_virsh and n == a.guests:
+                subprocess.run(["perf", "record", "-F", "4999", "-g", "-o", a.perf_virsh, "--", "virsh", "-c", d.uri,
+                                "list"], env=d.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
             inproc = d.api_list(n)
             if prof:
                 prof.send_signal(signal.SIGINT)

@@ -482,7 +482,7 @@ def kvm_usable():
 def main():
     ap = argparse.ArgumentParser()
     full = os.environ.get("XVIRT_XEN_FULL") == "1"
-    ap.add_argument("--scenario", default=os.environ.get("XVIRT_XEN_SCENARIOS", "a,b,xl,pvh,hvm" if full else "a,b,pvh"))
+    ap.add_argument("--scenario", default=os.environ.get("XVIRT_XEN_SCENARIOS", "a,b,xl,pvh,hvm" if full else "a,b,pvh,hvm"))
     ap.add_argument("--build", default=os.environ.get("XVIRT_BUILD_ROOT", os.path.join(SRC, "build")))
     ap.add_argument("--timeout", type=int, default=int(os.environ.get("XVIRT_XEN_TIMEOUT", "1500")))
     ap.add_argument("--accel", default=None)
