@@ -250,6 +250,7 @@ bool Hotplug::settle(Pending& p) {
     }
     if (!done && backendValue(p.dev, "hotplug-status") == "error") {
       std::string why = backendValue(p.dev, "hotplug-error");
+      if (!why.empty() && why.back() == '.') why.pop_back();  // the sentence ends here
       if (p.reply)
         p.reply(fail(makeError(ErrorCode::OperationFailed, "The hotplug script of " + describe(p.dev) + " of guest '" +
                                                                guest_.config().name + "' failed" +

@@ -122,6 +122,14 @@ nic_remove() {
   echo "bridge ports: $(bridge_ports)"
   [ -z "$(bridge_ports)" ]
 }
+# A NIC whose hotplug script cannot run: nic_add fails at once with the reason, nothing is left.
+nic_bad_script() {
+  local r
+  r=$(qmp "$G.qmp" '{"execute":"nic_add","arguments":{"mac":"00:16:3e:00:00:44","bridge":"xenbr0","script":"/nonexistent/vif-script","timeout":25}}')
+  echo "$r"
+  echo "$r" | grep -q '"error"' && echo "$r" | grep -q 'nonexistent/vif-script' || return 1
+  ! xenstore-ls -f /local/domain/0/backend/vif 2>/dev/null | grep -q '00:16:3e:00:00:44'
+}
 
 # system_reset: the helper destroys the domain and builds it again; the guest boots a second time.
 system_reset() {
@@ -232,6 +240,7 @@ step helper-save-runs-on save_runs_on
 step helper-save-restore save_restore
 step helper-disk-add disk_add && step helper-disk-remove disk_remove
 step helper-nic-add nic_add && step helper-nic-remove nic_remove
+step helper-nic-bad-script nic_bad_script
 step helper-system-reset system_reset
 step helper-sigterm-destroys sigterm_destroys
 if [ -e "$HARNESS_DIR/bootdisk.img" ] && [ -x /usr/bin/python3 ]; then
