@@ -76,6 +76,16 @@ destroy() {
   V destroy b1 && state_is 'shut off' || return 1
   ! xl list | grep -q '^b1 '
 }
+# A NIC in the persistent definition: the guest boots with it (the helper runs vif-bridge when
+# netback waits at boot, as for a hot-plugged one) and answers dom0's ping.
+boot_with_nic() {
+  ensure_bridge || return 1
+  V attach-interface b1 bridge xenbr0 --mac "$NIC_MAC" --config || return 1
+  V start b1 && state_is running && wait_for 240 booted || return 1
+  echo "bridge ports: $(bridge_ports)"
+  wait_for 60 ping -c 1 -W 2 10.99.0.2 || return 1
+  V destroy b1 && V detach-interface b1 bridge --mac "$NIC_MAC" --config
+}
 shutdown() {  # on a freshly started guest
   V start b1 && state_is running && wait_for 240 booted || return 1
   V shutdown b1 || return 1
@@ -98,6 +108,8 @@ step virsh-start start && {
   step virsh-attach-interface attach_interface && step virsh-detach-interface detach_interface
   step virsh-destroy destroy
 }
+step virsh-boot-with-nic boot_with_nic
+V destroy b1 >/dev/null 2>&1
 step virsh-shutdown shutdown
 V destroy b1 >/dev/null 2>&1
 step virsh-undefine undefine
