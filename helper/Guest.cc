@@ -113,9 +113,21 @@ Status Guest::publish() {
     };
     XVIRT_ASSIGN_OR_RETURN(dm_, DeviceModel::start(config_, domid, hv_.simulatedDeviceModel(), xs_, died));
   }
+  if (needsPvBackend(config_)) XVIRT_TRY(ensurePvBackend());
   watchDomain();
   // Built and paused: query-status says "paused" until the first cont (-S), as the issue asks.
   setState(RunState::Paused);
+  return okStatus();
+}
+
+Status Guest::ensurePvBackend() {
+  if (pvBackend_ || kindOf(config_) != hv::DomainKind::PV || hv_.simulatedDeviceModel() || domid_ < 0)
+    return okStatus();
+  auto died = [name = config_.name](const std::string& why) {
+    // As with libxl's QEMU for PV: the guest runs on, its qdisk disks stop answering.
+    logError("Guest '" + name + "' keeps running without its qdisk disks: " + why);
+  };
+  XVIRT_ASSIGN_OR_RETURN(pvBackend_, DeviceModel::startPvBackend(config_, static_cast<uint32_t>(domid_), xs_, died));
   return okStatus();
 }
 
@@ -252,6 +264,7 @@ gboolean Guest::onDeviceModelDeath(gpointer self) {
 void Guest::destroy() {
   unwatchDomain();
   dm_.reset();  // first, as libxl does: the device model must not outlive the domain it serves
+  pvBackend_.reset();
   if (console_) {
     console_->pump();
     console_->detach();

@@ -80,6 +80,9 @@ class Guest {
   // The xenstore view of a disk, with the block device blkback needs on real Xen set up.
   Result<VbdDevice> vbdFor(const GuestDisk& disk);
   BlockDevices& blockDevices() { return blockDevices_; }
+  // On real Xen a PV guest's qdisk disks are served by a QEMU of its own (DeviceModel::startPvBackend):
+  // started when the first one appears, at build or by disk_add; the sim's backends need none.
+  Status ensurePvBackend();
 
   Json queryDomain();
   Result<Json> queryCpus();
@@ -122,6 +125,7 @@ class Guest {
   bool ending_ = false;
   std::function<Status()> deviceWriter_;  // set by restore: the image's devices instead of the config's
   std::unique_ptr<DeviceModel> dm_;  // HVM only
+  std::unique_ptr<DeviceModel> pvBackend_;  // PV with qdisk disks, on real Xen only
   std::string dmDeath_;              // why the device model ended, until the main loop acts on it
 };
 

@@ -392,6 +392,13 @@ void Hotplug::diskAdd(const Json& args, MonitorServer::Reply reply) {
   devices_[dev.backend] = dev;
   guest_.mutableConfig().disks.push_back(disk);
   logInfo("Adding disk " + target + " (" + disk.path + ") to guest '" + guestName + "'.");
+  if (vbd.backendType == "qdisk") {
+    if (Status s = guest_.ensurePvBackend(); !s.ok()) {
+      (void)removeDevice(xs_, dev.backend, dev.frontend);
+      forget(dev);
+      return reply(fail(s.error()));
+    }
+  }
   Pending p{true, dev, std::move(reply), 0, *timeout,
             Json::object({{"device", target}, {"vdev", vbd.devid}, {"path", dev.backend}})};
   startWaiting(std::move(p));

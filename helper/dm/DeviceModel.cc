@@ -61,8 +61,27 @@ Result<std::unique_ptr<DeviceModel>> DeviceModel::start(const GuestConfig& confi
                                                        "' (set XVIRT_SIM_DM or put it on PATH).");
   }
   XVIRT_ASSIGN_OR_RETURN(DeviceModelCommand cmd, deviceModelCommand(config, ctx));
+  return launch(cmd, "the device model " + cmd.argv[0] + " of guest '" + config.name + "'", domid, xs,
+                std::move(onDeath), timeoutMs);
+}
+
+Result<std::unique_ptr<DeviceModel>> DeviceModel::startPvBackend(const GuestConfig& config, uint32_t domid,
+                                                                 hv::XenStore& xs,
+                                                                 std::function<void(const std::string&)> onDeath,
+                                                                 int timeoutMs) {
+  DeviceModelContext ctx;
+  ctx.domid = domid;
+  XVIRT_ASSIGN_OR_RETURN(DeviceModelCommand cmd, pvBackendCommand(config, ctx));
+  return launch(cmd, "the disk backend " + cmd.argv[0] + " of guest '" + config.name + "'", domid, xs,
+                std::move(onDeath), timeoutMs);
+}
+
+Result<std::unique_ptr<DeviceModel>> DeviceModel::launch(const DeviceModelCommand& cmd, const std::string& name,
+                                                         uint32_t domid, hv::XenStore& xs,
+                                                         std::function<void(const std::string&)> onDeath,
+                                                         int timeoutMs) {
   std::unique_ptr<DeviceModel> dm(new DeviceModel());
-  dm->name_ = "the device model " + cmd.argv[0] + " of guest '" + config.name + "'";
+  dm->name_ = name;
   dm->onDeath_ = std::move(onDeath);
 
   // A stale node from an earlier domain with this id would look like readiness.

@@ -12,6 +12,7 @@
 
 #include "common/GuestConfig.h"
 #include "common/Result.h"
+#include "helper/dm/DeviceModelArgs.h"
 #include "hypervisor/XenStore.h"
 
 namespace xvirt::helper {
@@ -23,6 +24,11 @@ class DeviceModel {
   static Result<std::unique_ptr<DeviceModel>> start(const GuestConfig& config, uint32_t domid, bool simulated,
                                                     hv::XenStore& xs, std::function<void(const std::string&)> onDeath,
                                                     int timeoutMs = 30000);
+  // A PV guest's QEMU serving its qdisk backends (pvBackendCommand), started and watched alike.
+  static Result<std::unique_ptr<DeviceModel>> startPvBackend(const GuestConfig& config, uint32_t domid,
+                                                             hv::XenStore& xs,
+                                                             std::function<void(const std::string&)> onDeath,
+                                                             int timeoutMs = 30000);
   ~DeviceModel();  // stop()
   DeviceModel(const DeviceModel&) = delete;
   DeviceModel& operator=(const DeviceModel&) = delete;
@@ -33,6 +39,9 @@ class DeviceModel {
 
  private:
   DeviceModel() = default;
+  static Result<std::unique_ptr<DeviceModel>> launch(const DeviceModelCommand& cmd, const std::string& name,
+                                                     uint32_t domid, hv::XenStore& xs,
+                                                     std::function<void(const std::string&)> onDeath, int timeoutMs);
   Status waitRunning(hv::XenStore& xs, uint32_t domid, int timeoutMs);
   static void onChildExit(GPid pid, gint status, gpointer self);
 

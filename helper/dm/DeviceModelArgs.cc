@@ -142,4 +142,22 @@ Result<DeviceModelCommand> deviceModelCommand(const GuestConfig& g, const Device
   return cmd;
 }
 
+Result<DeviceModelCommand> pvBackendCommand(const GuestConfig& g, const DeviceModelContext& ctx) {
+  if (g.kind != "pv")
+    return makeError(ErrorCode::Internal, "Guest '" + g.name + "' is not PV; its device model serves its backends.");
+  DeviceModelCommand cmd;
+  cmd.argv = {ctx.emulator.empty() ? (g.deviceModel.empty() ? kDefaultDeviceModel : g.deviceModel) : ctx.emulator,
+              "-xen-domid", std::to_string(ctx.domid), "-xen-attach", "-name", g.name, "-nodefaults",
+              "-no-user-config", "-vnc", "none", "-display", "none", "-machine", "xenpv"};
+  cmd.env.push_back("XEN_QEMU_CONSOLE_LIMIT=1048576");
+  return cmd;
+}
+
+bool needsPvBackend(const GuestConfig& g) {
+  if (g.kind != "pv") return false;
+  for (const auto& d : g.disks)
+    if (d.backend == "qdisk") return true;
+  return false;
+}
+
 }  // namespace xvirt::helper

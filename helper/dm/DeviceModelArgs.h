@@ -30,4 +30,11 @@ struct DeviceModelCommand {
 // Errors name the device that qemu-xen cannot emulate as configured (e.g. a read-only IDE disk).
 Result<DeviceModelCommand> deviceModelCommand(const GuestConfig& config, const DeviceModelContext& context);
 
+// A PV guest's own QEMU, as libxl starts one for a PV guest with qdisk disks: no machine to emulate,
+// only the Xen backends QEMU serves for that domain (QEMU 7.2's xen-bus serves the qdisks of the
+// domain given by -xen-domid and no other, so dom0's QEMU does not serve a guest's).
+Result<DeviceModelCommand> pvBackendCommand(const GuestConfig& config, const DeviceModelContext& context);
+// Whether a guest needs that QEMU: a PV guest with a disk on the qdisk backend.
+bool needsPvBackend(const GuestConfig& config);
+
 }  // namespace xvirt::helper

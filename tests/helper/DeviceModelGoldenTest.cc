@@ -13,6 +13,7 @@
 #include "tests/common/GoldenFile.h"
 #include "common/GuestConfig.h"
 #include "common/Json.h"
+#include "common/Strings.h"
 #include "helper/dm/DeviceModelArgs.h"
 
 namespace fs = std::filesystem;
@@ -73,6 +74,33 @@ TEST(DeviceModelGolden, RefusesNonHvmGuests) {
   auto cmd = deviceModelCommand(g, DeviceModelContext{});
   ASSERT_FALSE(cmd.ok());
   EXPECT_EQ(cmd.error().message, "Guest 'pv' is not HVM, so it has no emulated devices.");
+}
+
+// A PV guest's own QEMU for its qdisk disks: the command line libxl gives a "QEMU for PV".
+TEST(DeviceModelGolden, PvGuestWithQdiskGetsItsOwnBackendQemu) {
+  GuestConfig g;
+  g.name = "pv1";
+  g.kind = "pv";
+  EXPECT_FALSE(needsPvBackend(g));
+  GuestDisk phy;
+  phy.backend = "phy";
+  g.disks.push_back(phy);
+  EXPECT_FALSE(needsPvBackend(g)) << "blkback serves phy disks";
+  GuestDisk qdisk;
+  qdisk.backend = "qdisk";
+  g.disks.push_back(qdisk);
+  EXPECT_TRUE(needsPvBackend(g));
+  DeviceModelContext ctx;
+  ctx.domid = 7;
+  auto cmd = pvBackendCommand(g, ctx);
+  ASSERT_TRUE(cmd.ok()) << cmd.error().message;
+  EXPECT_EQ(join(cmd->argv, " "), std::string(kDefaultDeviceModel) +
+                                      " -xen-domid 7 -xen-attach -name pv1 -nodefaults -no-user-config -vnc none"
+                                      " -display none -machine xenpv");
+  GuestConfig hvm = g;
+  hvm.kind = "hvm";
+  EXPECT_FALSE(needsPvBackend(hvm)) << "an HVM guest's device model serves its disks";
+  EXPECT_FALSE(pvBackendCommand(hvm, ctx).ok());
 }
 
 }  // namespace

@@ -102,6 +102,23 @@ balloon() {
   counter_advances "$G.console"
 }
 
+# A file disk on the qdisk backend: the helper starts the guest's own QEMU to serve it (QEMU's
+# xen-bus serves only the domain given by -xen-domid), as libxl does for a PV guest. The guest reads
+# the magic on xvdc, then loses the disk again.
+QDISK_MAGIC=XVIRT-QDISK-MAGIC-4217
+qdisk_add() {
+  { printf '%s\n' "$QDISK_MAGIC"; dd if=/dev/zero bs=1M count=8 2>/dev/null; } > "$WORK/qdata.img"
+  qmp_ok "$G.qmp" "{\"execute\":\"disk_add\",\"arguments\":{\"target\":\"xvdc\",\"source\":\"$WORK/qdata.img\",\"backend\":\"qdisk\",\"timeout\":25}}" ||
+    { xenstore-ls -f /local/domain/0/backend/qdisk; tail -n 20 "$G.log"; return 1; }
+  wait_for 30 console_has "XVIRT-GUEST-DISK /dev/xvdc $QDISK_MAGIC" || { grep -a DISK "$G.console"; return 1; }
+  ps | grep -v grep | grep -- "-xen-domid $(xl domid a1) -xen-attach"
+}
+qdisk_remove() {
+  qmp_ok "$G.qmp" '{"execute":"disk_remove","arguments":{"target":"xvdc","timeout":25}}' || return 1
+  wait_for 30 console_has "XVIRT-GUEST-DISK-GONE /dev/xvdc" || return 1
+  ! xenstore-ls /local/domain/0/backend/qdisk 2>/dev/null | grep -q 51744
+}
+
 # nic_add on dom0's bridge xenbr0: netback creates vifD.0, the helper runs its hotplug script
 # (vif-bridge online: the interface onto the bridge, hotplug-status connected), the guest's netfront
 # gets eth0 and answers dom0's ping over the bridge. nic_remove: the guest loses eth0, the helper
@@ -239,6 +256,7 @@ step helper-vcpu-pinning pinning
 step helper-save-runs-on save_runs_on
 step helper-save-restore save_restore
 step helper-disk-add disk_add && step helper-disk-remove disk_remove
+step helper-qdisk-add qdisk_add && step helper-qdisk-remove qdisk_remove
 step helper-nic-add nic_add && step helper-nic-remove nic_remove
 step helper-nic-bad-script nic_bad_script
 step helper-system-reset system_reset

@@ -55,6 +55,16 @@ detach_disk() {
   V detach-disk b1 xvdb --live || return 1
   wait_for 30 sh -c "! virsh -q -c '$URI' domblklist b1 | grep -q xvdb"
 }
+# A file disk without a driver is qdisk (as in libvirt's libxl driver): the helper starts the
+# guest's own QEMU to serve it. The guest reads the magic on xvdc.
+attach_disk_qdisk() {
+  { printf '%s\n' "$MAGIC-Q"; dd if=/dev/zero bs=1M count=8 2>/dev/null; } > "$WORK/b1-qdata.img"
+  V attach-disk b1 "$WORK/b1-qdata.img" xvdc --live --targetbus xen || return 1
+  xenstore-ls /local/domain/0/backend/qdisk | grep -q params || return 1
+  wait_for 30 sh -c "timeout 3 cat \$(virsh -q -c '$URI' ttyconsole b1) | grep -q '$MAGIC-Q'" || return 1
+  V detach-disk b1 xvdc --live || return 1
+  wait_for 30 sh -c "! virsh -q -c '$URI' domblklist b1 | grep -q xvdc"
+}
 # A NIC on dom0's bridge through virsh: xvirtd asks the helper, which runs vif-bridge; the guest
 # answers dom0's ping on it. Then detached: the bridge has no port left.
 NIC_MAC=00:16:3e:00:00:43
@@ -105,6 +115,7 @@ step virsh-start start && {
   step virsh-resume resume
   step virsh-save save && step virsh-restore restore
   step virsh-attach-disk attach_disk && step virsh-detach-disk detach_disk
+  step virsh-attach-disk-qdisk attach_disk_qdisk
   step virsh-attach-interface attach_interface && step virsh-detach-interface detach_interface
   step virsh-destroy destroy
 }
