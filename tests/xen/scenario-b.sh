@@ -30,6 +30,25 @@ vcpupin() {
   V vcpupin b1 0 1 && V vcpupin b1 1 0 && V vcpupin b1 | tee /dev/stderr | grep -q '^ *0 *1$' &&
     V vcpupin b1 | grep -q '^ *1 *0$'
 }
+# virsh setmem and setvcpus on a running guest: xvirtd asks the helper (balloon, set-vcpus); Xen's
+# page count and vCPU state, read back through virsh, follow the guest.
+used_kib_matches() { virsh -q -c "$URI" dominfo b1 | grep -q "Used memory: *$1 KiB"; }
+# Xen's own view (xl reads the hypervisor): vCPU 1 has no physical CPU while it is offline.
+xen_vcpu1_offline() { [ "$(xl vcpu-list b1 | awk '$3 == 1 {print $4}')" = - ]; }
+live_vcpus_are() { [ "$(virsh -q -c "$URI" vcpucount b1 --live --active | awk '{print $NF}')" = "$1" ]; }
+setmem_setvcpus() {
+  V setmem b1 196608 --live || return 1
+  wait_for 90 used_kib_matches '19[0-9][0-9][0-9][0-9]' || { V dominfo b1; return 1; }
+  V setmem b1 262144 --live || return 1
+  wait_for 90 used_kib_matches '2[0-9][0-9][0-9][0-9][0-9]' || { V dominfo b1; return 1; }
+  V setvcpus b1 1 --live || return 1
+  wait_for 60 xen_vcpu1_offline || { xl vcpu-list b1; return 1; }
+  wait_for 30 live_vcpus_are 1 || { V vcpucount b1; return 1; }
+  V setvcpus b1 2 --live || return 1
+  wait_for 60 sh -c '! [ "$(xl vcpu-list b1 | awk '"'"'$3 == 1 {print $4}'"'"')" = - ]' || { xl vcpu-list b1; return 1; }
+  wait_for 30 live_vcpus_are 2 || { V vcpucount b1; return 1; }
+  xl vcpu-list b1
+}
 cpu_stats() { V cpu-stats b1 --total | tee /dev/stderr | grep -q 'cpu_time'; }
 suspend() {
   V suspend b1 && state_is paused || return 1
@@ -111,6 +130,7 @@ step virsh-start start && {
   step virsh-vcpuinfo vcpuinfo
   step virsh-vcpupin vcpupin
   step virsh-cpu-stats cpu_stats
+  step virsh-setmem-setvcpus setmem_setvcpus
   step virsh-suspend suspend
   step virsh-resume resume
   step virsh-save save && step virsh-restore restore
