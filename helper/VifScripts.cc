@@ -12,15 +12,20 @@ namespace xvirt::helper {
 
 namespace {
 
+constexpr const char* kXenScriptDir = "/etc/xen/scripts/";
+
 struct Invocation {
   std::vector<std::string> argv;
   std::unique_ptr<gchar*, decltype(&g_strfreev)> envp{nullptr, &g_strfreev};
   std::string what;  // for messages: "the hotplug script S online for vif D.N"
 };
 
-Invocation invocation(const std::string& script, const char* action, const std::string& backendPath, uint32_t domid,
-                      uint32_t devid) {
+Invocation invocation(const std::string& scriptName, const char* action, const std::string& backendPath,
+                      uint32_t domid, uint32_t devid) {
   Invocation inv;
+  // A relative name (libvirt's <script path='vif-bridge'/>) is under Xen's script directory, as libxl
+  // resolves it (libxl__abs_path).
+  const std::string script = !scriptName.empty() && scriptName[0] != '/' ? kXenScriptDir + scriptName : scriptName;
   inv.argv = {script, action};
   const std::string vif = "vif" + std::to_string(domid) + "." + std::to_string(devid);
   gchar** env = g_get_environ();

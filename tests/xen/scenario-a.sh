@@ -119,14 +119,15 @@ qdisk_remove() {
   ! xenstore-ls /local/domain/0/backend/qdisk 2>/dev/null | grep -q 51744
 }
 
-# nic_add on dom0's bridge xenbr0: netback creates vifD.0, the helper runs its hotplug script
+# nic_add on dom0's bridge xenbr0, the script named as libvirt's <script path='vif-bridge'/> does
+# (relative: under /etc/xen/scripts): netback creates vifD.0, the helper runs the hotplug script
 # (vif-bridge online: the interface onto the bridge, hotplug-status connected), the guest's netfront
 # gets eth0 and answers dom0's ping over the bridge. nic_remove: the guest loses eth0, the helper
 # runs vif-bridge offline, the bridge has no port left.
 NIC_MAC=00:16:3e:00:00:42
 nic_add() {
   ensure_bridge || return 1
-  qmp_ok "$G.qmp" "{\"execute\":\"nic_add\",\"arguments\":{\"mac\":\"$NIC_MAC\",\"bridge\":\"xenbr0\",\"timeout\":25}}" ||
+  qmp_ok "$G.qmp" "{\"execute\":\"nic_add\",\"arguments\":{\"mac\":\"$NIC_MAC\",\"bridge\":\"xenbr0\",\"script\":\"vif-bridge\",\"timeout\":25}}" ||
     { tail -n 20 "$G.log"; xenstore-ls -f /local/domain/0/backend/vif; return 1; }
   wait_for 30 console_has "XVIRT-GUEST-NIC eth0 $NIC_MAC" || { grep -a NIC "$G.console"; return 1; }
   echo "bridge ports: $(bridge_ports)"
