@@ -193,9 +193,7 @@ void Hotplug::runVifScripts() {
     int bs = state(d.backend);
     if (bs < kInitWait || bs >= kClosing) continue;
     vifScriptsRun_.insert(key);
-    std::string script = backendValue(d, "script");
-    Status s = startVifScriptOnline(script.empty() ? kDefaultVifScript : script, d.backend,
-                                    static_cast<uint32_t>(domid_), d.devid);
+    Status s = startVifScriptOnline(backendValue(d, "script"), d.backend, static_cast<uint32_t>(domid_), d.devid);
     if (!s.ok()) {
       logError(s.error().message);
       (void)xs_.write(d.backend + "/hotplug-error", s.error().message);
@@ -273,9 +271,8 @@ bool Hotplug::settle(Pending& p) {
 
 void Hotplug::finishRemoval(Pending& p) {
   if (p.dev.type == "vif" && vifScriptsRun_.count(p.dev.backend)) {
-    std::string script = backendValue(p.dev, "script");
-    Status off = runVifScriptOffline(script.empty() ? kDefaultVifScript : script, p.dev.backend,
-                                     static_cast<uint32_t>(domid_), p.dev.devid);
+    Status off = runVifScriptOffline(backendValue(p.dev, "script"), p.dev.backend, static_cast<uint32_t>(domid_),
+                                     p.dev.devid);
     if (!off.ok()) logWarning(off.error().message);  // the interface goes with the backend all the same
   }
   Status s = removeDevice(xs_, p.dev.backend, p.dev.frontend);

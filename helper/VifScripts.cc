@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/Log.h"
+#include "helper/XenstoreLayout.h"
 
 namespace xvirt::helper {
 
@@ -23,9 +24,11 @@ struct Invocation {
 Invocation invocation(const std::string& scriptName, const char* action, const std::string& backendPath,
                       uint32_t domid, uint32_t devid) {
   Invocation inv;
-  // A relative name (libvirt's <script path='vif-bridge'/>) is under Xen's script directory, as libxl
-  // resolves it (libxl__abs_path).
-  const std::string script = !scriptName.empty() && scriptName[0] != '/' ? kXenScriptDir + scriptName : scriptName;
+  // None given: vif-bridge. A relative name (libvirt's <script path='vif-bridge'/>) is under Xen's
+  // script directory, as libxl resolves it (libxl__abs_path).
+  const std::string script = scriptName.empty()      ? std::string(kDefaultVifScript)
+                             : scriptName[0] != '/' ? kXenScriptDir + scriptName
+                                                    : scriptName;
   inv.argv = {script, action};
   const std::string vif = "vif" + std::to_string(domid) + "." + std::to_string(devid);
   gchar** env = g_get_environ();

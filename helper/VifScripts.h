@@ -12,7 +12,8 @@
 
 namespace xvirt::helper {
 
-// The environment libxl gives the script: XENBUS_PATH (the backend), XENBUS_TYPE, XENBUS_BASE_PATH,
+// `script` is the backend's `script` node: empty for vif-bridge, relative to /etc/xen/scripts, or a
+// path. The environment libxl gives the script: XENBUS_PATH (the backend), XENBUS_TYPE, XENBUS_BASE_PATH,
 // vif (the interface name) and script.
 // Starts `script online` and returns at once; the script answers in the backend (hotplug-status,
 // hotplug-error), and a non-zero exit is logged with that error.

@@ -28,6 +28,8 @@ constexpr xen_pfn_t kVgaHolePages = 0x20;
 // as libxl__build_hvm computes it.
 constexpr uint64_t kPvhMmioStart = 0xfc000000ull;
 
+uint64_t mmioStartOf(bool pvh) { return pvh ? kPvhMmioStart : uint64_t(HVM_BELOW_4G_MMIO_START); }
+
 Error builderError(xc_interface* xch, DomId domid, const char* step, int err) {
   return Error{ErrorCode::OperationFailed,
                std::string("Building domain ") + std::to_string(domid) + " failed in " + step + ": " +
@@ -53,8 +55,9 @@ Result<std::vector<uint8_t>> readWholeFile(const std::string& path) {
 
 // The guest's e820 as libxl__arch_domain_construct_memmap lays it out: RAM below the MMIO hole (from
 // 1 MiB for HVM, where hvmloader owns the first MiB; from 0 for PVH), for PVH the special pages
-// (xenstore, console, ...) as reserved and its ACPI tables' pages as ACPI, and RAM above 4 GiB. hvmloader and a PVH kernel both read it
-// back (XENMEM_memory_map; PVH also through hvm_start_info's memmap). Without it a PVH Linux finds
+// (xenstore, console, ...) as reserved and its ACPI tables' pages as ACPI, and RAM above 4 GiB.
+// hvmloader and a PVH kernel both read it back (XENMEM_memory_map; PVH also through
+// hvm_start_info's memmap). Without it a PVH Linux finds
 // no memory map and BUG()s before it has an IDT: the triple fault every PVH attempt ended in.
 std::vector<e820entry> hvmMemoryMap(bool pvh, uint64_t lowmemEnd, uint64_t highmemEnd) {
   constexpr uint32_t kE820Ram = 1;
@@ -208,7 +211,7 @@ Result<BuildResult> XenctrlHypervisor::buildHVM(DomId domid, const HvmBuildParam
   }
 
   const RamLayout layout = hvmRamLayout(pvh, params.memKib);
-  const uint64_t mmioStart = pvh ? kPvhMmioStart : uint64_t(HVM_BELOW_4G_MMIO_START);
+  const uint64_t mmioStart = mmioStartOf(pvh);
   dom->target_pages = params.memKib >> (XC_PAGE_SHIFT - 10);
   dom->mmio_size = (1ull << 32) - mmioStart;
   dom->mmio_start = mmioStart;
@@ -230,7 +233,7 @@ Result<BuildResult> XenctrlHypervisor::buildHVM(DomId domid, const HvmBuildParam
 
 // RAM below the MMIO hole, the rest above 4 GiB, as libxl__build_hvm lays it out.
 XenctrlHypervisor::RamLayout XenctrlHypervisor::hvmRamLayout(bool pvh, uint64_t memKib) {
-  const uint64_t mmioStart = pvh ? kPvhMmioStart : uint64_t(HVM_BELOW_4G_MMIO_START);
+  const uint64_t mmioStart = mmioStartOf(pvh);
   RamLayout layout{memKib << 10, 0};
   if (layout.lowmemEnd > mmioStart) {
     layout.highmemEnd = (1ull << 32) + (layout.lowmemEnd - mmioStart);

@@ -63,14 +63,11 @@ Result<std::optional<uint32_t>> XenctrlHypervisor::saveDomain(DomId domid, int f
 }
 
 Result<BuildResult> XenctrlHypervisor::restoreDomain(DomId domid, int fd, uint64_t ramKib) {
-  XVIRT_ASSIGN_OR_RETURN(xc_domaininfo_t info, rawInfo(domid));
+  XVIRT_ASSIGN_OR_RETURN(DomainInfo info, domainInfo(domid));
   // The stream carries the guest's memory and vCPU state, but not the memory map an HVM container
   // was given at build time (Xen keeps it outside the HVM context): lay it out again, so that the
   // guest's e820 and mapMemory's view of RAM are those of the saved guest.
-  if (info.flags & XEN_DOMINF_hvm_guest) {
-    const bool pvh = info.arch_config.emulation_flags == XEN_X86_EMU_LAPIC;
-    XVIRT_TRY(setHvmMemoryMap(domid, pvh, ramKib));
-  }
+  if (info.kind != DomainKind::PV) XVIRT_TRY(setHvmMemoryMap(domid, info.kind == DomainKind::PVH, ramKib));
   BuildResult r;
   XVIRT_TRY(allocateChannels(domid, r));
   unsigned long storeGfn = 0;

@@ -35,6 +35,7 @@ vcpupin() {
 used_kib_matches() { virsh -q -c "$URI" dominfo b1 | grep -q "Used memory: *$1 KiB"; }
 # Xen's own view (xl reads the hypervisor): vCPU 1 has no physical CPU while it is offline.
 xen_vcpu1_offline() { [ "$(xl vcpu-list b1 | awk '$3 == 1 {print $4}')" = - ]; }
+xen_vcpu1_online() { ! xen_vcpu1_offline; }
 live_vcpus_are() { [ "$(virsh -q -c "$URI" vcpucount b1 --live --active | awk '{print $NF}')" = "$1" ]; }
 setmem_setvcpus() {
   V setmem b1 196608 --live || return 1
@@ -45,7 +46,7 @@ setmem_setvcpus() {
   wait_for 60 xen_vcpu1_offline || { xl vcpu-list b1; return 1; }
   wait_for 30 live_vcpus_are 1 || { V vcpucount b1; return 1; }
   V setvcpus b1 2 --live || return 1
-  wait_for 60 sh -c '! [ "$(xl vcpu-list b1 | awk '"'"'$3 == 1 {print $4}'"'"')" = - ]' || { xl vcpu-list b1; return 1; }
+  wait_for 60 xen_vcpu1_online || { xl vcpu-list b1; return 1; }
   wait_for 30 live_vcpus_are 2 || { V vcpucount b1; return 1; }
   xl vcpu-list b1
 }

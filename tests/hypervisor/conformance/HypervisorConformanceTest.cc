@@ -143,12 +143,19 @@ class HypervisorConformance : public ::testing::Test {
     return *d;
   }
 
+  // An empty domain allowed maxKib of memory.
+  DomId createSized(DomainKind kind, unsigned vcpus, uint64_t maxKib) {
+    DomId d = create(kind, vcpus);
+    if (d == 0) return 0;
+    auto st = hv_->setMaxMemory(d, maxKib);
+    EXPECT_TRUE(st.ok()) << st.error().message;
+    return d;
+  }
+
   // A PV guest with memKib_ of RAM, built from the test kernel, still paused.
   DomId createBuilt(BuildResult* build = nullptr, unsigned vcpus = 1) {
-    DomId d = create(DomainKind::PV, vcpus);
+    DomId d = createSized(DomainKind::PV, vcpus, memKib_);
     if (d == 0) return 0;
-    auto st = hv_->setMaxMemory(d, memKib_);
-    EXPECT_TRUE(st.ok()) << st.error().message;
     PvBuildParams p;
     p.memKib = memKib_;
     p.kernelPath = kernel_;
@@ -161,10 +168,8 @@ class HypervisorConformance : public ::testing::Test {
 
   // A PVH guest with memKib_ of RAM, booted directly from the test kernel, still paused.
   DomId createBuiltPvh() {
-    DomId d = create(DomainKind::PVH, 1);
+    DomId d = createSized(DomainKind::PVH, 1, memKib_ + kHvmSlackKib);
     if (d == 0) return 0;
-    auto st = hv_->setMaxMemory(d, memKib_ + kHvmSlackKib);
-    EXPECT_TRUE(st.ok()) << st.error().message;
     HvmBuildParams p;
     p.memKib = memKib_;
     p.kernelPath = kernel_;
@@ -412,9 +417,8 @@ TEST_F(HypervisorConformance, SaveAndRestoreKeepTheRam) {
   ASSERT_TRUE(hv_->destroy(d).ok());
   created_.erase(d);
 
-  DomId r = create(DomainKind::PVH, 1);
+  DomId r = createSized(DomainKind::PVH, 1, memKib_ + kHvmSlackKib);
   ASSERT_NE(r, 0u);
-  ASSERT_TRUE(hv_->setMaxMemory(r, memKib_ + kHvmSlackKib).ok());
   ASSERT_EQ(::lseek(fd.get(), 0, SEEK_SET), 0);
   auto restored = hv_->restoreDomain(r, fd.get(), memKib_);
   ASSERT_TRUE(restored.ok()) << restored.error().message;
