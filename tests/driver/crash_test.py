@@ -20,6 +20,7 @@ the counts; exits 1 on any violated invariant. XVIRT_CRASH_ROUNDS overrides the 
 """
 import argparse
 import collections
+import contextlib
 import os
 import random
 import re
@@ -328,10 +329,26 @@ class CrashTest:
         self.d.proc.wait(timeout=20)
         # Let the clients notice the EOF and park before the host is inspected.
         wait_for(lambda: all(w.conn is None or not w.in_op for w in self.workers), timeout=60, what="clients to park")
+        # Only the new daemon's pidfile (written once it serves) says it is up. Its socket alone
+        # does not: the killed daemon's listening socket can accept for a moment more, held by a
+        # child it was forking until that child (killed with its parent) is scheduled to exit.
+        # On a loaded CI machine a first call once failed right after the restart, with the new
+        # daemon still recovering its guests; this is the reading that fits its log.
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.d.pidfile)
         self.d.proc = subprocess.Popen(self.d.proc.args, env=self.d.env, stdout=self.d.log, stderr=subprocess.STDOUT)
-        wait_for(lambda: self.d.proc.poll() is not None or connectable(self.d.sock), what="xvirtd's socket")
+        wait_for(lambda: self.d.proc.poll() is not None or (self.serving_pid() == self.d.proc.pid and
+                                                           connectable(self.d.sock)), timeout=60, what="xvirtd's socket")
         if self.d.proc.poll() is not None:
             raise RuntimeError("xvirtd exited at restart:\n" + self.d.logtext()[-3000:])
+
+    def serving_pid(self):
+        """The pid in xvirtd's pidfile (written once it serves), or None."""
+        try:
+            with open(self.d.pidfile) as f:
+                return int(f.read().strip())
+        except (OSError, ValueError):
+            return None
 
     def park(self):
         """Stops the clients after their current call, so the host can be inspected at rest."""

@@ -58,6 +58,9 @@ class RestartableDaemon(Daemon):
     def restart(self, sig=signal.SIGTERM):
         self.proc.send_signal(sig)
         self.proc.wait(timeout=20)
+        # A SIGKILLed daemon leaves its pidfile; only the new one's (written once it serves) counts.
+        if os.path.exists(self.pidfile):
+            os.unlink(self.pidfile)
         args = self.proc.args
         self.proc = subprocess.Popen(args, env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
         wait_for(lambda: self.proc.poll() is not None or
