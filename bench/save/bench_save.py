@@ -12,6 +12,8 @@ filesystem (--image-dir):
   * restore, warm cache: the same with the image in the page cache (dd read it just before).
 Throughput ratios are dd's time over xvirt's for the same bytes. The image size is compared with the
 guest's non-zero pages (counted in the RAM file). Targets: >= 70 % of dd both ways; image <= +1 %.
+Last, BUILD_DIR/bench/save/memory-floor times putting the same pages into fresh memory and nothing
+else: the floor under any restore, printed with the best ratio to dd it allows.
 
 The simulated host's RAM files (guest memory) live in --sim-base (default /dev/shm: guest RAM is
 memory, not disk); the image and dd's files in --image-dir. Dropping the page cache needs root
@@ -26,6 +28,7 @@ import random
 import shutil
 import signal
 import statistics
+import struct
 import subprocess
 import sys
 import tempfile
@@ -116,16 +119,33 @@ class Bench:
                     block = os.urandom(PAGE * 256)
 
     def nonzero_pages(self):
+        """The page numbers of the guest's non-zero pages, ascending."""
         zero = bytes(PAGE)
-        count = 0
+        pfns = []
         with open(self.ram_file(), "rb") as f:
+            base = 0
             while True:
                 chunk = f.read(16 << 20)
                 if not chunk:
-                    return count
+                    return pfns
                 for off in range(0, len(chunk), PAGE):
                     if chunk[off:off + PAGE] != zero:
-                        count += 1
+                        pfns.append(base + off // PAGE)
+                base += len(chunk) // PAGE
+
+    def memory_floor(self, build, pfns):
+        """(tmpfs, anon) seconds bench/save/memory-floor needs to put these pages into fresh memory,
+        or None when it was not built."""
+        exe = os.path.join(build, "bench", "save", "memory-floor")
+        if not os.access(exe, os.X_OK):
+            return None
+        listing = os.path.join(self.top, "pfns")
+        with open(listing, "wb") as f:
+            f.write(struct.pack(f"<{len(pfns)}Q", *pfns))
+        out = subprocess.run([exe, self.top, listing, str(self.mem_mb << 20), "5"], check=True,
+                             capture_output=True, text=True).stdout
+        times = dict(line.split() for line in out.splitlines())
+        return float(times["tmpfs"]), float(times["anon"])
 
     def save(self):
         t = time.perf_counter()
@@ -192,7 +212,8 @@ def main():
         b.boot()
         b.fill(a.fraction)
         b.qmp.call("stop")
-        nonzero = b.nonzero_pages()
+        pfns = b.nonzero_pages()
+        nonzero = len(pfns)
         size = 0
         can_drop = True
         for r in range(a.rounds):
@@ -207,11 +228,13 @@ def main():
                 rows["ddrc"].append(b.dd_read())
             rows["ddrw"].append(b.dd_read())  # the image is now in the page cache
             rows["rw"].append(b.restore())
-            if r == 0 and b.nonzero_pages() != nonzero:
+            if r == 0 and b.nonzero_pages() != pfns:
                 raise RuntimeError("the restored guest's memory differs from the saved one")
             print(f"round {r + 1}: save {rows['save'][-1]:.3f}s dd-write {rows['ddw'][-1]:.3f}s"
                   + (f" | cold restore {rows['rc'][-1]:.3f}s dd-read {rows['ddrc'][-1]:.3f}s" if can_drop else "")
                   + f" | warm restore {rows['rw'][-1]:.3f}s dd-read {rows['ddrw'][-1]:.3f}s", flush=True)
+        b.quit()
+        floor = b.memory_floor(os.path.abspath(a.build), pfns)
     finally:
         b.close()
 
@@ -230,6 +253,14 @@ def main():
     else:
         print("restore, cold cache: skipped (cannot drop the page cache without root)")
     row("restore, warm cache", "rw", "ddrw")
+    if floor:
+        # What no restore can go under: the pages put into fresh memory, with no reading or checking.
+        tmpfs, anon = floor
+        print(f"\nfloor: putting the {nonzero} pages into fresh memory alone takes {tmpfs:.3f} s in {a.sim_base} "
+              f"(pwrite, as the sim's RAM file), {anon:.3f} s in anonymous memory (best of 5);\n"
+              f"       a restore can reach at most {100 * med['ddrw'] / min(floor):.0f} % of dd's warm read"
+              + (f";\n       from a cold cache, reading at dd's speed, {100 * med['ddrc'] / (med['ddrc'] + min(floor)):.0f} % "
+                 "(the image is checked before any domain exists: its read cannot overlap the fill)" if "rc" in med else ""))
 
 
 if __name__ == "__main__":
