@@ -45,8 +45,10 @@ DOM0_PROGRAMS = [
 DLOPENED = ["libgcc_s.so.1", "libnss_files.so.2"]
 DOM0_TREES = ["/etc/xen", "/usr/share/qemu/keymaps", "/usr/share/seabios", "/usr/lib/xen-4.17/boot"]
 # The option ROMs the HVM device model loads for a direct kernel boot (-kernel: SeaBIOS runs
-# linuxboot from fw_cfg).
-DOM0_FILES = ["/usr/share/qemu/linuxboot_dma.bin", "/usr/share/qemu/linuxboot.bin", "/usr/share/qemu/kvmvapic.bin"]
+# linuxboot from fw_cfg), and the emulated NIC's (ipxe-qemu; Debian's QEMU looks in /usr/lib/ipxe/qemu
+# too, and refuses to start an rtl8139 without its ROM).
+DOM0_FILES = ["/usr/share/qemu/linuxboot_dma.bin", "/usr/share/qemu/linuxboot.bin", "/usr/share/qemu/kvmvapic.bin",
+              "/usr/lib/ipxe/qemu/efi-rtl8139.rom"]
 # Project binaries run from the 9p share; their libraries must be in the initramfs.
 PROJECT_BINARIES = [
     "helper/xvirt-helper", "helper/xvirt-helper-xen.so", "driver/xvirtd",
@@ -55,7 +57,7 @@ PROJECT_BINARIES = [
 # Steps that fail on real Xen for a reason written down in docs/xen-harness.md ("Not done"): shown
 # as XFAIL, not counted as failures (meson's expected-fail). A pass shows as XPASS: remove the entry.
 KNOWN_FAILURES = {}
-DOM0_MODULES = ["xen-evtchn", "xen-privcmd", "xenfs", "xen-gntdev", "xen-gntalloc", "loop", "xen-blkback",
+DOM0_MODULES = ["xen-evtchn", "xen-privcmd", "xenfs", "xen-gntdev", "xen-gntalloc", "loop", "xen-blkback", "tun",
                 "xen-netback", "bridge", "virtio_pci", "9pnet_virtio", "9p"]
 GUEST_MODULES = ["xen-blkfront", "xen-netfront"]
 # pygrub (Debian's, a Python 3 script) in dom0: the interpreter, the modules it imports (found by

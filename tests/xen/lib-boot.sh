@@ -4,7 +4,8 @@
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 boot_once() {  # KIND NAME SECONDS KERNEL [VCPUS [keep]]: starts from a GuestConfig, waits for the guest's
-  # counter and for the guest to report VCPUS CPUs; quits, unless `keep` and the guest came up
+  # counter and for the guest to report VCPUS CPUs; quits, unless `keep` and the guest came up.
+  # BOOT_DEVICES, when set, is GuestConfig members for the guest's devices ("disks": [...], ...).
   local kind=$1 name=$2 limit=$3 kernel=$4 vcpus=${5:-1} keep=${6:-}
   local P=$WORK/$name
   rm -f "$P".*
@@ -13,7 +14,7 @@ boot_once() {  # KIND NAME SECONDS KERNEL [VCPUS [keep]]: starts from a GuestCon
 {"version": 1, "name": "$name", "uuid": "$(cat /proc/sys/kernel/random/uuid)", "kind": "$kind",
  "memoryKib": 262144, "maxVcpus": $vcpus, "kernel": "$kernel", "ramdisk": "$GUEST_INITRD",
  "cmdline": "console=hvc0 earlyprintk=xen quiet",
- "onPoweroff": "destroy", "onReboot": "destroy", "onCrash": "destroy",
+ "onPoweroff": "destroy", "onReboot": "destroy", "onCrash": "destroy",${BOOT_DEVICES:+ $BOOT_DEVICES,}
  "chardevs": [{"kind": "console", "port": 0, "type": "file", "path": "$P.console"}]}
 JSON
   "$HELPER" --hypervisor xen --config "$P.json" -qmp "unix:$P.qmp,server,nowait" -pidfile "$P.pid" \
