@@ -21,14 +21,31 @@ export BOOT_DEVICES='"disks": [{"vdev": "xvdb", "vdevNumber": 51728, "backend": 
  "nics": [{"devid": 0, "mac": "'"$HVM_MAC"'", "bridge": "xenbr0", "script": "vif-bridge", "model": "rtl8139"}]'
 with_retries hvm-boot 2 hvm hvm 240 "$WORK/bzImage" 1 keep
 
+# A disk hot-plugged into the running HVM guest (a PV disk: emulated IDE disks cannot be hot-plugged)
+# on the qdisk backend its device model already serves; then removed again.
+HVM_HOT_MAGIC=XVIRT-HVM-HOTPLUG-MAGIC
+hvm_disk_add() {
+  printf '%s' "$HVM_HOT_MAGIC" > "$WORK/hvm-hot.img"
+  truncate -s 8M "$WORK/hvm-hot.img"
+  qmp_ok "$P.qmp" "{\"execute\":\"disk_add\",\"arguments\":{\"target\":\"xvdc\",\"source\":\"$WORK/hvm-hot.img\",\"backend\":\"qdisk\",\"timeout\":25}}" ||
+    { xenstore-ls -f /local/domain/0/backend/qdisk; tail -n 20 "$P.log"; return 1; }
+  wait_for 30 file_has "$P.console" "XVIRT-GUEST-DISK /dev/xvdc $HVM_HOT_MAGIC" || { grep -a DISK "$P.console"; return 1; }
+  echo "device model processes: $(ps | grep -v grep | grep -c -- "-xen-domid $(xl domid hvm)")"
+}
+hvm_disk_remove() {
+  qmp_ok "$P.qmp" '{"execute":"disk_remove","arguments":{"target":"xvdc","timeout":25}}' || return 1
+  wait_for 30 file_has "$P.console" "XVIRT-GUEST-DISK-GONE /dev/xvdc"
+}
+
 P=$WORK/hvm
 if [ -s "$P.pid" ] && kill -0 "$(cat "$P.pid")" 2>/dev/null; then
   step hvm-disk wait_for 60 file_has "$P.console" "XVIRT-GUEST-DISK /dev/xvdb $HVM_DISK_MAGIC"
   step hvm-nic wait_for 60 ping -c 1 -W 2 10.99.0.2
   grep -a "XVIRT-GUEST-NIC" "$P.console" || true
+  if step hvm-disk-add hvm_disk_add; then step hvm-disk-remove hvm_disk_remove
+  else skip hvm-disk-remove "the disk was not added"; fi
   qmp "$P.qmp" '{"execute":"quit"}' >/dev/null 2>&1
 else
-  skip hvm-disk "no running HVM guest"
-  skip hvm-nic "no running HVM guest"
+  for s in hvm-disk hvm-nic hvm-disk-add hvm-disk-remove; do skip $s "no running HVM guest"; done
 fi
 true
