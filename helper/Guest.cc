@@ -12,6 +12,7 @@
 #include "helper/dm/DeviceModel.h"
 #include "helper/dm/DeviceModelArgs.h"
 #include "helper/console/ConsoleServer.h"
+#include "hypervisor/XenStoreCleanup.h"
 
 namespace xvirt::helper {
 
@@ -274,7 +275,7 @@ void Guest::destroy() {
   Status d = hv_.destroy(domid);
   if (!d.ok() && d.error().code != ErrorCode::NoDomain) logWarning("Destroying domain " + std::to_string(domid) + ": " + d.error().message);
   auto uuid = Uuid::parse(config_.uuid);
-  Status r = removeDomainTree(xs_, domid, uuid ? *uuid : Uuid{});
+  Status r = hv::removeDomainTree(xs_, domid, uuid ? *uuid : Uuid{});
   if (!r.ok()) logWarning("Removing the xenstore tree of domain " + std::to_string(domid) + ": " + r.error().message);
   blockDevices_.releaseAll();  // blkback let go with the domain; autoclear frees the loop devices
   Status rel = xs_.releaseDomain(domid);

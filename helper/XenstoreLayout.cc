@@ -187,12 +187,4 @@ Status removeDevice(hv::XenStore& xs, const std::string& backendPath, const std:
   return xs.rm(frontendPath);
 }
 
-Status removeDomainTree(hv::XenStore& xs, uint32_t domid, const Uuid& uuid) {
-  const std::string id = std::to_string(domid);
-  for (const char* type : {"vbd", "qdisk", "vif", "console", "vfb", "vkb"})
-    XVIRT_TRY(xs.rm("/local/domain/0/backend/" + std::string(type) + "/" + id));
-  XVIRT_TRY(xs.rm(domainPath(domid)));
-  return xs.rm("/vm/" + uuid.str());
-}
-
 }  // namespace xvirt::helper

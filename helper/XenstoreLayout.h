@@ -74,7 +74,5 @@ Status writeVif(hv::XenStore& xs, uint32_t domid, const VifDevice& nic);
 Status requestDetach(hv::XenStore& xs, const std::string& backendPath);
 // Removes a device's backend and frontend directories.
 Status removeDevice(hv::XenStore& xs, const std::string& backendPath, const std::string& frontendPath);
-// Removes everything the helper wrote for the domain: its tree, /vm/UUID and its backends.
-Status removeDomainTree(hv::XenStore& xs, uint32_t domid, const Uuid& uuid);
 
 }  // namespace xvirt::helper

@@ -9,6 +9,7 @@
 #include "driver/domain/DomainManager.h"
 #include "driver/domain/HelperLauncher.h"
 #include "driver/monitor/MonitorClient.h"
+#include "hypervisor/XenStoreCleanup.h"
 
 namespace xvirt::driver {
 
@@ -54,6 +55,19 @@ void DomainManager::removeRunFiles(const std::string& name, const std::string& m
   ::unlink(monitorPath.c_str());
 }
 
+Status DomainManager::destroyOwnerless(hv::DomId domid, const Uuid& uuid) {
+  Status s = hv_.destroy(domid);
+  if (!s.ok() && s.error().code != ErrorCode::NoDomain) return s;
+  // The helper would have removed the domain's xenstore entries; it is gone, so they go here, as
+  // libxl removes them at a destroy: no backend is left waiting for a frontend that is gone.
+  auto xs = hv::XenStore::open(config_.hypervisorName == "sim" ? store_.paths().simDir + "/xenstored/socket" : "");
+  Status removed = xs.ok() ? hv::removeDomainTree(**xs, domid, uuid) : Status(xs.takeError());
+  if (!removed.ok())
+    return makeError(removed.error().code, "Cannot remove the xenstore entries of domain " + std::to_string(domid) +
+                                               ": " + removed.error().message);
+  return okStatus();
+}
+
 void DomainManager::cleanupOrphanDomain(int domid, const std::string& name, const Uuid& uuid) {
   if (domid <= 0) return;
   auto info = hv_.domainInfo(static_cast<hv::DomId>(domid));
@@ -62,7 +76,7 @@ void DomainManager::cleanupOrphanDomain(int domid, const std::string& name, cons
   // destroy a domain that is not this guest's.
   if (info->uuid != uuid) return;
   logWarning("Destroying domain " + std::to_string(domid) + " of '" + name + "', whose helper is gone.");
-  Status s = hv_.destroy(static_cast<hv::DomId>(domid));
+  Status s = destroyOwnerless(static_cast<hv::DomId>(domid), uuid);
   if (!s.ok()) logError("Cannot destroy orphan domain " + std::to_string(domid) + ": " + s.error().message);
 }
 
@@ -73,7 +87,7 @@ void DomainManager::cleanupFailedStart(const std::string& name, const Uuid& uuid
     for (const auto& d : *doms)
       if (d.uuid == uuid) {
         logWarning("Destroying domain " + std::to_string(d.domid) + " of '" + name + "', left by a failed start.");
-        if (Status s = hv_.destroy(d.domid); !s.ok()) logError(s.error().message);
+        if (Status s = destroyOwnerless(d.domid, uuid); !s.ok()) logError(s.error().message);
       }
   removeRunFiles(name, store_.monitorPath(name));
 }

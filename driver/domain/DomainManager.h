@@ -194,6 +194,8 @@ class DomainManager {
   // The files of a running guest: status, helper config, pidfile, monitor socket.
   void removeRunFiles(const std::string& name, const std::string& monitorPath);
   void writeStatus(const DomainObject& dom);        // mu() held
+  // Destroys a domain no helper owns any more and removes its xenstore entries (NoDomain is fine).
+  Status destroyOwnerless(hv::DomId domid, const Uuid& uuid);
   void cleanupOrphanDomain(int domid, const std::string& name, const Uuid& uuid);
   void cleanupFailedStart(const std::string& name, const Uuid& uuid);
   Status writeStartingStatus(const dom::DomainDef& def, bool persistent);

@@ -169,8 +169,8 @@ void DomainManager::destroyUnownedDomains(Recovery& r) {
     // Only guests of ours: on real Xen other toolstacks' domains are none of our business.
     auto known = r.knownUuids.find(d.uuid);
     if (known == r.knownUuids.end()) continue;
-    Status s = hv_.destroy(d.domid);
-    if (s.ok() || s.error().code == ErrorCode::NoDomain)
+    Status s = destroyOwnerless(d.domid, d.uuid);
+    if (s.ok())
       r.problems.push_back("Destroyed domain " + std::to_string(d.domid) + " of '" + known->second +
                            "', which no helper owns any more.");
     else

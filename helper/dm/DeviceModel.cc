@@ -2,6 +2,7 @@
 
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -98,9 +99,14 @@ Result<std::unique_ptr<DeviceModel>> DeviceModel::launch(const DeviceModelComman
     if (!overridden) spawn.env.emplace_back(kv);
   }
   spawn.env.insert(spawn.env.end(), cmd.env.begin(), cmd.env.end());
-  spawn.inChild = [] {
+  pid_t helper = ::getpid();
+  spawn.inChild = [helper] {
     ::dup2(STDERR_FILENO, STDOUT_FILENO);  // both into the guest log, which is the helper's stderr
     ::setpgid(0, 0);                      // a ^C at the helper's terminal is the helper's to handle
+    // It serves this helper's domain only, which is destroyed when the helper dies (by xvirtd, if
+    // the helper was killed): a helper that dies without stopping it takes it along.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != helper) ::_exit(127);
   };
   logInfo("Starting " + dm->name_ + ": " + join(cmd.argv, " "));
   XVIRT_ASSIGN_OR_RETURN(dm->pid_, spawnChild(spawn));

@@ -5,7 +5,7 @@ restart it and check the host after every round:
 
   every config file parses and the daemon lists it; no guest runs twice (one helper per name, one
   hypervisor domain per UUID); no orphan domain; no stale status file or leftover temporary file;
-  listAllDomains agrees with the hypervisor (ids and paused/running states).
+  no xenstore entry (/local/domain/N, a device backend) of a domain that is gone; listAllDomains agrees with the hypervisor (ids and paused/running states).
 
 Each round SIGKILLs one of three things (docs/hardening.md "Crash consistency"):
   xvirtd (most rounds): restarted at once, it must recover every guest;
@@ -256,7 +256,7 @@ class CrashTest:
 
     def check_kinds(self):
         """(kind, message) for every violated invariant; kinds: corrupt config, twin guest, orphan
-        domain, stale file, state mismatch."""
+        domain, stale file, stale xenstore entry, state mismatch."""
         bad = Violations()
         conn = libvirt.open(self.d.uri)
         try:
@@ -318,7 +318,19 @@ class CrashTest:
         for f in os.listdir(os.path.join(self.sim_dir, "mem")):
             if f not in live_ram:
                 bad.add("stale file", f"guest memory file {f} of no domain")
+        # What a toolstack writes for a domain goes with it (the helper, or xvirtd when the helper died).
+        live_ids = {str(domid) for _, domid, _ in sim} | {"0"}
+        for where in ["/local/domain"] + [f"/local/domain/0/backend/{t}" for t in ("vbd", "qdisk", "vif", "console")]:
+            for entry in self.xenstore_list(where):
+                if entry not in live_ids:
+                    bad.add("stale xenstore entry", f"{where}/{entry} of no domain")
         return bad
+
+    def xenstore_list(self, path):
+        """The children of `path` in the simulated host's xenstore ([] when it is absent)."""
+        env = dict(os.environ, XENSTORED_PATH=os.path.join(self.sim_dir, "xenstored", "socket"))
+        r = subprocess.run(["xenstore-list", path], env=env, capture_output=True, text=True, timeout=30)
+        return r.stdout.split() if r.returncode == 0 else []
 
     # --- the rounds ------------------------------------------------------------------------------
     def kill_and_restart(self):
@@ -553,7 +565,7 @@ class CrashTest:
               f"guests started on the restarted host without restarting xvirtd: {self.probes_after_host_restart}")
         print("violations by kind: " + ", ".join(
             f"{k}: {self.violation_kinds[k]}" for k in ("corrupt config", "twin guest", "orphan domain", "stale file",
-                                                        "state mismatch")))
+                                                        "stale xenstore entry", "state mismatch")))
         print(f"invariant violations: {len(self.violations)}")
         for v in self.violations[:50]:
             print("  " + v)

@@ -249,9 +249,20 @@ class VirshLifecycleTest(DomainTestCase):
         self.virsh("define", self.xml_file(name, uuid))
         self.virsh("start", name)
         domid = int(self.virsh("domid", name).stdout.strip())
+        env = dict(self.d.env, XENSTORED_PATH=os.path.join(self.sim_dir, "xenstored", "socket"))
+
+        def xs_exists(path):
+            return subprocess.run(["xenstore-exists", path], env=env, timeout=30).returncode == 0
+
+        self.assertTrue(xs_exists(f"/local/domain/0/backend/vbd/{domid}") or
+                        xs_exists(f"/local/domain/0/backend/qdisk/{domid}"), "the guest has a disk")
         os.kill(self.helper_pid(name), signal.SIGKILL)
         self.wait_state(name, "shut off (crashed)")
         wait_for(lambda: domid not in self.sim_domids(), what="the orphan domain to be destroyed")
+        # As libxl at a destroy: nothing of the domain stays in xenstore, its disk's backend included.
+        for path in (f"/local/domain/0/backend/vbd/{domid}", f"/local/domain/0/backend/qdisk/{domid}",
+                     f"/local/domain/0/backend/console/{domid}", f"/local/domain/{domid}", f"/vm/{uuid}"):
+            self.assertFalse(xs_exists(path), f"{path} is left in xenstore")
 
 
 class DaemonRestartTest(DomainTestCase):

@@ -306,6 +306,16 @@ class HvmTest(unittest.TestCase):
         self.assertNotIn(domid, self.host.domain_ids())
         self.assertEqual(self.host.xenstore("exists", f"/local/domain/{domid}", check=False).returncode, 1)
 
+    def test_killed_helper_takes_its_device_model_along(self):
+        # Nobody else would stop it: the domain it served is destroyed by xvirtd (or by hand).
+        proc, qmp = self.start("hkill", "-M", "xenfv", "-m", "128", "-hda", self.disk, "-serial", "null")
+        pid = self.dm_pid("hkill")
+        proc.kill()
+        proc.wait(20)
+        wait_for(lambda: not os.path.exists(f"/proc/{pid}") or
+                 open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] == "Z", 20,
+                 "the device model to die with its helper")
+
     def test_non_relocatable_kernel_is_refused_before_anything_runs(self):
         old = self.host.write("old-vmlinuz", bzimage(4, os.urandom(8192), relocatable=False, protocol=0x0204))
         r = self.host.run([HELPER, "-name", "old", "-M", "xenfv", "-m", "128", "-kernel", old, "-serial", "null",

@@ -102,6 +102,41 @@ detach_interface() {
   wait_for 30 sh -c "! virsh -q -c '$URI' domiflist b1 | grep -q '$NIC_MAC'" || return 1
   wait_for 30 sh -c '[ -z "$(ls /sys/class/net/xenbr0/brif)" ]'
 }
+# Restart safety on Xen (docs/restart-safety.md). xvirtd killed while the guest runs: restarted, it
+# takes the guest back (same domain, its helper reconnected) and the guest counts on.
+counts_past() { [ "$(count_now)" -gt "$1" ]; }
+daemon_killed() {
+  local id c0; id=$(V domid b1) || return 1
+  kill -9 "$(cat /run/xvirtd.pid)" && rm -f /run/xvirtd.pid
+  start_daemon || return 1
+  grep -E "Reconnected|stopped" "$WORK/xvirtd.log"
+  [ "$(V domid b1)" = "$id" ] && state_is running || { V list --all; return 1; }
+  c0=$(count_now); echo "counting at $c0"
+  wait_for 30 counts_past "$c0"
+}
+# The helper killed, with a disk on a loop device (blkback) and one on qdisk (the guest's own QEMU):
+# xvirtd reports the guest crashed; the domain, its backends' xenstore entries, the loop device and
+# the QEMU are gone.
+backends_of() { for t in vbd qdisk vif console; do xenstore-list "/local/domain/0/backend/$t" 2>/dev/null | grep -qx "$1" && echo "$t"; done; true; }
+qemu_of() { ps | grep -v grep | grep -- "-xen-domid $1 "; }
+helper_killed() {
+  V start b1 && state_is running || return 1
+  local id; id=$(V domid b1)
+  { printf '%s\n' "$MAGIC-K"; dd if=/dev/zero bs=1M count=8 2>/dev/null; } > "$WORK/b1-kdata.img"
+  cp "$WORK/b1-kdata.img" "$WORK/b1-kqdata.img"
+  V attach-disk b1 "$WORK/b1-kdata.img" xvdb --live --targetbus xen --driver phy --subdriver raw || return 1
+  V attach-disk b1 "$WORK/b1-kqdata.img" xvdc --live --targetbus xen || return 1
+  losetup -a | grep -q b1-kdata || { losetup -a; return 1; }
+  qemu_of "$id" || return 1
+  kill -9 "$(cat /run/xvirt/guests/b1.pid)"
+  wait_for 30 state_is 'shut off' || { V domstate b1 --reason; return 1; }
+  V domstate b1 --reason | tee /dev/stderr | grep -q crashed || return 1
+  wait_for 30 sh -c "! xl list | grep -q '^b1 '" || { xl list; return 1; }
+  wait_for 10 sh -c "! ps | grep -v grep | grep -q -- '-xen-domid $id '" || { qemu_of "$id"; return 1; }
+  echo "backends left for domain $id: $(backends_of "$id")"
+  echo "loop devices: $(losetup -a)"
+  [ -z "$(backends_of "$id")" ] && ! losetup -a | grep -q b1-kdata && ! xenstore-exists "/local/domain/$id"
+}
 destroy() {
   V destroy b1 && state_is 'shut off' || return 1
   ! xl list | grep -q '^b1 '
@@ -138,8 +173,11 @@ step virsh-start start && {
   step virsh-attach-disk attach_disk && step virsh-detach-disk detach_disk
   step virsh-attach-disk-qdisk attach_disk_qdisk
   step virsh-attach-interface attach_interface && step virsh-detach-interface detach_interface
+  step virsh-daemon-killed daemon_killed
   step virsh-destroy destroy
 }
+step virsh-helper-killed helper_killed
+V destroy b1 >/dev/null 2>&1
 step virsh-boot-with-nic boot_with_nic
 V destroy b1 >/dev/null 2>&1
 step virsh-shutdown shutdown
