@@ -72,12 +72,16 @@ Result<GuestDisk> buildGuestDisk(const DomainDef& def, const DiskDef& d) {
   } else if (d.driverName == "qemu" || d.driverName == "file" || d.driverName == "tap" || d.driverName == "tap2") {
     disk.backend = "qdisk";
   } else if (d.driverName.empty()) {
-    disk.backend = d.type == "block" && disk.format == "raw" ? "phy" : "qdisk";
+    // A block script (xl's script=) implies the phy backend, as in xl: the script hands blkback its device.
+    disk.backend = (d.type == "block" || !d.script.empty()) && disk.format == "raw" ? "phy" : "qdisk";
   } else {
     return unsupported(def, "has the disk '" + d.targetDev + "' with the driver '" + d.driverName +
                                 "', which is not one of phy, file, qemu, tap or tap2");
   }
   if (disk.format == "empty") disk.backend = "qdisk";
+  if (!d.script.empty() && disk.backend != "phy")
+    return unsupported(def, "has the disk '" + d.targetDev + "' with a block script on the " + disk.backend +
+                                " backend; a script hands blkback its device, so it needs driver phy and raw data");
   disk.readonly = d.readonly || disk.cdrom;
   disk.mode = disk.readonly ? "r" : "w";
   disk.shareable = d.shareable;

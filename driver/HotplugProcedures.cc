@@ -82,6 +82,7 @@ Result<Json> attachLive(DriverContext& ctx, const Dom& d, const dom::DomainDef& 
                               {"cdrom", disk.cdrom},
                               {"backend", disk.backend}});
     if (!disk.path.empty()) args.set("source", disk.path);
+    if (!disk.script.empty()) args.set("script", disk.script);
     return ctx.domains.helperCommand(d, "disk_add", args);
   }
   const dom::InterfaceDef& n = dev.nic;

@@ -6,7 +6,9 @@
 #include <algorithm>
 
 #include "common/Log.h"
+#include "common/Strings.h"
 #include "common/Uuid.h"
+#include "helper/HotplugScripts.h"
 #include "helper/XenstoreLayout.h"
 #include "helper/boot/Bootloader.h"
 #include "helper/dm/DeviceModel.h"
@@ -185,7 +187,9 @@ Status Guest::applyAffinity() {
 Result<VbdDevice> Guest::vbdFor(const GuestDisk& disk) {
   VbdDevice vbd = vbdDeviceFor(disk);
   // Kernel blkback opens a block device named by physical-device; xl's block script provides it.
-  if (!hv_.vbdNeedsPhysicalDevice() || vbd.backendType != "vbd" || vbd.params.empty()) return vbd;
+  // A disk with a script of its own gets it from that script (Hotplug runs it).
+  if (!hv_.vbdNeedsPhysicalDevice() || vbd.backendType != "vbd" || vbd.params.empty() || !vbd.script.empty())
+    return vbd;
   const std::string be = vbdBackendPath(static_cast<uint32_t>(domid_), vbd.devid, vbd.backendType);
   XVIRT_ASSIGN_OR_RETURN(vbd.physicalDevice, blockDevices_.attach(be, vbd.params, vbd.readonly));
   return vbd;
@@ -274,6 +278,7 @@ void Guest::destroy() {
   hv::DomId domid = static_cast<hv::DomId>(domid_);
   Status d = hv_.destroy(domid);
   if (!d.ok() && d.error().code != ErrorCode::NoDomain) logWarning("Destroying domain " + std::to_string(domid) + ": " + d.error().message);
+  runBlockScriptsDown(domid);
   auto uuid = Uuid::parse(config_.uuid);
   Status r = hv::removeDomainTree(xs_, domid, uuid ? *uuid : Uuid{});
   if (!r.ok()) logWarning("Removing the xenstore tree of domain " + std::to_string(domid) + ": " + r.error().message);
@@ -282,6 +287,24 @@ void Guest::destroy() {
   (void)rel;  // already released by the domain's destruction on most hosts
   domid_ = -1;
   setState(RunState::Shutdown);
+}
+
+void Guest::runBlockScriptsDown(hv::DomId domid) {
+  // As libxl at a destroy: each vbd whose block script set it up gets `remove` (a loop device the
+  // script made is detached there), once blkback let go with the domain.
+  if (!hv_.runsHotplugScripts()) return;
+  const std::string base = "/local/domain/0/backend/vbd/" + std::to_string(domid);
+  auto devids = xs_.directory(base);
+  if (!devids.ok()) return;
+  for (const auto& devid : *devids) {
+    const std::string be = base + "/" + devid;
+    auto script = xs_.tryRead(be + "/script");
+    auto phys = xs_.tryRead(be + "/physical-device");
+    if (!script.ok() || !*script || !phys.ok() || !*phys) continue;  // none, or it never got as far
+    auto n = parseUint(devid);
+    Status s = runHotplugScriptDown({"vbd", **script, be, static_cast<uint32_t>(domid), n ? static_cast<uint32_t>(*n) : 0});
+    if (!s.ok()) logWarning(s.error().message);
+  }
 }
 
 void Guest::watchDomain() {

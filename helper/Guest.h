@@ -100,6 +100,7 @@ class Guest {
   Status applyAffinity();
   void watchDomain();
   void unwatchDomain();
+  void runBlockScriptsDown(hv::DomId domid);  // real Xen, at a destroy: `remove` for scripted vbds
   static gboolean onWatch(gint fd, GIOCondition cond, gpointer self);
   static gboolean onHostCheck(gpointer self);
   void checkDomain();

@@ -13,7 +13,6 @@
 #include "common/Strings.h"
 #include "domain-xml/VdevName.h"
 #include "helper/Guest.h"
-#include "helper/VifScripts.h"
 #include "helper/XenstoreLayout.h"
 
 namespace xvirt::helper {
@@ -115,7 +114,7 @@ void Hotplug::domainChanged() {
   watchDomain(false);
   domid_ = guest_.domid();
   devices_.clear();
-  vifScriptsRun_.clear();
+  scriptsRun_.clear();
   scanDevices();
   watchDomain(true);
   if (!watchSource_ && domid_ >= 0) watchSource_ = g_unix_fd_add(watchXs_->watchFd(), G_IO_IN, &Hotplug::onWatch, this);
@@ -186,14 +185,23 @@ std::string Hotplug::describe(const Device& dev) const {
   return dev.kind == "disk" ? "disk " + dev.name : "NIC " + dev.name;
 }
 
-void Hotplug::runVifScripts() {
-  if (!guest_.hypervisor().vifNeedsHotplugScript()) return;
+std::optional<ScriptedDevice> Hotplug::scriptedDevice(const Device& dev) {
+  if (dev.type != "vif" && dev.type != "vbd") return std::nullopt;
+  std::string script = backendValue(dev, "script");
+  if (dev.type == "vbd" && script.empty()) return std::nullopt;  // the helper's own block device
+  return ScriptedDevice{dev.type, script, dev.backend, static_cast<uint32_t>(domid_), dev.devid};
+}
+
+void Hotplug::runHotplugScripts() {
+  if (!guest_.hypervisor().runsHotplugScripts()) return;
   for (const auto& [key, d] : devices_) {
-    if (d.type != "vif" || vifScriptsRun_.count(key)) continue;
+    if (scriptsRun_.count(key)) continue;
     int bs = state(d.backend);
     if (bs < kInitWait || bs >= kClosing) continue;
-    vifScriptsRun_.insert(key);
-    Status s = startVifScriptOnline(backendValue(d, "script"), d.backend, static_cast<uint32_t>(domid_), d.devid);
+    auto scripted = scriptedDevice(d);
+    if (!scripted) continue;
+    scriptsRun_.insert(key);
+    Status s = startHotplugScriptUp(*scripted);
     if (!s.ok()) {
       logError(s.error().message);
       (void)xs_.write(d.backend + "/hotplug-error", s.error().message);
@@ -204,7 +212,7 @@ void Hotplug::runVifScripts() {
 
 void Hotplug::reconcile() {
   if (guest_.domid() != domid_) return;  // a rebuild is under way; domainChanged() follows
-  runVifScripts();
+  runHotplugScripts();
   for (auto it = pending_.begin(); it != pending_.end();) {
     if (settle(it->second)) {
       if (it->second.timer) g_source_remove(it->second.timer);
@@ -270,10 +278,9 @@ bool Hotplug::settle(Pending& p) {
 }
 
 void Hotplug::finishRemoval(Pending& p) {
-  if (p.dev.type == "vif" && vifScriptsRun_.count(p.dev.backend)) {
-    Status off = runVifScriptOffline(backendValue(p.dev, "script"), p.dev.backend, static_cast<uint32_t>(domid_),
-                                     p.dev.devid);
-    if (!off.ok()) logWarning(off.error().message);  // the interface goes with the backend all the same
+  if (auto scripted = scriptedDevice(p.dev); scripted && scriptsRun_.count(p.dev.backend)) {
+    Status off = runHotplugScriptDown(*scripted);
+    if (!off.ok()) logWarning(off.error().message);  // the device goes with the backend all the same
   }
   Status s = removeDevice(xs_, p.dev.backend, p.dev.frontend);
   if (!s.ok()) {
@@ -287,7 +294,7 @@ void Hotplug::finishRemoval(Pending& p) {
 
 void Hotplug::forget(const Device& dev) {
   guest_.blockDevices().release(dev.backend);
-  vifScriptsRun_.erase(dev.backend);
+  scriptsRun_.erase(dev.backend);
   devices_.erase(dev.backend);
   GuestConfig& c = guest_.mutableConfig();
   if (dev.kind == "disk")
@@ -363,7 +370,9 @@ void Hotplug::diskAdd(const Json& args, MonitorServer::Reply reply) {
   disk.format = disk.path.empty() ? "empty" : args.getString("format", "raw");
   if (disk.path.empty() && !disk.cdrom)
     return reply(fail(makeError(ErrorCode::InvalidArgument, "Disk " + target + " needs a source; only a cdrom may be empty.")));
-  if (!disk.path.empty()) {
+  disk.script = args.getString("script");
+  // With a block script, the source is the script's to interpret (xl's script=): it need not exist.
+  if (!disk.path.empty() && disk.script.empty()) {
     struct stat st;
     if (::stat(disk.path.c_str(), &st) != 0)
       return reply(fail(Error::system("The source " + disk.path + " of disk " + target + " cannot be used", errno)));
@@ -374,6 +383,9 @@ void Hotplug::diskAdd(const Json& args, MonitorServer::Reply reply) {
   if (disk.backend == "phy" && disk.format != "raw")
     return reply(fail(makeError(ErrorCode::InvalidArgument, "Disk " + target + " has the format " + disk.format +
                                                                 ", and the phy backend serves raw data only.")));
+  if (!disk.script.empty() && disk.backend != "phy")
+    return reply(fail(makeError(ErrorCode::InvalidArgument, "Disk " + target + " has a block script, which needs "
+                                                                "the phy backend (it hands blkback its device).")));
   for (const auto& [key, d] : devices_)
     if (d.kind == "disk" && (d.devid == disk.vdevNumber || d.name == target))
       return reply(fail(makeError(ErrorCode::InvalidArgument,

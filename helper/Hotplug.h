@@ -8,10 +8,12 @@
 #include <map>
 #include <set>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "common/Json.h"
 #include "common/Result.h"
+#include "helper/HotplugScripts.h"
 #include "helper/monitor/MonitorServer.h"
 #include "hypervisor/XenStore.h"
 
@@ -81,9 +83,12 @@ class Hotplug {
   std::string describe(const Device& dev) const;
   static Json eventData(const Device& dev);
   Device* findDevice(const std::string& kind, const Json& args);
-  // Real Xen: each vif's hotplug script, `online` once its backend waits for the frontend (once per
-  // backend), as libxl runs it (helper/VifScripts.h).
-  void runVifScripts();
+  // Real Xen: the hotplug script of each vif, and of each vbd that names one, `online` / `add` once
+  // its backend waits for the frontend (once per backend), as libxl runs it (helper/HotplugScripts.h).
+  void runHotplugScripts();
+  // The device's script, if it has one to run: a vif always (vif-bridge by default), a vbd with a
+  // `script` node.
+  std::optional<ScriptedDevice> scriptedDevice(const Device& dev);
   void watchDomain(bool on);
   static gboolean onWatch(gint fd, GIOCondition cond, gpointer self);
   // The guest gives no word when its balloon reached the target: the domain's memory is checked
@@ -100,7 +105,7 @@ class Hotplug {
   std::string token_;
   std::map<std::string, Device> devices_;   // by backend path
   std::map<std::string, Pending> pending_;  // by backend path
-  std::set<std::string> vifScriptsRun_;     // backend paths whose `online` script was started
+  std::set<std::string> scriptsRun_;        // backend paths whose `online` / `add` script was started
   guint balloonTimer_ = 0;
   uint64_t balloonTarget_ = 0, balloonStart_ = 0;
   unsigned balloonTicks_ = 0;

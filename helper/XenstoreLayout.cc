@@ -3,6 +3,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "helper/HotplugScripts.h"
+
 namespace xvirt::helper {
 
 using hv::XsPerm;
@@ -16,6 +18,7 @@ VbdDevice vbdDeviceFor(const GuestDisk& d) {
   vbd.format = d.format;
   vbd.readonly = d.readonly || d.mode == "r";
   vbd.cdrom = d.cdrom;
+  if (!d.script.empty()) vbd.script = resolveHotplugScript("vbd", d.script);
   return vbd;
 }
 
@@ -129,6 +132,7 @@ Status writeVbd(hv::XenStore& xs, uint32_t domid, const VbdDevice& d) {
     XVIRT_TRY(w(be + "/params", d.params));
     XVIRT_TRY(w(be + "/format", d.format.empty() ? "raw" : d.format));
     XVIRT_TRY(w(be + "/discard-enable", d.readonly ? "0" : "1"));
+    if (!d.script.empty()) XVIRT_TRY(w(be + "/script", d.script));  // as libxl: the path it runs
     if (!d.physicalDevice.empty()) {
       XVIRT_TRY(w(be + "/physical-device", d.physicalDevice));
       XVIRT_TRY(w(be + "/physical-device-path", d.params));

@@ -38,10 +38,8 @@ struct VbdDevice {
   std::string format = "raw";
   bool readonly = false;
   bool cdrom = false;
+  std::string script;           // a block hotplug script (absolute), or empty: helper/HotplugScripts.h
 };
-
-// The script libxl (and the helper, on real Xen: helper/VifScripts.h) runs for a vif with none given.
-inline constexpr const char* kDefaultVifScript = "/etc/xen/scripts/vif-bridge";
 
 struct VifDevice {
   uint32_t devid = 0;

@@ -132,10 +132,11 @@ class Hypervisor {
   // device named in a vbd's `physical-device` (xl's block script sets up a loop device for a file);
   // the sim's backends read `params` themselves.
   virtual bool vbdNeedsPhysicalDevice() const { return false; }
-  // On Xen, netback connects a vif only once the vif's hotplug script (vif-bridge by default: the
-  // interface onto its bridge) wrote `hotplug-status`, and libxl runs that script; the sim's
-  // backends connect by themselves.
-  virtual bool vifNeedsHotplugScript() const { return false; }
+  // On Xen, devices wait for the toolstack's hotplug scripts, which libxl runs: netback connects a
+  // vif only once its script (vif-bridge by default: the interface onto its bridge) wrote
+  // `hotplug-status`, and a vbd with a block script (xl's script=) gets its `physical-device` from
+  // that script. The sim's backends connect by themselves.
+  virtual bool runsHotplugScripts() const { return false; }
   // HVM guests get a stand-in device model that registers with the simulated host, not QEMU.
   virtual bool simulatedDeviceModel() const { return false; }
   virtual Result<PhysInfo> physInfo() = 0;

@@ -24,7 +24,7 @@ class LockedHypervisor final : public Hypervisor {
 
   std::string backendName() const override { return inner_->backendName(); }
   bool vbdNeedsPhysicalDevice() const override { return inner_->vbdNeedsPhysicalDevice(); }
-  bool vifNeedsHotplugScript() const override { return inner_->vifNeedsHotplugScript(); }
+  bool runsHotplugScripts() const override { return inner_->runsHotplugScripts(); }
   bool simulatedDeviceModel() const override { return inner_->simulatedDeviceModel(); }
   Result<PhysInfo> physInfo() override { return locked([&] { return inner_->physInfo(); }); }
 

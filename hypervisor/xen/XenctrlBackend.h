@@ -26,7 +26,7 @@ class XenctrlHypervisor final : public Hypervisor {
 
   std::string backendName() const override { return "xen"; }
   bool vbdNeedsPhysicalDevice() const override { return true; }
-  bool vifNeedsHotplugScript() const override { return true; }
+  bool runsHotplugScripts() const override { return true; }
   Result<PhysInfo> physInfo() override;
 
   Result<DomId> createDomain(const CreateParams& params) override;

@@ -97,6 +97,26 @@ class DiskHotplugTest(HotplugTestCase):
         self.virsh("detach-disk", name, "xvdc")
         self.assertIsNone(self.xs_read(f"/local/domain/0/backend/vbd/{domid}/{XVDC}/state"))
 
+    def test_a_disk_with_a_block_script_goes_to_blkback_with_its_script(self):
+        # xl's script= (<xvirt:script>): the phy backend, the script's absolute path in the backend,
+        # where Xen's toolstack puts it; on real Xen the helper runs it (the Xen harness's
+        # helper-block-script step), the sim's backend connects by itself.
+        name = "hp11"
+        domid = self.start_guest(name, "6b0cfb8e-5d1c-4b0e-8f57-7e1f2a3b4d11")
+        img = self.image("hp11-data.img")
+        disk_xml = os.path.join(self.d.dir, "hp11-xvdb.xml")
+        with open(disk_xml, "w") as f:
+            f.write(f"<disk type='file' device='disk' xmlns:xvirt='http://xvirt.org/schemas/domain/1.0'>"
+                    f"<source file='{img}'/><target dev='xvdb' bus='xen'/><xvirt:script path='block'/></disk>")
+        self.virsh("attach-device", name, disk_xml, "--live")
+        be = f"/local/domain/0/backend/vbd/{domid}/{XVDB}"
+        self.assertEqual(self.xs_read(be + "/script"), "/etc/xen/scripts/block")
+        self.assertEqual(self.xs_read(be + "/params"), img)
+        self.assertEqual(self.xs_read(be + "/state"), "4")
+        self.assertIn("<xvirt:script path='block'/>", self.live_xml(name))
+        self.virsh("detach-disk", name, "xvdb")
+        self.assertIsNone(self.xs_read(be + "/state"))
+
     def test_config_only_changes_the_persistent_definition(self):
         name = "hp2"
         domid = self.start_guest(name, "6b0cfb8e-5d1c-4b0e-8f57-7e1f2a3b4d02")

@@ -203,6 +203,30 @@ class SaveRestoreTest(unittest.TestCase):
         self.assertEqual(qmp4.execute("quit"), {"return": {}})
         proc4.wait(30)
 
+    def test_a_restored_guest_reset_keeps_the_devices_it_has_now(self):
+        # The restore builds the domain with the image's devices; a later system_reset builds it
+        # from the config, which must include what was plugged and unplugged since.
+        proc, qmp = self.boot(128)
+        image = os.path.join(self.images, "reset.save")
+        self.assertIn("return", qmp.execute("save", {"file": image}))
+        self.assertEqual(proc.wait(30), 6)
+        proc2, qmp2 = self.helper("--restore", image)
+        extra = self.host.write("extra.img", b"\0" * (1 << 20))
+        self.assertIn("return", qmp2.execute("disk_add", {"target": "xvdc", "source": extra}))
+        disks = sorted(d["device"] for d in qmp2.execute("query-block")["return"])
+        self.assertEqual(len(disks), 3, disks)
+        gone = [d for d in disks if d != "xvdc"][-1]  # the image's second disk
+        self.assertIn("return", qmp2.execute("disk_remove", {"target": gone}))
+        before = sorted(d["device"] for d in qmp2.execute("query-block")["return"])
+        self.assertEqual(len(before), 2, before)
+        self.assertEqual(qmp2.execute("system_reset"), {"return": {}})
+        domid = qmp2.execute("query-domain")["return"]["domid"]
+        wait_for(lambda: sorted(d["device"] for d in qmp2.execute("query-block")["return"]) == before, 10,
+                 f"the rebuilt domain's disks to be {before}")
+        self.assertIn(("vbd", "51744"), self.backends(domid))
+        self.assertEqual(qmp2.execute("quit"), {"return": {}})
+        proc2.wait(30)
+
     def test_failed_save_keeps_the_guest_running_and_leaves_no_file(self):
         proc, qmp = self.boot(128)
         domid = qmp.execute("query-domain")["return"]["domid"]

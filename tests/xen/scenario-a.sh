@@ -155,7 +155,8 @@ system_reset() {
   qmp_ok "$G.qmp" '{"execute":"system_reset"}' || { tail -n 20 "$G.log"; return 1; }
   wait_for 180 sh -c "[ \$(grep -ac XVIRT-GUEST-UP '$G.console') -gt $ups ]" || { tail -c 400 "$G.console"; return 1; }
   echo "booted again (XVIRT-GUEST-UP seen $((ups + 1)) times)"
-  status_is running
+  status_is running || return 1
+  [ -z "${SCRIPTED_DISK:-}" ] || wait_for 30 scripted_loops_are 1
 }
 
 # The guest suspends itself for a save (control/shutdown); a save that fails, and one with
@@ -205,6 +206,33 @@ disk_remove() {
   ! xenstore-ls /local/domain/0/backend/vbd 2>/dev/null | grep -q 51728
 }
 
+# A disk with a block hotplug script of its own (xl's script=, here Xen's stock `block`, named as a
+# relative name is): the helper runs `block add` once blkback waits, the script sets up the loop
+# device and writes physical-device; disk_remove runs `block remove`, which detaches it.
+block_script() {
+  local gone0
+  { printf '%s\n' "$MAGIC-S"; dd if=/dev/zero bs=1M count=8 2>/dev/null; } > "$WORK/sdata.img"
+  qmp_ok "$G.qmp" "{\"execute\":\"disk_add\",\"arguments\":{\"target\":\"xvdb\",\"source\":\"$WORK/sdata.img\",\"script\":\"block\",\"timeout\":25}}" ||
+    { xenstore-ls -f /local/domain/0/backend/vbd; tail -n 20 "$G.log"; return 1; }
+  wait_for 30 console_has "XVIRT-GUEST-DISK /dev/xvdb $MAGIC-S" || { grep -a DISK "$G.console"; return 1; }
+  grep "hotplug script /etc/xen/scripts/block add" "$G.log" || return 1
+  xenstore-ls -f /local/domain/0/backend/vbd | grep -E "/script|physical-device "
+  losetup -a | grep sdata.img || return 1
+  gone0=$(grep -ac "XVIRT-GUEST-DISK-GONE /dev/xvdb" "$G.console")
+  qmp_ok "$G.qmp" '{"execute":"disk_remove","arguments":{"target":"xvdb","timeout":25}}' || return 1
+  wait_for 30 sh -c "[ \$(grep -ac 'XVIRT-GUEST-DISK-GONE /dev/xvdb' '$G.console') -gt $gone0 ]" || return 1
+  grep "hotplug script /etc/xen/scripts/block remove" "$G.log" || return 1
+  wait_for 10 sh -c "! losetup -a | grep -q sdata.img" || { losetup -a; return 1; }
+  # Plugged again and left there: system_reset rebuilds the guest with it (the script's `remove`
+  # at the destroy, `add` at the boot) and sigterm_destroys ends it (`remove`).
+  local seen0; seen0=$(grep -ac "XVIRT-GUEST-DISK /dev/xvdb $MAGIC-S" "$G.console")
+  qmp_ok "$G.qmp" "{\"execute\":\"disk_add\",\"arguments\":{\"target\":\"xvdb\",\"source\":\"$WORK/sdata.img\",\"script\":\"block\",\"timeout\":25}}" || return 1
+  wait_for 30 sh -c "[ \$(grep -ac 'XVIRT-GUEST-DISK /dev/xvdb $MAGIC-S' '$G.console') -gt $seen0 ]" || return 1
+  SCRIPTED_DISK=1
+}
+# With the scripted disk of block_script attached: one loop device for it, whatever the guest went through.
+scripted_loops_are() { [ "$(losetup -a | grep -c sdata.img)" = "$1" ] || { losetup -a; false; }; }
+
 sigterm_destroys() {
   local pid domid
   domid=$(qmp "$G.qmp" '{"execute":"query-domain"}' | sed -n 's/.*"domid": *\([0-9]*\).*/\1/p')
@@ -212,7 +240,8 @@ sigterm_destroys() {
   kill -TERM "$pid"
   wait_for 30 sh -c "! kill -0 $pid" || return 1
   echo "domain $domid"
-  wait_for 30 sh -c "! xl list $domid >/dev/null 2>&1"
+  wait_for 30 sh -c "! xl list $domid >/dev/null 2>&1" || return 1
+  [ -z "${SCRIPTED_DISK:-}" ] || wait_for 10 scripted_loops_are 0
 }
 
 pygrub_boot() {
@@ -257,6 +286,7 @@ step helper-vcpu-pinning pinning
 step helper-save-runs-on save_runs_on
 step helper-save-restore save_restore
 step helper-disk-add disk_add && step helper-disk-remove disk_remove
+step helper-block-script block_script
 step helper-qdisk-add qdisk_add && step helper-qdisk-remove qdisk_remove
 step helper-nic-add nic_add && step helper-nic-remove nic_remove
 step helper-nic-bad-script nic_bad_script

@@ -100,3 +100,24 @@ TEST(GuestConfigBuilder, FillsInWhatTheDefinitionLeavesOpen) {
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.error().message, "The guest 'open' pins vCPU 5, but has only 2 vCPUs.");
 }
+
+TEST(GuestConfigBuilder, ABlockScriptImpliesPhyAndRefusesQdisk) {
+  dom::DomainDef def;
+  def.name = "drbd";
+  def.uuid = *Uuid::parse("c7a5fdbd-cdaf-9455-926a-d65c16db1809");
+  dom::DiskDef disk;
+  disk.type = "file";
+  disk.source = "resource0";  // the script's to interpret, as with xl's script=block-drbd
+  disk.targetDev = "xvda";
+  disk.script = "block-drbd";
+  auto d = dom::buildGuestDisk(def, disk);
+  ASSERT_TRUE(d.ok()) << d.error().message;
+  EXPECT_EQ(d->backend, "phy");
+  EXPECT_EQ(d->script, "block-drbd");
+
+  disk.driverName = "qemu";
+  auto bad = dom::buildGuestDisk(def, disk);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("with a block script on the qdisk backend"), std::string::npos)
+      << bad.error().message;
+}

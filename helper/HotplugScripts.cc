@@ -1,4 +1,4 @@
-#include "helper/VifScripts.h"
+#include "helper/HotplugScripts.h"
 
 #include <glib.h>
 #include <sys/wait.h>
@@ -7,7 +7,6 @@
 #include <vector>
 
 #include "common/Log.h"
-#include "helper/XenstoreLayout.h"
 
 namespace xvirt::helper {
 
@@ -21,24 +20,19 @@ struct Invocation {
   std::string what;  // for messages: "the hotplug script S online for vif D.N"
 };
 
-Invocation invocation(const std::string& scriptName, const char* action, const std::string& backendPath,
-                      uint32_t domid, uint32_t devid) {
+Invocation invocation(const ScriptedDevice& d, const char* action) {
   Invocation inv;
-  // None given: vif-bridge. A relative name (libvirt's <script path='vif-bridge'/>) is under Xen's
-  // script directory, as libxl resolves it (libxl__abs_path).
-  const std::string script = scriptName.empty()      ? std::string(kDefaultVifScript)
-                             : scriptName[0] != '/' ? kXenScriptDir + scriptName
-                                                    : scriptName;
+  const std::string script = resolveHotplugScript(d.type, d.script);
   inv.argv = {script, action};
-  const std::string vif = "vif" + std::to_string(domid) + "." + std::to_string(devid);
+  const std::string name = d.type + std::to_string(d.domid) + "." + std::to_string(d.devid);
   gchar** env = g_get_environ();
-  env = g_environ_setenv(env, "XENBUS_PATH", backendPath.c_str(), TRUE);
-  env = g_environ_setenv(env, "XENBUS_TYPE", "vif", TRUE);
+  env = g_environ_setenv(env, "XENBUS_PATH", d.backendPath.c_str(), TRUE);
+  env = g_environ_setenv(env, "XENBUS_TYPE", d.type.c_str(), TRUE);
   env = g_environ_setenv(env, "XENBUS_BASE_PATH", "backend", TRUE);
-  env = g_environ_setenv(env, "vif", vif.c_str(), TRUE);
+  if (d.type == "vif") env = g_environ_setenv(env, "vif", name.c_str(), TRUE);
   env = g_environ_setenv(env, "script", script.c_str(), TRUE);
   inv.envp.reset(env);
-  inv.what = "the hotplug script " + script + " " + action + " for " + vif;
+  inv.what = "the hotplug script " + script + " " + action + " for " + name;
   return inv;
 }
 
@@ -57,9 +51,15 @@ Error spawnError(const std::string& what, GError* err) {
 
 }  // namespace
 
-Status startVifScriptOnline(const std::string& script, const std::string& backendPath, uint32_t domid,
-                            uint32_t devid) {
-  Invocation inv = invocation(script, "online", backendPath, domid, devid);
+std::string resolveHotplugScript(const std::string& type, const std::string& script) {
+  // None given: vif-bridge for a vif. A relative name (libvirt's <script path='vif-bridge'/>, xl's
+  // script=block-drbd) is under Xen's script directory.
+  if (script.empty()) return type == "vif" ? kDefaultVifScript : std::string();
+  return script[0] == '/' ? script : kXenScriptDir + script;
+}
+
+Status startHotplugScriptUp(const ScriptedDevice& d) {
+  Invocation inv = invocation(d, d.type == "vif" ? "online" : "add");
   std::vector<gchar*> argv = cArgv(inv);
   GPid pid = 0;
   GError* err = nullptr;
@@ -79,9 +79,9 @@ Status startVifScriptOnline(const std::string& script, const std::string& backen
   return okStatus();
 }
 
-Status runVifScriptOffline(const std::string& script, const std::string& backendPath, uint32_t domid,
-                           uint32_t devid) {
-  Invocation inv = invocation(script, "offline", backendPath, domid, devid);
+Status runHotplugScriptDown(const ScriptedDevice& d) {
+  Invocation inv = invocation(d, d.type == "vif" ? "offline" : "remove");
+  logInfo("Running " + inv.what + ".");
   // timeout(1) bounds a script stuck on its lock.
   std::vector<std::string> full = {"timeout", "30"};
   full.insert(full.end(), inv.argv.begin(), inv.argv.end());
