@@ -186,13 +186,18 @@ Status Guest::applyAffinity() {
 
 Result<VbdDevice> Guest::vbdFor(const GuestDisk& disk) {
   VbdDevice vbd = vbdDeviceFor(disk);
+  XVIRT_TRY(prepareVbd(vbd));
+  return vbd;
+}
+
+Status Guest::prepareVbd(VbdDevice& vbd) {
   // Kernel blkback opens a block device named by physical-device; xl's block script provides it.
   // A disk with a script of its own gets it from that script (Hotplug runs it).
   if (!hv_.vbdNeedsPhysicalDevice() || vbd.backendType != "vbd" || vbd.params.empty() || !vbd.script.empty())
-    return vbd;
+    return okStatus();
   const std::string be = vbdBackendPath(static_cast<uint32_t>(domid_), vbd.devid, vbd.backendType);
   XVIRT_ASSIGN_OR_RETURN(vbd.physicalDevice, blockDevices_.attach(be, vbd.params, vbd.readonly));
-  return vbd;
+  return okStatus();
 }
 
 Status Guest::writeDevices() {

@@ -79,6 +79,9 @@ class Guest {
   uint32_t hostCpus() const { return hostCpus_; }
   // The xenstore view of a disk, with the block device blkback needs on real Xen set up.
   Result<VbdDevice> vbdFor(const GuestDisk& disk);
+  // On real Xen, blkback's block device for a vbd without a script of its own (a loop device for a
+  // file); nothing elsewhere. Also for the disks a restore writes back.
+  Status prepareVbd(VbdDevice& vbd);
   BlockDevices& blockDevices() { return blockDevices_; }
   // On real Xen a PV guest's qdisk disks are served by a QEMU of its own (DeviceModel::startPvBackend):
   // started when the first one appears, at build or by disk_add; the sim's backends need none.

@@ -52,7 +52,9 @@ Status Guest::restoreDomain(int imageFd, const saveimg::SaveImageInfo& image, bo
   }
   if (!configReplaced && image.xenstore.isObject()) {
     Json devices = image.xenstore;
-    deviceWriter_ = [this, devices] { return writeSavedDevices(xs_, static_cast<uint32_t>(domid_), devices); };
+    deviceWriter_ = [this, devices] {
+      return writeSavedDevices(xs_, static_cast<uint32_t>(domid_), devices, [this](VbdDevice& v) { return prepareVbd(v); });
+    };
   }
   Status published = publish();
   // Only this build takes the image's devices: a later rebuild (system_reset) takes the config's,

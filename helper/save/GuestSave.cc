@@ -206,6 +206,7 @@ Result<Json> captureDevices(hv::XenStore& xs, uint32_t domid) {
                               {"format", keyOr(xs, be + "/format", "raw")},
                               {"mode", keyOr(xs, be + "/mode", "w")},
                               {"device-type", keyOr(xs, be + "/device-type", "disk")},
+                              {"script", keyOr(xs, be + "/script")},
                               {"state", keyOr(xs, be + "/state")}}));
     }
   }
@@ -223,7 +224,8 @@ Result<Json> captureDevices(hv::XenStore& xs, uint32_t domid) {
   return Json::object({{"vbd", std::move(vbds)}, {"vif", std::move(vifs)}});
 }
 
-Status writeSavedDevices(hv::XenStore& xs, uint32_t domid, const Json& devices) {
+Status writeSavedDevices(hv::XenStore& xs, uint32_t domid, const Json& devices,
+                         const std::function<Status(VbdDevice&)>& prepare) {
   if (const Json* list = devices.get("vbd"); list && list->isArray())
     for (const Json& d : list->asArray()) {
       VbdDevice vbd;
@@ -234,6 +236,8 @@ Status writeSavedDevices(hv::XenStore& xs, uint32_t domid, const Json& devices) 
       vbd.format = d.getString("format", "raw");
       vbd.readonly = d.getString("mode") == "r";
       vbd.cdrom = d.getString("device-type") == "cdrom";
+      vbd.script = d.getString("script");  // absent in images written before it was saved
+      if (prepare) XVIRT_TRY(prepare(vbd));
       XVIRT_TRY(writeVbd(xs, domid, vbd));
     }
   if (const Json* list = devices.get("vif"); list && list->isArray())

@@ -5,6 +5,7 @@
 
 #include <glib.h>
 
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -53,8 +54,10 @@ struct RestoreImage {
 Result<RestoreImage> openRestoreImage(const std::string& path, std::optional<GuestConfig> replacement);
 
 // The guest's disks and NICs as their xenstore backends describe them, and writing them back for
-// a new domain id (fresh XenbusState handshake).
+// a new domain id (fresh XenbusState handshake). `prepare` readies each disk for its new backend
+// before it is written (on real Xen, blkback's `physical-device`: Guest::prepareVbd).
 Result<Json> captureDevices(hv::XenStore& xs, uint32_t domid);
-Status writeSavedDevices(hv::XenStore& xs, uint32_t domid, const Json& devices);
+Status writeSavedDevices(hv::XenStore& xs, uint32_t domid, const Json& devices,
+                         const std::function<Status(VbdDevice&)>& prepare = {});
 
 }  // namespace xvirt::helper

@@ -227,6 +227,23 @@ class SaveRestoreTest(unittest.TestCase):
         self.assertEqual(qmp2.execute("quit"), {"return": {}})
         proc2.wait(30)
 
+    def test_a_disks_block_script_survives_save_and_restore(self):
+        # The image keeps each disk's script, so the restored backend names it again (on real Xen
+        # the helper runs it for the new domain: the harness's helper-save-restore-disks).
+        proc, qmp = self.boot(128)
+        extra = self.host.write("scripted.img", b"\0" * (1 << 20))
+        self.assertIn("return", qmp.execute("disk_add", {"target": "xvdc", "source": extra, "script": "block"}))
+        image = os.path.join(self.images, "scripted.save")
+        self.assertIn("return", qmp.execute("save", {"file": image}))
+        self.assertEqual(proc.wait(30), 6)
+        proc2, qmp2 = self.helper("--restore", image)
+        domid = qmp2.execute("query-domain")["return"]["domid"]
+        base = f"/local/domain/0/backend/vbd/{domid}/51744"
+        self.assertEqual(self.host.xenstore("read", f"{base}/script").stdout.strip(), "/etc/xen/scripts/block")
+        self.assertEqual(self.host.xenstore("read", f"{base}/params").stdout.strip(), extra)
+        self.assertEqual(qmp2.execute("quit"), {"return": {}})
+        proc2.wait(30)
+
     def test_failed_save_keeps_the_guest_running_and_leaves_no_file(self):
         proc, qmp = self.boot(128)
         domid = qmp.execute("query-domain")["return"]["domid"]

@@ -233,6 +233,32 @@ block_script() {
 # With the scripted disk of block_script attached: one loop device for it, whatever the guest went through.
 scripted_loops_are() { [ "$(losetup -a | grep -c sdata.img)" = "$1" ] || { losetup -a; false; }; }
 
+# Saved and restored with two disks attached: the scripted one of block_script (xvdb: the script's
+# `remove` at the save's destroy, `add` for the restored domain) and one on the helper's own loop
+# device (xvdc). Both backends connect again for the restored domain, one loop device each.
+save_restore_disks() {
+  local c0 pid id
+  { printf '%s\n' "$MAGIC-R"; dd if=/dev/zero bs=1M count=8 2>/dev/null; } > "$WORK/rdata.img"
+  qmp_ok "$G.qmp" "{\"execute\":\"disk_add\",\"arguments\":{\"target\":\"xvdc\",\"source\":\"$WORK/rdata.img\",\"timeout\":25}}" ||
+    return 1
+  wait_for 30 console_has "XVIRT-GUEST-DISK /dev/xvdc $MAGIC-R" || return 1
+  c0=$(last_count "$G.console"); pid=$(helper_pid)
+  qmp_ok "$G.qmp" "{\"execute\":\"save\",\"arguments\":{\"file\":\"$G.save\"}}" || { tail -n 20 "$G.log"; return 1; }
+  wait_for 30 sh -c "! kill -0 $pid" || return 1
+  mv "$G.console" "$G.console-before-disk-save"
+  "$HELPER" --hypervisor xen --restore "$G.save" -serial "file:$G.console" -qmp "unix:$G.qmp,server,nowait" \
+    -pidfile "$G.pid" --log "$G.log" -daemonize || { tail -20 "$G.log"; return 1; }
+  rm -f "$G.save"
+  wait_for 60 console_has XVIRT-GUEST-COUNT && counter_advances "$G.console" || return 1
+  id=$(xl domid a1)
+  for dev in 51728 51744; do
+    wait_for 30 sh -c "[ \"\$(xenstore-read /local/domain/0/backend/vbd/$id/$dev/state)\" = 4 ]" ||
+      { xenstore-ls -f "/local/domain/0/backend/vbd/$id"; tail -n 20 "$G.log"; return 1; }
+  done
+  echo "restored as domain $id, both disks connected; loop devices: $(losetup -a | tr '\n' ' ')"
+  scripted_loops_are 1 && [ "$(losetup -a | grep -c rdata.img)" = 1 ]
+}
+
 sigterm_destroys() {
   local pid domid
   domid=$(qmp "$G.qmp" '{"execute":"query-domain"}' | sed -n 's/.*"domid": *\([0-9]*\).*/\1/p')
@@ -291,6 +317,8 @@ step helper-qdisk-add qdisk_add && step helper-qdisk-remove qdisk_remove
 step helper-nic-add nic_add && step helper-nic-remove nic_remove
 step helper-nic-bad-script nic_bad_script
 step helper-system-reset system_reset
+if [ -n "${SCRIPTED_DISK:-}" ]; then step helper-save-restore-disks save_restore_disks
+else skip helper-save-restore-disks "no scripted disk (helper-block-script failed)"; fi
 step helper-sigterm-destroys sigterm_destroys
 if [ -e "$HARNESS_DIR/bootdisk.img" ] && [ -x /usr/bin/python3 ]; then
   step helper-pygrub-boot pygrub_boot
