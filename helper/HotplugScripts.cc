@@ -17,7 +17,7 @@ constexpr const char* kXenScriptDir = "/etc/xen/scripts/";
 struct Invocation {
   std::vector<std::string> argv;
   std::unique_ptr<gchar*, decltype(&g_strfreev)> envp{nullptr, &g_strfreev};
-  std::string what;  // for messages: "the hotplug script S online for vif D.N"
+  std::string what;  // for messages: "the hotplug script S online for vifD.N"
 };
 
 Invocation invocation(const ScriptedDevice& d, const char* action) {
