@@ -30,7 +30,9 @@ hvm_disk_add() {
   qmp_ok "$P.qmp" "{\"execute\":\"disk_add\",\"arguments\":{\"target\":\"xvdc\",\"source\":\"$WORK/hvm-hot.img\",\"backend\":\"qdisk\",\"timeout\":25}}" ||
     { xenstore-ls -f /local/domain/0/backend/qdisk; tail -n 20 "$P.log"; return 1; }
   wait_for 30 file_has "$P.console" "XVIRT-GUEST-DISK /dev/xvdc $HVM_HOT_MAGIC" || { grep -a DISK "$P.console"; return 1; }
-  echo "device model processes: $(ps | grep -v grep | grep -c -- "-xen-domid $(xl domid hvm)")"
+  local dms; dms=$(ps | grep -v grep | grep -c -- "-xen-domid $(xl domid hvm) ")
+  echo "device model processes: $dms"
+  [ "$dms" = 1 ]  # the HVM device model serves it; no second QEMU
 }
 hvm_disk_remove() {
   qmp_ok "$P.qmp" '{"execute":"disk_remove","arguments":{"target":"xvdc","timeout":25}}' || return 1
