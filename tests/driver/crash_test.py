@@ -5,7 +5,8 @@ restart it and check the host after every round:
 
   every config file parses and the daemon lists it; no guest runs twice (one helper per name, one
   hypervisor domain per UUID); no orphan domain; no stale status file or leftover temporary file;
-  no xenstore entry (/local/domain/N, a device backend) of a domain that is gone; listAllDomains agrees with the hypervisor (ids and paused/running states).
+  no xenstore entry (/local/domain/N, a device backend) of a domain that is gone; listAllDomains
+  agrees with the hypervisor (ids and paused/running states).
 
 Each round SIGKILLs one of three things (docs/hardening.md "Crash consistency"):
   xvirtd (most rounds): restarted at once, it must recover every guest;
