@@ -24,6 +24,7 @@
 #include "helper/save/GuestSave.h"
 #include "helper/vnc/VncDisplay.h"
 #include "hypervisor/sim/SimHost.h"
+#include "hypervisor/sim/SimProtocol.h"
 #include "xvirt-config.h"
 
 using namespace xvirt;
@@ -287,11 +288,11 @@ int main(int argc, char** argv) {
     if (!sim.ok()) return fail(sim.error().message);
     // Children that talk to the simulated host (the stand-in device model) find it through these.
     ::setenv("XVIRT_SIM_DIR", simDir.c_str(), 1);
-    ::setenv("XENSTORED_PATH", (simDir + "/xenstored/socket").c_str(), 1);
+    ::setenv("XENSTORED_PATH", hv::sim::xenstoreSocketPath(simDir).c_str(), 1);
   }
   auto hyp = hv::openHypervisor(backend, simDir);
   if (!hyp.ok()) return fail(hyp.error().message);
-  auto xs = hv::XenStore::open(backend == hv::BackendChoice::Sim ? simDir + "/xenstored/socket" : "");
+  auto xs = hv::XenStore::open(backend == hv::BackendChoice::Sim ? hv::sim::xenstoreSocketPath(simDir) : "");
   if (!xs.ok()) return fail(xs.error().message);
 
   auto target = consoleTarget(*config);
@@ -321,7 +322,7 @@ int main(int argc, char** argv) {
   }
 
   // Hotplug waits on watches of a xenstore connection of its own (Guest reads all of its own).
-  auto hotplugXs = hv::XenStore::open(backend == hv::BackendChoice::Sim ? simDir + "/xenstored/socket" : "");
+  auto hotplugXs = hv::XenStore::open(backend == hv::BackendChoice::Sim ? hv::sim::xenstoreSocketPath(simDir) : "");
   if (!hotplugXs.ok()) return fail(hotplugXs.error().message);
   std::unique_ptr<Hotplug> hotplug;
 

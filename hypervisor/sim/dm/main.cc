@@ -16,6 +16,7 @@
 #include "common/Strings.h"
 #include "hypervisor/XenStore.h"
 #include "hypervisor/sim/SimHypervisor.h"
+#include "hypervisor/sim/SimProtocol.h"
 
 using namespace xvirt;
 
@@ -60,7 +61,7 @@ int main(int argc, char** argv) {
   auto attached = conn->call("dm_attach", Json::object({{"domid", static_cast<long long>(*domid)},
                                                         {"pid", static_cast<long long>(::getpid())}}));
   if (!attached.ok()) return fail("domain " + std::to_string(*domid) + ": " + attached.error().message);
-  auto xs = hv::XenStore::open(std::string(simDir) + "/xenstored/socket");
+  auto xs = hv::XenStore::open(hv::sim::xenstoreSocketPath(simDir));
   if (!xs.ok()) return fail(xs.error().message);
   std::string node = "/local/domain/0/device-model/" + std::to_string(*domid);
   // Logged before the state is written: once "running" is there, the helper goes on at once.
