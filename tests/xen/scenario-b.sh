@@ -119,6 +119,7 @@ daemon_killed() {
 # the QEMU are gone.
 backends_of() { for t in vbd qdisk vif console; do xenstore-list "/local/domain/0/backend/$t" 2>/dev/null | grep -qx "$1" && echo "$t"; done; true; }
 qemu_of() { ps | grep -v grep | grep -- "-xen-domid $1 "; }
+no_qemu_of() { ! qemu_of "$1" >/dev/null; }
 helper_killed() {
   V start b1 && state_is running || return 1
   local id; id=$(V domid b1)
@@ -132,7 +133,7 @@ helper_killed() {
   wait_for 30 state_is 'shut off' || { V domstate b1 --reason; return 1; }
   V domstate b1 --reason | tee /dev/stderr | grep -q crashed || return 1
   wait_for 30 sh -c "! xl list | grep -q '^b1 '" || { xl list; return 1; }
-  wait_for 10 sh -c "! ps | grep -v grep | grep -q -- '-xen-domid $id '" || { qemu_of "$id"; return 1; }
+  wait_for 10 no_qemu_of "$id" || { qemu_of "$id"; return 1; }
   echo "backends left for domain $id: $(backends_of "$id")"
   echo "loop devices: $(losetup -a)"
   [ -z "$(backends_of "$id")" ] && ! losetup -a | grep -q b1-kdata && ! xenstore-exists "/local/domain/$id"
