@@ -1,4 +1,4 @@
-// xvirtd's process shell: command line, host paths (DESIGN.md "Files on the host"), sockets (own or
+// xvirtd's process shell: command line, host paths (docs/design.md "Files on the host"), sockets (own or
 // systemd-activated), pidfile, signals. runDaemon() is main() with the hypervisor backend injected.
 #pragma once
 

@@ -82,7 +82,7 @@ class ManagerDomainRegistry final : public DomainRegistry {
   std::unique_ptr<DomainManager> manager_;
 };
 
-// Where the daemon keeps domain files for its mode and options (DESIGN.md "Files on the host").
+// Where the daemon keeps domain files for its mode and options (docs/design.md "Files on the host").
 DomainPaths domainPathsFor(const DaemonOptions& options, const DaemonPaths& paths);
 
 // The xvirt-helper binary: $XVIRT_HELPER, beside xvirtd, in the build tree, else from PATH.

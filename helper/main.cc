@@ -1,5 +1,5 @@
 // xvirt-helper: one process owns one Xen guest. Start the guest by starting the process, stop it by
-// killing the process, control it through the monitor (DESIGN.md).
+// killing the process, control it through the monitor (docs/design.md).
 #include <fcntl.h>
 #include <glib-unix.h>
 #include <signal.h>

@@ -1,4 +1,4 @@
-// DomainStore: xvirtd's files on the host (DESIGN.md "Files on the host"): persistent domain XML,
+// DomainStore: xvirtd's files on the host (docs/design.md "Files on the host"): persistent domain XML,
 // autostart marks, runtime status files (<domstatus>), managed-save images, per-guest logs.
 // Every write is atomic (temporary file, fsync, rename).
 #pragma once

@@ -1,4 +1,4 @@
-// MonitorServer: the helper's QMP-shaped JSON monitor on a UNIX socket (DESIGN.md "The helper's
+// MonitorServer: the helper's QMP-shaped JSON monitor on a UNIX socket (docs/design.md "The helper's
 // monitor"): greeting, capabilities negotiation, commands checked against schemas/monitor, events.
 #pragma once
 

@@ -1,4 +1,4 @@
-// xvirtd's command line and host paths (DESIGN.md "Files on the host"), and the capabilities XML.
+// xvirtd's command line and host paths (docs/design.md "Files on the host"), and the capabilities XML.
 #include <gtest/gtest.h>
 
 #include <cstdlib>

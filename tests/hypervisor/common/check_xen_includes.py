@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Fails when a source file outside hypervisor/ includes a Xen header (DESIGN.md: only hypervisor/
+"""Fails when a source file outside hypervisor/ includes a Xen header (docs/design.md: only hypervisor/
 touches Xen). Tests of the hypervisor layer itself (tests/hypervisor/) may, to drive real libxenstore, and
 so may benchmarks (bench/), which measure the raw xenstore wire protocol side by side with xvirt."""
 import os
