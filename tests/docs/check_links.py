@@ -8,7 +8,8 @@ Checks README.md, bench/README.md and docs/**/*.md (outside fenced code blocks):
     `helper/Guest.cc`, `driver/rpc/Xdr.{h,cc}`, `fuzz/corpus/`) exists; placeholders in capitals
     (NAME, DIR) or angle brackets, and globs, are allowed when some file matches;
   - every bare docs/NAME.md or bench/NAME.md mentioned in the text exists, and `docs/NAME.md "Heading"`
-    names a heading of that file.
+    names a heading of that file;
+  - docs/index.md links to every document under docs/.
 
 Usage: check_links.py [SOURCE_ROOT]. Prints one line per problem (file:line: what) and exits 1 if
 there is any, 0 otherwise."""
@@ -118,6 +119,18 @@ def check_file(root, rel, top_level):
     return problems
 
 
+def unlisted(root, files):
+    """Every document under docs/ is linked from docs/index.md."""
+    index = os.path.join(root, 'docs', 'index.md')
+    if not os.path.isfile(index):
+        return ['docs/index.md does not exist']
+    with open(index, encoding='utf-8') as f:
+        linked = {os.path.normpath(os.path.join(root, 'docs', t.partition('#')[0])) for t in LINK.findall(f.read())}
+    return [f'docs/index.md: {rel} is not listed' for rel in files
+            if rel.startswith('docs' + os.sep) and rel != os.path.join('docs', 'index.md')
+            and os.path.join(root, rel) not in linked]
+
+
 def main():
     root = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else
                            os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..'))
@@ -128,6 +141,7 @@ def main():
     for rel in files:
         if os.path.isfile(os.path.join(root, rel)):
             problems += check_file(root, rel, top_level)
+    problems += unlisted(root, files)
     if problems:
         print(f'{len(problems)} broken reference(s) in the documentation:')
         print('\n'.join(problems))
