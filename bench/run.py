@@ -29,8 +29,8 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests", "integration"))
-from xvirt_testlib import connectable  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests", "lib"))
+from xvirt_test.wait import connectable  # noqa: E402
 LIBVIRT_DRIVERS = "/usr/lib/x86_64-linux-gnu/libvirt/connection-driver"
 
 PV_XML = """<domain type='xen'><name>@NAME@</name><memory unit='MiB'>64</memory><vcpu>1</vcpu>

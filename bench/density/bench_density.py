@@ -33,8 +33,8 @@ import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), "tests", "integration"))
-from xvirt_testlib import connectable  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), "tests", "lib"))
+from xvirt_test.wait import connectable  # noqa: E402
 
 PV_XML = """<domain type='xen'><name>{name}</name><memory unit='MiB'>{mem}</memory><vcpu>1</vcpu>
 <os><type arch='x86_64' machine='xenpv'>linux</type><kernel>{kernel}</kernel>

@@ -13,6 +13,7 @@
 #include "common/Crc32c.h"
 #include "common/File.h"
 #include "common/UniqueFd.h"
+#include "tests/lib/TestUtil.h"
 
 using namespace xvirt;
 
@@ -62,11 +63,10 @@ TEST(Crc32c, LanesAndCombineMatchTheReference) {
 class SaveImageTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/xvirt-saveimg-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
+    dir_ = xvirt::test::makeTempDir("xvirt-saveimg");
+    ASSERT_FALSE(dir_.empty());
   }
-  void TearDown() override { (void)std::system(("rm -rf " + dir_).c_str()); }
+  void TearDown() override { xvirt::test::removeTree(dir_); }
   std::string dir_;
 };
 

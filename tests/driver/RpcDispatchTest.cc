@@ -20,6 +20,7 @@
 #include "common/UniqueFd.h"
 #include "driver/rpc/Packet.h"
 #include "driver/rpc/Server.h"
+#include "tests/lib/TestUtil.h"
 
 namespace xvirt::rpc {
 namespace {
@@ -47,9 +48,8 @@ class TestHandler : public CallHandler {
 class RpcDispatchTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/xvirt-rpc-dispatch-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
+    dir_ = xvirt::test::makeTempDir("xvirt-rpc-dispatch");
+    ASSERT_FALSE(dir_.empty());
     ServerOptions options;
     options.workers = 1;  // a second pooled call would queue behind the blocked one
     std::shared_future<void> release = release_.get_future().share();
@@ -66,7 +66,7 @@ class RpcDispatchTest : public ::testing::Test {
     if (!released_) release_.set_value();
     fd_.reset();
     server_.reset();
-    std::filesystem::remove_all(dir_);
+    xvirt::test::removeTree(dir_);
   }
   void release() {
     released_ = true;

@@ -9,8 +9,11 @@ import subprocess
 import sys
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from xvirt_testlib import HELPER, QmpClient, TempHost, wait_for  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from xvirt_test import paths  # noqa: E402
+from xvirt_test.host import TempHost  # noqa: E402
+from xvirt_test.qmp import QmpClient  # noqa: E402
+from xvirt_test.wait import wait_for  # noqa: E402
 
 PYGRUB = "/usr/lib/xen-4.17/bin/pygrub"
 HVMLOADER = "/usr/lib/xen-4.17/boot/hvmloader"
@@ -92,7 +95,7 @@ class PygrubTest(unittest.TestCase):
         return image
 
     def spawn(self, disk, *extra):
-        argv = [HELPER, "-name", "grubby", "-M", "xenpv", "-m", "64", "-hda", disk, *extra,
+        argv = [paths.HELPER, "-name", "grubby", "-M", "xenpv", "-m", "64", "-hda", disk, *extra,
                 "-qmp", f"unix:{self.mon},server,nowait", "--hypervisor", "sim", "--sim-dir", self.host.sim_dir]
         return self.host.spawn(argv, log_name="grubby.log", env=self.env)
 
@@ -246,7 +249,7 @@ class HvmTest(unittest.TestCase):
             return f.read()
 
     def start(self, name, *args):
-        argv = [HELPER, "-name", name, *args, "-qmp", f"unix:{self.mon},server,nowait",
+        argv = [paths.HELPER, "-name", name, *args, "-qmp", f"unix:{self.mon},server,nowait",
                 "--hypervisor", "sim", "--sim-dir", self.host.sim_dir]
         proc = self.host.spawn(argv, log_name=f"{name}.log")
         wait_for(lambda: os.path.exists(self.mon) or proc.poll() is not None, 30, "the monitor socket")
@@ -318,7 +321,7 @@ class HvmTest(unittest.TestCase):
 
     def test_non_relocatable_kernel_is_refused_before_anything_runs(self):
         old = self.host.write("old-vmlinuz", bzimage(4, os.urandom(8192), relocatable=False, protocol=0x0204))
-        r = self.host.run([HELPER, "-name", "old", "-M", "xenfv", "-m", "128", "-kernel", old, "-serial", "null",
+        r = self.host.run([paths.HELPER, "-name", "old", "-M", "xenfv", "-m", "128", "-kernel", old, "-serial", "null",
                            "--hypervisor", "sim", "--sim-dir", self.host.sim_dir], check=False)
         self.assertEqual(r.returncode, 1)
         self.assertIn(f"The kernel {old} is not relocatable, so it cannot be loaded at 0x200000", r.stderr)

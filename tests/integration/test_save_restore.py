@@ -3,17 +3,16 @@
 and foreign images are refused before any domain exists; a failed save leaves the guest running
 and no image behind."""
 import hashlib
-import json
 import os
-import re
 import select
-import shutil
-import socket
 import sys
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from xvirt_testlib import HELPER, QmpClient, TempHost, wait_for  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from xvirt_test import paths  # noqa: E402
+from xvirt_test.host import TempHost, sim_call  # noqa: E402
+from xvirt_test.qmp import QmpClient  # noqa: E402
+from xvirt_test.wait import wait_for  # noqa: E402
 
 MiB = 1 << 20
 
@@ -33,18 +32,10 @@ def ram_digest(host, domid):
             h.update(chunk)
 
 
-def sim_call(host, request):
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-        s.connect(os.path.join(host.sim_dir, "hypercall.sock"))
-        s.sendall(json.dumps(request).encode() + b"\n")
-        return json.loads(s.makefile().readline())
-
-
 def runs_unsuspended(test, host, domid):
     """The domain runs, and is not shut down: a guest that suspended itself for a save was
     brought back in place (the sim's 'resume', xc_domain_resume on Xen)."""
-    info = sim_call(host, {"op": "info", "domid": domid})
-    info = info.get("ok", info)
+    info = sim_call(host.sim_dir, {"op": "info", "domid": domid})
     test.assertFalse(info["shutdown"], info)
     test.assertFalse(info["paused"], info)
 
@@ -65,7 +56,7 @@ class SaveRestoreTest(unittest.TestCase):
     def helper(self, *args, name="demo"):
         self.n += 1
         mon = self.host.path(f"m{self.n}.qmp")
-        argv = [HELPER, *args, "-qmp", f"unix:{mon},server,nowait", "--hypervisor", "sim",
+        argv = [paths.HELPER, *args, "-qmp", f"unix:{mon},server,nowait", "--hypervisor", "sim",
                 "--sim-dir", self.host.sim_dir]
         log = f"{name}-{self.n}.log"
         proc = self.host.spawn(argv, log_name=log)
@@ -247,7 +238,7 @@ class SaveRestoreTest(unittest.TestCase):
     def test_failed_save_keeps_the_guest_running_and_leaves_no_file(self):
         proc, qmp = self.boot(128)
         domid = qmp.execute("query-domain")["return"]["domid"]
-        self.assertIn("ok", sim_call(self.host, {"op": "fault", "fail_next": "save"}))
+        sim_call(self.host.sim_dir, {"op": "fault", "fail_next": "save"})
         image = os.path.join(self.images, "fail.save")
         err = qmp.execute("save", {"file": image})["error"]
         self.assertEqual(err["class"], "GenericError")
@@ -289,7 +280,7 @@ class SaveRestoreTest(unittest.TestCase):
             path = os.path.join(self.images, name + ".save")
             with open(path, "wb") as f:
                 f.write(content)
-            r = self.host.run([HELPER, "--restore", path, "--hypervisor", "sim", "--sim-dir", self.host.sim_dir],
+            r = self.host.run([paths.HELPER, "--restore", path, "--hypervisor", "sim", "--sim-dir", self.host.sim_dir],
                               check=False)
             self.assertEqual(r.returncode, 1, name)
             lines = [line for line in r.stderr.splitlines() if line.strip()]

@@ -18,6 +18,7 @@ extern "C" {
 
 #include "hypervisor/XenStore.h"
 #include "hypervisor/sim/xenstore/XsServerThread.h"
+#include "tests/lib/TestUtil.h"
 
 namespace xvirt {
 namespace {
@@ -29,9 +30,8 @@ using hv::XsPerm;
 class XenStoreClientTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/xvirt-xs-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
+    dir_ = xvirt::test::makeTempDir("xvirt-xs");
+    ASSERT_FALSE(dir_.empty());
     socket_ = dir_ + "/socket";
     auto server = sim::XsServerThread::start(socket_);
     ASSERT_TRUE(server.ok()) << server.error().message;
@@ -43,7 +43,7 @@ class XenStoreClientTest : public ::testing::Test {
   void TearDown() override {
     xs_.reset();
     server_.reset();
-    std::filesystem::remove_all(dir_);
+    xvirt::test::removeTree(dir_);
   }
   // The server's own counters, asked over the protocol (it runs on another thread).
   std::string stats(XenStore& xs) {

@@ -1,0 +1,118 @@
+"""A simulated Xen host in a private directory, and what tests ask of a host.
+
+Every test gets its own directory with its own simulated Xen host, so tests are hermetic and can
+run in parallel.
+"""
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+
+from . import paths
+from .wait import wait_for
+
+
+class TempHost:
+    """A private directory with a simulated Xen host in it (started on demand by the tools)."""
+
+    def __init__(self, prefix="xvirt-it-"):
+        self.dir = tempfile.mkdtemp(prefix=prefix)
+        self.sim_dir = os.path.join(self.dir, "sim")
+        self.procs = []
+
+    @property
+    def env(self):
+        env = dict(os.environ)
+        env["XVIRT_SIM_DIR"] = self.sim_dir
+        env["XENSTORED_PATH"] = os.path.join(self.sim_dir, "xenstored", "socket")
+        env["XDG_RUNTIME_DIR"] = os.path.join(self.dir, "run")
+        env["XDG_CONFIG_HOME"] = os.path.join(self.dir, "config")
+        env["XDG_DATA_HOME"] = os.path.join(self.dir, "data")
+        env["XDG_CACHE_HOME"] = os.path.join(self.dir, "cache")
+        env["HOME"] = os.path.join(self.dir, "home")
+        return env
+
+    def path(self, *parts):
+        return os.path.join(self.dir, *parts)
+
+    def write(self, name, data):
+        p = self.path(name)
+        with open(p, "wb") as f:
+            f.write(data if isinstance(data, bytes) else data.encode())
+        return p
+
+    def spawn(self, argv, log_name=None, **kw):
+        log = open(self.path(log_name or (os.path.basename(argv[0]) + ".log")), "ab")
+        p = subprocess.Popen(argv, env=kw.pop("env", self.env), stdout=log, stderr=subprocess.STDOUT,
+                             stdin=subprocess.DEVNULL, **kw)
+        self.procs.append(p)
+        return p
+
+    def run(self, argv, check=True, **kw):
+        return subprocess.run(argv, env=kw.pop("env", self.env), capture_output=True, text=True,
+                              check=check, timeout=kw.pop("timeout", 60), **kw)
+
+    def xenstore(self, tool, *args, check=True):
+        return self.run([f"xenstore-{tool}", *args], check=check)
+
+    def xl(self, *args):
+        return self.run([paths.XVIRT_XL, "--hypervisor", "sim", "--sim-dir", self.sim_dir, *args])
+
+    def domain_ids(self):
+        out = self.xl("list").stdout.splitlines()[1:]
+        return [int(line.split()[1]) for line in out if line.strip()]
+
+    def close(self):
+        for p in self.procs:
+            if p.poll() is None:
+                p.terminate()
+                try:
+                    p.wait(10)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+        pidfile = os.path.join(self.sim_dir, "simxen.pid")
+        if os.path.exists(pidfile):
+            try:
+                with open(pidfile) as f:
+                    pid = int(f.read().strip())
+                os.kill(pid, signal.SIGTERM)
+                wait_for(lambda: not os.path.exists(f"/proc/{pid}"), 10, "the sim host to exit")
+            except (ValueError, ProcessLookupError, TimeoutError):
+                pass
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def sim_call(sim_dir, request):
+    """One request on the simulated host's hypercall socket (docs/sim.md), e.g. set_load; returns
+    the reply's "ok" part (an "error" reply fails the assertion)."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(10)
+        s.connect(os.path.join(sim_dir, "hypercall.sock"))
+        s.sendall((json.dumps(request) + "\n").encode())
+        line = b""
+        while not line.endswith(b"\n"):
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            line += chunk
+    reply = json.loads(line)
+    assert "ok" in reply, reply
+    return reply["ok"]
+
+
+def proc_figures(pid):
+    """(VmRSS KiB, open fds, threads) of a process, from /proc."""
+    rss = threads = None
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                rss = int(line.split()[1])
+            elif line.startswith("Threads:"):
+                threads = int(line.split()[1])
+    if rss is None or threads is None:
+        raise AssertionError(f"/proc/{pid}/status has no VmRSS or Threads line")
+    return rss, len(os.listdir(f"/proc/{pid}/fd")), threads
