@@ -29,7 +29,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from xvirt_test import paths, rawrpc  # noqa: E402
 from xvirt_test.daemon import Daemon, start_libvirt_event_loop  # noqa: E402
 from xvirt_test.domains import SMALL_DOMAIN_XML, guest_files  # noqa: E402
-from xvirt_test.host import proc_figures  # noqa: E402
+from xvirt_test.host import proc_figures, proc_kib  # noqa: E402
 from xvirt_test.wait import wait_for  # noqa: E402
 
 import libvirt  # noqa: E402
@@ -42,16 +42,9 @@ SHARED = 6       # domains every client may start, destroy, suspend and look up
 libvirt.registerErrorHandler(lambda *_: None, None)
 
 
-
 def rss_split(pid):
     """(RssAnon, RssFile) in KiB: heap and stacks apart from code and data pages mapped from files."""
-    out = {}
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            key, _, value = line.partition(":")
-            if key in ("RssAnon", "RssFile"):
-                out[key] = int(value.split()[0])
-    return out.get("RssAnon", 0), out.get("RssFile", 0)
+    return proc_kib(pid, "RssAnon"), proc_kib(pid, "RssFile")
 
 
 def rss_limit(baseline_kib):

@@ -104,6 +104,19 @@ def sim_call(sim_dir, request):
     return reply["ok"]
 
 
+def proc_kib(pid, key, name="status"):
+    """The KiB figure `key` (VmRSS, RssAnon, Pss, ...) of /proc/PID/NAME; 0 once the process or the
+    line is gone."""
+    try:
+        with open(f"/proc/{pid}/{name}") as f:
+            for line in f:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1])
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        pass
+    return 0
+
+
 def proc_figures(pid):
     """(VmRSS KiB, open fds, threads) of a process, from /proc."""
     rss = threads = None
