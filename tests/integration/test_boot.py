@@ -96,12 +96,11 @@ class PygrubTest(unittest.TestCase):
 
     def spawn(self, disk, *extra):
         argv = [paths.HELPER, "-name", "grubby", "-M", "xenpv", "-m", "64", "-hda", disk, *extra,
-                "-qmp", f"unix:{self.mon},server,nowait", "--hypervisor", "sim", "--sim-dir", self.host.sim_dir]
+                *self.host.helper_args(self.mon)]
         return self.host.spawn(argv, log_name="grubby.log", env=self.env)
 
     def log(self):
-        with open(self.host.path("grubby.log"), errors="replace") as f:
-            return f.read()
+        return self.host.read("grubby.log")
 
     def monitor(self, proc):
         wait_for(lambda: os.path.exists(self.mon) or proc.poll() is not None, 30, "the monitor socket")
@@ -245,18 +244,10 @@ class HvmTest(unittest.TestCase):
         self.host.close()
 
     def log(self, name):
-        with open(self.host.path(f"{name}.log"), errors="replace") as f:
-            return f.read()
+        return self.host.read(f"{name}.log")
 
     def start(self, name, *args):
-        argv = [paths.HELPER, "-name", name, *args, "-qmp", f"unix:{self.mon},server,nowait",
-                "--hypervisor", "sim", "--sim-dir", self.host.sim_dir]
-        proc = self.host.spawn(argv, log_name=f"{name}.log")
-        wait_for(lambda: os.path.exists(self.mon) or proc.poll() is not None, 30, "the monitor socket")
-        self.assertIsNone(proc.poll(), self.log(name))
-        qmp = QmpClient(self.mon, timeout=30)
-        self.assertEqual(qmp.execute("qmp_capabilities"), {"return": {}})
-        return proc, qmp
+        return self.host.start_helper(["-name", name, *args], self.mon, f"{name}.log", qmp_timeout=30)
 
     def dm_pid(self, name):
         m = re.search(r"device model \S+ of guest '[^']+' is running \(pid (\d+)\)", self.log(name))

@@ -27,19 +27,12 @@ class HelperTest(unittest.TestCase):
         self.host.close()
 
     def start(self, *extra, name="demo"):
-        argv = [paths.HELPER, "-name", name, *extra, "-qmp", f"unix:{self.mon},server,nowait",
-                "--hypervisor", "sim", "--sim-dir", self.host.sim_dir]
-        proc = self.host.spawn(argv, log_name=f"{name}.log")
-        wait_for(lambda: os.path.exists(self.mon) or proc.poll() is not None, 20, "the monitor socket")
-        self.assertIsNone(proc.poll(), self.log(name))
-        qmp = QmpClient(self.mon)
+        proc, qmp = self.host.start_helper(["-name", name, *extra], self.mon, f"{name}.log", timeout=20)
         self.assertIn("QMP", qmp.greeting)
-        self.assertEqual(qmp.execute("qmp_capabilities"), {"return": {}})
         return proc, qmp
 
     def log(self, name="demo"):
-        with open(self.host.path(f"{name}.log"), errors="replace") as f:
-            return f.read()
+        return self.host.read(f"{name}.log")
 
     def test_pv_direct_kernel_boot_tree_console_and_powerdown(self):
         # The design's first command line, with real files.

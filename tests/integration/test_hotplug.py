@@ -7,9 +7,7 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from xvirt_test import paths  # noqa: E402
 from xvirt_test.host import TempHost, sim_call  # noqa: E402
-from xvirt_test.qmp import QmpClient  # noqa: E402
 from xvirt_test.wait import wait_for  # noqa: E402
 
 
@@ -27,19 +25,11 @@ class HotplugTest(unittest.TestCase):
         self.host.close()
 
     def start(self):
-        argv = [paths.HELPER, "-name", "hp", "-M", "xenpv", "-hda", self.boot, "-m", "256", "-smp", "4",
-                "-kernel", self.kernel, "-qmp", f"unix:{self.mon},server,nowait",
-                "--hypervisor", "sim", "--sim-dir", self.host.sim_dir]
-        proc = self.host.spawn(argv, log_name="hp.log")
-        wait_for(lambda: os.path.exists(self.mon) or proc.poll() is not None, 20, "the monitor socket")
-        self.assertIsNone(proc.poll(), self.log())
-        qmp = QmpClient(self.mon, timeout=40)
-        self.assertEqual(qmp.execute("qmp_capabilities"), {"return": {}})
-        return proc, qmp
+        return self.host.start_helper(["-name", "hp", "-M", "xenpv", "-hda", self.boot, "-m", "256", "-smp", "4",
+                                       "-kernel", self.kernel], self.mon, "hp.log", timeout=20, qmp_timeout=40)
 
     def log(self):
-        with open(self.host.path("hp.log"), errors="replace") as f:
-            return f.read()
+        return self.host.read("hp.log")
 
     def read(self, path):
         r = self.host.xenstore("read", path, check=False)

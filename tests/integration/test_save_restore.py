@@ -11,7 +11,6 @@ import unittest
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from xvirt_test import paths  # noqa: E402
 from xvirt_test.host import TempHost, sim_call  # noqa: E402
-from xvirt_test.qmp import QmpClient  # noqa: E402
 from xvirt_test.wait import wait_for  # noqa: E402
 
 MiB = 1 << 20
@@ -56,19 +55,7 @@ class SaveRestoreTest(unittest.TestCase):
     def helper(self, *args, name="demo"):
         self.n += 1
         mon = self.host.path(f"m{self.n}.qmp")
-        argv = [paths.HELPER, *args, "-qmp", f"unix:{mon},server,nowait", "--hypervisor", "sim",
-                "--sim-dir", self.host.sim_dir]
-        log = f"{name}-{self.n}.log"
-        proc = self.host.spawn(argv, log_name=log)
-        wait_for(lambda: os.path.exists(mon) or proc.poll() is not None, 30, "the monitor socket")
-        self.assertIsNone(proc.poll(), self.read(log))
-        qmp = QmpClient(mon, timeout=60)
-        self.assertEqual(qmp.execute("qmp_capabilities"), {"return": {}})
-        return proc, qmp
-
-    def read(self, name):
-        with open(self.host.path(name), errors="replace") as f:
-            return f.read()
+        return self.host.start_helper(list(args), mon, f"{name}-{self.n}.log", qmp_timeout=60)
 
     def boot(self, mem_mb=1024):
         return self.helper("-name", "demo", "-M", "xenpv", "-m", str(mem_mb), "-kernel", self.kernel,

@@ -13,7 +13,6 @@ import zlib
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from xvirt_test import paths  # noqa: E402
 from xvirt_test.host import TempHost  # noqa: E402
-from xvirt_test.qmp import QmpClient  # noqa: E402
 from xvirt_test.wait import recv_exact, wait_for  # noqa: E402
 
 MODULE = os.path.join(paths.BUILD, "helper", "xvirt-helper-vnc.so")
@@ -96,19 +95,13 @@ class VncTest(unittest.TestCase):
         self.host.close()
 
     def log(self):
-        with open(self.host.path("vnc.log"), errors="replace") as f:
-            return f.read()
+        return self.host.read("vnc.log")
 
     def test_console_text_on_the_vnc_screen(self):
         display = free_display()
-        argv = [paths.HELPER, "-name", "vncguest", "-M", "xenpv", "-m", "64", "-kernel", self.kernel,
-                "-append", "console=hvc0 drawn-on-vnc", "-serial", "null", "-vnc", f"127.0.0.1:{display}",
-                "-qmp", f"unix:{self.mon},server,nowait", "--hypervisor", "sim", "--sim-dir", self.host.sim_dir]
-        proc = self.host.spawn(argv, log_name="vnc.log")
-        wait_for(lambda: os.path.exists(self.mon) or proc.poll() is not None, 30, "the monitor socket")
-        self.assertIsNone(proc.poll(), self.log())
-        qmp = QmpClient(self.mon)
-        self.assertEqual(qmp.execute("qmp_capabilities"), {"return": {}})
+        proc, qmp = self.host.start_helper(["-name", "vncguest", "-M", "xenpv", "-m", "64", "-kernel", self.kernel,
+                                            "-append", "console=hvc0 drawn-on-vnc", "-serial", "null",
+                                            "-vnc", f"127.0.0.1:{display}"], self.mon, "vnc.log")
         self.assertEqual(qmp.execute("query-status")["return"]["status"], "running")
 
         jpeg, ppm = self.host.path("screen.jpg"), self.host.path("screen.ppm")
@@ -138,13 +131,9 @@ class VncTest(unittest.TestCase):
     def test_keys_typed_over_vnc_reach_the_guest_console(self):
         display = free_display()
         console = self.host.path("console.log")
-        argv = [paths.HELPER, "-name", "typist", "-M", "xenpv", "-m", "64", "-kernel", self.kernel,
-                "-serial", f"file:{console}", "-vnc", f"127.0.0.1:{display}",
-                "-qmp", f"unix:{self.mon},server,nowait", "--hypervisor", "sim", "--sim-dir", self.host.sim_dir]
-        proc = self.host.spawn(argv, log_name="vnc.log")
-        wait_for(lambda: os.path.exists(self.mon) or proc.poll() is not None, 30, "the monitor socket")
-        qmp = QmpClient(self.mon)
-        self.assertEqual(qmp.execute("qmp_capabilities"), {"return": {}})
+        proc, qmp = self.host.start_helper(["-name", "typist", "-M", "xenpv", "-m", "64", "-kernel", self.kernel,
+                                            "-serial", f"file:{console}", "-vnc", f"127.0.0.1:{display}"],
+                                           self.mon, "vnc.log")
 
         def console_has(text):
             with open(console, "rb") as f:
@@ -163,12 +152,8 @@ class VncTest(unittest.TestCase):
     def test_only_vnc_helpers_map_libvncserver(self):
         for name, extra in (("plain", []), ("withvnc", ["-vnc", f"127.0.0.1:{free_display()}"])):
             mon = self.host.path(f"{name}.qmp")
-            proc = self.host.spawn([paths.HELPER, "-name", name, "-kernel", self.kernel, "-serial", "null", *extra,
-                                    "-qmp", f"unix:{mon},server,nowait", "--hypervisor", "sim",
-                                    "--sim-dir", self.host.sim_dir], log_name=f"{name}.log")
-            wait_for(lambda: os.path.exists(mon) or proc.poll() is not None, 30, "the monitor socket")
-            qmp = QmpClient(mon)
-            self.assertEqual(qmp.execute("qmp_capabilities"), {"return": {}})
+            proc, qmp = self.host.start_helper(["-name", name, "-kernel", self.kernel, "-serial", "null", *extra],
+                                               mon, f"{name}.log")
             with open(f"/proc/{proc.pid}/maps") as f:
                 maps = f.read()
             self.assertEqual("libvncserver" in maps, name == "withvnc", name)

@@ -12,6 +12,7 @@ import subprocess
 import tempfile
 
 from . import paths
+from .qmp import QmpClient
 from .wait import wait_for
 
 
@@ -50,6 +51,28 @@ class TempHost:
                              stdin=subprocess.DEVNULL, **kw)
         self.procs.append(p)
         return p
+
+    def read(self, name):
+        """A file of this directory (a process's log, say) as text."""
+        with open(self.path(name), errors="replace") as f:
+            return f.read()
+
+    def helper_args(self, mon):
+        """The arguments that put an xvirt-helper on this host with its QMP monitor at `mon`."""
+        return ["-qmp", f"unix:{mon},server,nowait", "--hypervisor", "sim", "--sim-dir", self.sim_dir]
+
+    def start_helper(self, args, mon, log_name, timeout=30, qmp_timeout=10, env=None):
+        """Starts xvirt-helper with `args` on this host and connects to its monitor, past
+        qmp_capabilities; returns (process, QmpClient). Fails with the helper's log if it exits first."""
+        proc = self.spawn([paths.HELPER, *args, *self.helper_args(mon)], log_name=log_name, env=env or self.env)
+        wait_for(lambda: os.path.exists(mon) or proc.poll() is not None, timeout, "the monitor socket")
+        if proc.poll() is not None:
+            raise AssertionError(f"xvirt-helper exited with status {proc.returncode}:\n{self.read(log_name)}")
+        qmp = QmpClient(mon, timeout=qmp_timeout)
+        reply = qmp.execute("qmp_capabilities")
+        if reply != {"return": {}}:
+            raise AssertionError(f"qmp_capabilities answered {reply}")
+        return proc, qmp
 
     def run(self, argv, check=True, **kw):
         return subprocess.run(argv, env=kw.pop("env", self.env), capture_output=True, text=True,
