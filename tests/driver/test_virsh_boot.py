@@ -10,6 +10,7 @@ import unittest
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from xvirt_test import paths, runner  # noqa: E402
 from xvirt_test.daemon import XvirtdTestCase  # noqa: E402
+from xvirt_test.host import guest_ram  # noqa: E402
 from xvirt_test.wait import wait_for  # noqa: E402
 
 PYGRUB = "/usr/lib/xen-4.17/bin/pygrub"
@@ -41,12 +42,6 @@ class VirshBootTest(XvirtdTestCase):
     def domid(self, name):
         return int(self.d.virsh("domid", name).stdout.strip())
 
-    def ram(self, domid, offset, length):
-        path = os.path.join(self.d.run, "xvirt", "sim", "mem", f"dom{domid}.ram")
-        with open(path, "rb") as f:
-            f.seek(offset)
-            return f.read(length)
-
     @unittest.skipUnless(os.access(PYGRUB, os.X_OK), "needs Debian's pygrub (xen-utils-4.17)")
     def test_demo_pygrub_example_boots_through_pygrub(self):
         images = os.path.join(self.d.dir, "images")
@@ -68,7 +63,7 @@ class VirshBootTest(XvirtdTestCase):
         self.d.virsh("define", path)
         self.d.virsh("start", "demo-pygrub")
         self.assertEqual(self.d.virsh("domstate", "demo-pygrub").stdout.strip(), "running")
-        self.assertEqual(self.ram(self.domid("demo-pygrub"), 0x100000, len(kernel)), kernel)
+        self.assertEqual(guest_ram(self.d.sim_dir, self.domid("demo-pygrub"), 0x100000, len(kernel)), kernel)
         self.d.virsh("destroy", "demo-pygrub")
         self.d.virsh("undefine", "demo-pygrub")
 

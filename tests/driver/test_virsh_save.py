@@ -4,7 +4,6 @@ file), its xenstore devices and its console survive; flags, managed save, undefi
 damaged images and managed save at daemon stop/start behave as libvirt's do.
 
 Usage (meson does this): test_virsh_save.py [XVIRTD [XVIRT_XL]]."""
-import hashlib
 import os
 import queue
 import sys
@@ -13,6 +12,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from xvirt_test import runner  # noqa: E402
 from xvirt_test.daemon import start_libvirt_event_loop  # noqa: E402
 from xvirt_test.domains import DomainTestCase  # noqa: E402
+from xvirt_test.host import guest_ram_digest, guest_ram_path  # noqa: E402
 from xvirt_test.wait import wait_for  # noqa: E402
 
 
@@ -21,18 +21,11 @@ class SaveTestCase(DomainTestCase):
         self.images = os.path.join(self.d.dir, "images-" + self.id().rsplit(".", 1)[-1])
         os.makedirs(self.images, exist_ok=True)
 
-    def ram(self, domid):
-        return os.path.join(self.sim_dir, "mem", f"dom{domid}.ram")
-
     def digest(self, domid):
-        h = hashlib.sha256()
-        with open(self.ram(domid), "rb") as f:
-            for chunk in iter(lambda: f.read(8 << 20), b""):
-                h.update(chunk)
-        return h.hexdigest()
+        return guest_ram_digest(self.sim_dir, domid)
 
     def scribble(self, domid):
-        with open(self.ram(domid), "r+b") as f:
+        with open(guest_ram_path(self.sim_dir, domid), "r+b") as f:
             for i in range(4):
                 f.seek((8 + 16 * i) << 20)
                 f.write(os.urandom(1 << 20))

@@ -11,7 +11,7 @@ import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from xvirt_test import paths  # noqa: E402
-from xvirt_test.host import TempHost  # noqa: E402
+from xvirt_test.host import TempHost, guest_ram  # noqa: E402
 from xvirt_test.qmp import QmpClient  # noqa: E402
 from xvirt_test.wait import wait_for  # noqa: E402
 
@@ -32,12 +32,6 @@ menuentry 'Beta Linux' {{
   linux /boot/vmlinuz-beta root=/dev/xvda beta-entry
 }}
 """
-
-
-def guest_memory(host, domid, offset, length):
-    with open(os.path.join(host.sim_dir, "mem", f"dom{domid}.ram"), "rb") as f:
-        f.seek(offset)
-        return f.read(length)
 
 
 class PtyReader:
@@ -118,10 +112,10 @@ class PygrubTest(unittest.TestCase):
     def assert_booted(self, qmp, kernel, ramdisk=None):
         self.assertEqual(qmp.execute("query-status")["return"]["status"], "running")
         domid = qmp.execute("query-domain")["return"]["domid"]
-        self.assertEqual(guest_memory(self.host, domid, PV_KERNEL_OFFSET, len(kernel)), kernel)
+        self.assertEqual(guest_ram(self.host.sim_dir, domid, PV_KERNEL_OFFSET, len(kernel)), kernel)
         if ramdisk is not None:
             at = (PV_KERNEL_OFFSET + len(kernel) + PAGE - 1) // PAGE * PAGE
-            self.assertEqual(guest_memory(self.host, domid, at, len(ramdisk)), ramdisk)
+            self.assertEqual(guest_ram(self.host.sim_dir, domid, at, len(ramdisk)), ramdisk)
         # pygrub's copies of the kernel and ramdisk are gone once the domain is built.
         self.assertEqual(os.listdir(self.tmp), [])
         return domid
@@ -261,12 +255,12 @@ class HvmTest(unittest.TestCase):
         # hvmloader at 1 MiB, the kernel's protected-mode part (not its setup sectors) at 2 MiB.
         with open(HVMLOADER, "rb") as f:
             firmware = f.read()
-        self.assertEqual(guest_memory(self.host, domid, HVM_FIRMWARE_OFFSET, len(firmware)), firmware)
-        self.assertEqual(guest_memory(self.host, domid, DIRECT_KERNEL_OFFSET, len(self.payload)), self.payload)
+        self.assertEqual(guest_ram(self.host.sim_dir, domid, HVM_FIRMWARE_OFFSET, len(firmware)), firmware)
+        self.assertEqual(guest_ram(self.host.sim_dir, domid, DIRECT_KERNEL_OFFSET, len(self.payload)), self.payload)
         with open(self.initrd, "rb") as f:
             initrd = f.read()
         at = (DIRECT_KERNEL_OFFSET + len(self.payload) + PAGE - 1) // PAGE * PAGE
-        self.assertEqual(guest_memory(self.host, domid, at, len(initrd)), initrd)
+        self.assertEqual(guest_ram(self.host.sim_dir, domid, at, len(initrd)), initrd)
 
         # The device model: a child of the helper, registered in xenstore as QEMU does, its output in the log.
         pid = self.dm_pid("hvm")
@@ -326,9 +320,9 @@ class HvmTest(unittest.TestCase):
         self.assertEqual(dom["type"], "pvh")
         with open(kernel, "rb") as f:
             data = f.read()
-        self.assertEqual(guest_memory(self.host, dom["domid"], DIRECT_KERNEL_OFFSET, len(data)), data)
+        self.assertEqual(guest_ram(self.host.sim_dir, dom["domid"], DIRECT_KERNEL_OFFSET, len(data)), data)
         # No firmware and no device model for PVH.
-        self.assertEqual(guest_memory(self.host, dom["domid"], HVM_FIRMWARE_OFFSET, 4096), b"\0" * 4096)
+        self.assertEqual(guest_ram(self.host.sim_dir, dom["domid"], HVM_FIRMWARE_OFFSET, 4096), b"\0" * 4096)
         self.assertNotIn("device model", self.log("pvh"))
         pty = PtyReader(qmp.execute("query-chardev")["return"][0]["filename"][4:])
         try:

@@ -2,7 +2,6 @@
 1 GiB guest's memory, xenstore devices and console survive save -> --restore; truncated, altered
 and foreign images are refused before any domain exists; a failed save leaves the guest running
 and no image behind."""
-import hashlib
 import os
 import select
 import sys
@@ -10,25 +9,10 @@ import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from xvirt_test import paths  # noqa: E402
-from xvirt_test.host import TempHost, sim_call  # noqa: E402
+from xvirt_test.host import TempHost, guest_ram_digest, guest_ram_path, sim_call  # noqa: E402
 from xvirt_test.wait import wait_for  # noqa: E402
 
 MiB = 1 << 20
-
-
-def ram_path(host, domid):
-    return os.path.join(host.sim_dir, "mem", f"dom{domid}.ram")
-
-
-def ram_digest(host, domid):
-    """SHA-256 of the guest's whole RAM, read from the simulated host's RAM file."""
-    h = hashlib.sha256()
-    with open(ram_path(host, domid), "rb") as f:
-        while True:
-            chunk = f.read(16 * MiB)
-            if not chunk:
-                return h.hexdigest()
-            h.update(chunk)
 
 
 def runs_unsuspended(test, host, domid):
@@ -63,9 +47,9 @@ class SaveRestoreTest(unittest.TestCase):
 
     def fill_ram(self, domid, mib):
         """Writes `mib` MiB of random bytes in 1 MiB pieces spread over the guest's RAM."""
-        size = os.path.getsize(ram_path(self.host, domid))
+        size = os.path.getsize(guest_ram_path(self.host.sim_dir, domid))
         step = (size // 2) // mib // MiB * MiB
-        with open(ram_path(self.host, domid), "r+b") as f:
+        with open(guest_ram_path(self.host.sim_dir, domid), "r+b") as f:
             for i in range(mib):
                 f.seek(16 * MiB + i * step)
                 f.write(os.urandom(MiB))
@@ -114,7 +98,7 @@ class SaveRestoreTest(unittest.TestCase):
         self.assertEqual(sorted(devices.values()), sorted([self.disk, self.disk2]))
         self.fill_ram(domid, 64)
         self.assertEqual(qmp.execute("stop"), {"return": {}})
-        before = ram_digest(self.host, domid)
+        before = guest_ram_digest(self.host.sim_dir, domid)
 
         image = os.path.join(self.images, "demo.save")
         reply = qmp.execute("save", {"file": image, "running": True}, id="s")
@@ -137,7 +121,7 @@ class SaveRestoreTest(unittest.TestCase):
         dom2 = qmp2.execute("query-domain")["return"]
         self.assertNotEqual(dom2["domid"], domid)
         self.assertEqual(dom2["name"], "demo")
-        self.assertEqual(ram_digest(self.host, dom2["domid"]), before)
+        self.assertEqual(guest_ram_digest(self.host.sim_dir, dom2["domid"]), before)
         restored = self.backends(dom2["domid"])
         self.assertEqual(sorted(restored.values()), sorted(devices.values()))
 

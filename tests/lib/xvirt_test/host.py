@@ -3,6 +3,7 @@
 Every test gets its own directory with its own simulated Xen host, so tests are hermetic and can
 run in parallel.
 """
+import hashlib
 import json
 import os
 import shutil
@@ -107,6 +108,27 @@ class TempHost:
             except (ValueError, ProcessLookupError, TimeoutError):
                 pass
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def guest_ram_path(sim_dir, domid):
+    """The file that is a guest's RAM on the simulated host."""
+    return os.path.join(sim_dir, "mem", f"dom{domid}.ram")
+
+
+def guest_ram(sim_dir, domid, offset, length):
+    """`length` bytes of a guest's RAM from guest-physical `offset`."""
+    with open(guest_ram_path(sim_dir, domid), "rb") as f:
+        f.seek(offset)
+        return f.read(length)
+
+
+def guest_ram_digest(sim_dir, domid):
+    """SHA-256 of a guest's whole RAM."""
+    h = hashlib.sha256()
+    with open(guest_ram_path(sim_dir, domid), "rb") as f:
+        for chunk in iter(lambda: f.read(16 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 def sim_call(sim_dir, request):
