@@ -157,8 +157,8 @@ class CrashTest:
     KIND_WEIGHTS = {"xvirtd": 6, "helper": 3, "simxen": 1}
 
     def __init__(self, xvirtd, xl, rounds, seed, workers=4, names_per_worker=2, kinds=("xvirtd", "helper", "simxen")):
-        paths.XVIRTD = xvirtd
-        self.xl, self.rounds, self.seed = xl, rounds, seed
+        paths.XVIRTD, paths.XVIRT_XL = xvirtd, xl
+        self.rounds, self.seed = rounds, seed
         self.kinds = list(kinds)
         self.simxen = os.environ.get("XVIRT_SIMXEN") or os.path.join(
             os.path.dirname(os.path.dirname(os.path.abspath(xl))), "sim", "daemon", "xvirt-simxen")
@@ -199,8 +199,7 @@ class CrashTest:
 
     # --- the host as it really is ---------------------------------------------------------------
     def sim_domains(self):
-        out = subprocess.run([self.xl, "--hypervisor", "sim", "--sim-dir", self.sim_dir, "list"],
-                             capture_output=True, text=True, timeout=30, check=True).stdout
+        out = self.d.xl("list").stdout
         doms = []
         for line in out.splitlines()[1:]:
             f = line.split()
@@ -301,8 +300,7 @@ class CrashTest:
 
     def xenstore_list(self, path):
         """The children of `path` in the simulated host's xenstore ([] when it is absent)."""
-        env = dict(os.environ, XENSTORED_PATH=os.path.join(self.sim_dir, "xenstored", "socket"))
-        r = subprocess.run(["xenstore-list", path], env=env, capture_output=True, text=True, timeout=30)
+        r = self.d.xs("list", path, check=False)
         return r.stdout.split() if r.returncode == 0 else []
 
     # --- the rounds ------------------------------------------------------------------------------
@@ -390,14 +388,11 @@ class CrashTest:
                 self.crashed_reported += self.crashed(n, strict)
         for p in self.simxen_procs:
             p.poll()
-        if self.simxen_pid() == pid or subprocess.run(
-                [self.xl, "--hypervisor", "sim", "--sim-dir", self.sim_dir, "list"], capture_output=True,
-                timeout=30).returncode != 0:
+        if self.simxen_pid() == pid or self.d.xl("list", check=False).returncode != 0:
             self.simxen_procs.append(subprocess.Popen([self.simxen, "--dir", self.sim_dir], start_new_session=True,
                                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        wait_for(lambda: subprocess.run([self.xl, "--hypervisor", "sim", "--sim-dir", self.sim_dir, "list"],
-                                        capture_output=True, timeout=30).returncode == 0,
-                 timeout=60, what="the simulated host to come back")
+        wait_for(lambda: self.d.xl("list", check=False).returncode == 0, timeout=60,
+                 what="the simulated host to come back")
         # The same xvirtd, without a restart, starts a guest on the host that came back.
         conn = libvirt.open(self.d.uri)
         try:

@@ -128,7 +128,7 @@ class VirshLifecycleTest(DomainTestCase):
         name, uuid = "self1", "5a0cfb8e-5d1c-4b0e-8f57-7e1f2a3b4c06"
         domid = self.start_domain(name, uuid)
         # What a guest's own `poweroff` does: the xenstore control node, written inside the guest's tree.
-        self.xs("write", f"/local/domain/{domid}/control/shutdown", "poweroff")
+        self.d.xs("write", f"/local/domain/{domid}/control/shutdown", "poweroff")
         self.wait_state(name, "shut off (shutdown)")
 
     def test_killed_helper_marks_the_domain_crashed_and_destroys_the_orphan(self):
@@ -136,7 +136,7 @@ class VirshLifecycleTest(DomainTestCase):
         domid = self.start_domain(name, uuid)
 
         def xs_exists(path):
-            return self.xs("exists", path, check=False).returncode == 0
+            return self.d.xs("exists", path, check=False).returncode == 0
 
         self.assertTrue(xs_exists(f"/local/domain/0/backend/vbd/{domid}") or
                         xs_exists(f"/local/domain/0/backend/qdisk/{domid}"), "the guest has a disk")

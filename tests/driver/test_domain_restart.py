@@ -45,7 +45,7 @@ class DaemonRestartTest(DomainTestCase):
         # While xvirtd is away: one helper dies (its domain stays behind), one domain is destroyed
         # (its helper notices and exits).
         os.kill(lost_helper, signal.SIGKILL)
-        self.xl("destroy", str(ids[gone]))
+        self.d.xl("destroy", str(ids[gone]))
         self.d.restart(signal.SIGKILL)
         self.assertEqual(self.state(keep), "paused (user)")
         self.assertEqual(self.domid(keep), ids[keep])
@@ -63,7 +63,7 @@ class DaemonRestartTest(DomainTestCase):
     def test_domain_destroyed_outside_xvirtd_is_noticed_without_restart(self):
         name = "xd1"
         domid = self.start_domain(name, "5a0cfb8e-5d1c-4b0e-8f57-7e1f2a3b4c19")
-        self.xl("destroy", str(domid))
+        self.d.xl("destroy", str(domid))
         self.wait_state(name, "shut off (destroyed)")
         self.assertFalse(os.path.exists(os.path.join(self.d.run, "xvirt", "domains", name + ".xml")))
         self.virsh("start", name)  # and it starts again, with one helper

@@ -26,7 +26,7 @@ class HotplugTestCase(DomainTestCase):
         return write_file(os.path.join(self.d.dir, name), size=size)
 
     def xs_read(self, path):
-        r = self.xs("read", path, check=False)
+        r = self.d.xs("read", path, check=False)
         return r.stdout.strip() if r.returncode == 0 else None
 
     def python_events(self):
@@ -68,7 +68,7 @@ class DiskHotplugTest(HotplugTestCase):
         # A block source (raw) is served by blkback: backend/vbd, where `xl block-list` looks.
         self.virsh("attach-disk", name, img, "xvdc", "--sourcetype", "block")
         self.assertIn(f"<source dev='{img}'/>", self.live_xml(name))
-        tree = self.xs("ls", f"/local/domain/0/backend/vbd/{domid}/{XVDC}").stdout
+        tree = self.d.xs("ls", f"/local/domain/0/backend/vbd/{domid}/{XVDC}").stdout
         self.assertIn(f'params = "{img}"', tree)
         self.assertIn('state = "4"', tree)
         self.virsh("detach-disk", name, "xvdc")
@@ -132,7 +132,7 @@ class DiskHotplugTest(HotplugTestCase):
         self.assertIn("missing.img", r.stderr)
         self.assertEqual(self.live_xml(name), before_live)
         self.assertEqual(self.config_xml(name), before_config)
-        self.assertEqual(self.xs("list", f"/local/domain/{domid}/device/vbd").stdout.split(), ["51712"])
+        self.assertEqual(self.d.xs("list", f"/local/domain/{domid}/device/vbd").stdout.split(), ["51712"])
         # A shut-off guest has nothing live to change.
         self.virsh("destroy", name)
         r = self.virsh("attach-disk", name, img, "xvdb", "--live", check=False)
@@ -250,7 +250,7 @@ class DeviceEventTest(HotplugTestCase):
 
         # The backend removed behind xvirtd's back (as `xl block-detach` from another toolstack, or
         # an admin's xenstore-rm would): the device leaves the live XML and the event is raised.
-        self.xs("rm", f"/local/domain/0/backend/qdisk/{domid}/{XVDB}")
+        self.d.xs("rm", f"/local/domain/0/backend/qdisk/{domid}/{XVDB}")
         self.assertEqual(got.get(timeout=20), ("removed", name, "xvdb"))
         wait_for(lambda: "xvdb" not in self.live_xml(name), what="xvdb to leave the live XML")
         wait_for(lambda: any("device-removed" in x and "xvdb" in x for x in drain(lines, seen)),
@@ -291,8 +291,8 @@ class RemovedWhileAwayTest(HotplugTestCase):
         self.virsh("attach-disk", name, img, "xvdb")
         self.virsh("attach-interface", name, "bridge", "xenbr0", "--mac", "00:16:3e:5a:00:10")
         self.d.kill(signal.SIGTERM)
-        self.xs("rm", f"/local/domain/0/backend/qdisk/{domid}/{XVDB}")
-        self.xs("rm", f"/local/domain/0/backend/vif/{domid}/0")
+        self.d.xs("rm", f"/local/domain/0/backend/qdisk/{domid}/{XVDB}")
+        self.d.xs("rm", f"/local/domain/0/backend/vif/{domid}/0")
         self.d.start()
         xml = self.live_xml(name)
         self.assertNotIn("xvdb", xml)
@@ -319,7 +319,7 @@ class ConcurrentRemovalTest(HotplugTestCase):
         attach.start()
         wait_for(lambda: self.xs_read(f"/local/domain/{domid}/device/vbd/{XVDC}/state") == "1",
                  what="xvdc waiting for the guest")
-        self.xs("rm", f"/local/domain/0/backend/qdisk/{domid}/{XVDB}")
+        self.d.xs("rm", f"/local/domain/0/backend/qdisk/{domid}/{XVDB}")
         self.assertEqual(got.get(timeout=20), "xvdb")
         sim_call(self.sim_dir, {"op": "fault", "stall_frontend": domid, "stall": False})
         attach.join(30)

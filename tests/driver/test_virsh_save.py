@@ -31,9 +31,9 @@ class SaveTestCase(DomainTestCase):
                 f.write(os.urandom(1 << 20))
 
     def disk_backend(self, domid):
-        r = self.xs("read", f"/local/domain/0/backend/qdisk/{domid}/51712/params", check=False)
+        r = self.d.xs("read", f"/local/domain/0/backend/qdisk/{domid}/51712/params", check=False)
         if r.returncode != 0:
-            r = self.xs("read", f"/local/domain/0/backend/vbd/{domid}/51712/params", check=False)
+            r = self.d.xs("read", f"/local/domain/0/backend/vbd/{domid}/51712/params", check=False)
         return r.stdout.strip()
 
     def started(self, name, uuid, *flags):
@@ -49,7 +49,7 @@ class VirshSaveTest(SaveTestCase):
     def test_save_restore_keeps_memory_devices_and_console(self):
         name = "sv1"
         domid = self.started(name, "6b0cfb8e-5d1c-4b0e-8f57-7e1f2a3b4c01")
-        wait_for(lambda: self.xs("read", f"/local/domain/{domid}/device/vbd/51712/state", check=False).stdout.strip() == "4",
+        wait_for(lambda: self.d.xs("read", f"/local/domain/{domid}/device/vbd/51712/state", check=False).stdout.strip() == "4",
                  what="xvda to connect")
         self.scribble(domid)
         self.virsh("suspend", name)  # so the memory cannot change between the two digests
@@ -69,7 +69,7 @@ class VirshSaveTest(SaveTestCase):
         self.assertEqual(self.disk_backend(domid2), self.disk)
         self.virsh("resume", name)
         self.assertEqual(self.state(name), "running (unpaused)")
-        wait_for(lambda: self.xs("read", f"/local/domain/{domid2}/device/vbd/51712/state", check=False).stdout.strip() == "4",
+        wait_for(lambda: self.d.xs("read", f"/local/domain/{domid2}/device/vbd/51712/state", check=False).stdout.strip() == "4",
                  what="xvda to connect again")
         # The console answers the restored guest, which did not boot again.
         pty = self.virsh("ttyconsole", name).stdout.strip()

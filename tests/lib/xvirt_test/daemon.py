@@ -108,6 +108,17 @@ class Daemon:
             raise AssertionError(f"{cmd} failed ({p.returncode}): {p.stderr}\nxvirtd log:\n{self.logtext()[-3000:]}")
         return p
 
+    def xl(self, *args, check=True):
+        """xvirt-xl on this daemon's simulated host."""
+        return subprocess.run([paths.XVIRT_XL, "--hypervisor", "sim", "--sim-dir", self.sim_dir, *args],
+                              capture_output=True, text=True, timeout=30, check=check)
+
+    def xs(self, tool, *args, check=True):
+        """Debian's xenstore-TOOL on this daemon's simulated host."""
+        env = dict(self.env, XENSTORED_PATH=os.path.join(self.sim_dir, "xenstored", "socket"))
+        return subprocess.run([f"xenstore-{tool}", *args], env=env, capture_output=True, text=True, timeout=30,
+                              check=check)
+
     def stop(self):
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)

@@ -3,9 +3,7 @@
 """
 import os
 import re
-import subprocess
 
-from . import paths
 from .daemon import XvirtdTestCase
 from .wait import wait_for
 
@@ -115,24 +113,13 @@ class DomainTestCase(XvirtdTestCase):
     def domid(self, name):
         return int(self.virsh("domid", name).stdout.strip())
 
-    def xl(self, *args):
-        """xvirt-xl on this class's simulated host."""
-        return subprocess.run([paths.XVIRT_XL, "--hypervisor", "sim", "--sim-dir", self.sim_dir, *args],
-                              capture_output=True, text=True, timeout=30, check=True)
-
     def sim_domids(self):
         ids = set()
-        for line in self.xl("list").stdout.splitlines()[1:]:
+        for line in self.d.xl("list").stdout.splitlines()[1:]:
             fields = line.split()
             if len(fields) >= 2 and fields[1].isdigit():
                 ids.add(int(fields[1]))
         return ids
-
-    def xs(self, tool, *args, check=True):
-        """Debian's xenstore-TOOL on this class's simulated host."""
-        env = dict(self.d.env, XENSTORED_PATH=os.path.join(self.sim_dir, "xenstored", "socket"))
-        return subprocess.run([f"xenstore-{tool}", *args], env=env, capture_output=True, text=True, timeout=30,
-                              check=check)
 
     def helper_pid(self, name):
         status = os.path.join(self.d.run, "xvirt", "domains", name + ".xml")
