@@ -16,8 +16,7 @@ using xvirt::test::MonitorTestClient;
 class MonitorServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = xvirt::test::makeTempDir("xvirt-mon");
-    ASSERT_FALSE(dir_.empty());
+    ASSERT_TRUE(dir_.ok());
     server_ = std::make_unique<MonitorServer>(MonitorSchema::builtin(),
                                               Json::object({{"qemu", Json::object({{"major", 0}})}}));
     server_->addSyncCommand("query-status", [](const Json&) -> QmpResult {
@@ -28,21 +27,20 @@ class MonitorServerTest : public ::testing::Test {
       return Json::object();
     });
     server_->addCommand("cont", [this](const Json&, MonitorServer::Reply reply) { deferred_ = reply; });
-    ASSERT_TRUE(server_->listen(dir_ + "/mon.sock").ok());
+    ASSERT_TRUE(server_->listen(dir_ / "mon.sock").ok());
   }
   void TearDown() override {
     server_.reset();
-    xvirt::test::removeTree(dir_);
   }
   MonitorTestClient connect() {
-    MonitorTestClient c(dir_ + "/mon.sock");
+    MonitorTestClient c(dir_ / "mon.sock");
     EXPECT_TRUE(c.connected());
     Json greeting = c.readJson();
     EXPECT_TRUE(greeting.get("QMP")) << greeting.dump();
     return c;
   }
 
-  std::string dir_;
+  xvirt::test::TempDir dir_{"xvirt-mon"};
   std::unique_ptr<MonitorServer> server_;
   MonitorServer::Reply deferred_;
 };

@@ -16,9 +16,8 @@ using namespace std::chrono_literals;
 class MonitorClientTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = xvirt::test::makeTempDir("xvirt-monc");
-    ASSERT_FALSE(dir_.empty());
-    path_ = dir_ + "/m.sock";
+    ASSERT_TRUE(dir_.ok());
+    path_ = dir_ / "m.sock";
     server_ = std::make_unique<helper::MonitorServer>(helper::MonitorSchema::builtin(), Json::object());
     server_->addSyncCommand("query-status", [](const Json&) -> helper::QmpResult {
       return Json::object({{"status", "running"}, {"running", true}});
@@ -43,10 +42,10 @@ class MonitorClientTest : public ::testing::Test {
     stopLoop();
     g_main_loop_unref(loop_);
     server_.reset();
-    xvirt::test::removeTree(dir_);
   }
 
-  std::string dir_, path_;
+  xvirt::test::TempDir dir_{"xvirt-monc"};
+  std::string path_;
   std::unique_ptr<helper::MonitorServer> server_;
   GMainLoop* loop_ = nullptr;
   std::thread thread_;
@@ -89,7 +88,7 @@ TEST_F(MonitorClientTest, EofIsReportedAndLaterCommandsFailFast) {
 }
 
 TEST_F(MonitorClientTest, ConnectGivesUpWhenTheHelperIsDead) {
-  auto r = driver::MonitorClient::connect(dir_ + "/absent.sock", 5s, [] { return false; });
+  auto r = driver::MonitorClient::connect(dir_ / "absent.sock", 5s, [] { return false; });
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().message, "The helper exited before its monitor came up.");
 }
