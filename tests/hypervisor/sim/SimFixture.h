@@ -36,8 +36,7 @@ using xvirt::test::waitUntil;
 class SimFixture : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = xvirt::test::makeTempDir("xvirt-sim");
-    ASSERT_FALSE(dir_.empty());
+    ASSERT_TRUE(tmp_.ok());
     Status s = ensureSimHost(dir_);
     ASSERT_TRUE(s.ok()) << s.error().message;
     auto h = openSimHypervisor(dir_);
@@ -52,7 +51,6 @@ class SimFixture : public ::testing::Test {
     if (xs_) xs_close(xs_);
     hyp_.reset();
     stopDaemon();
-    xvirt::test::removeTree(dir_);
   }
 
   pid_t daemonPid() const {
@@ -149,7 +147,8 @@ class SimFixture : public ::testing::Test {
     return ok;
   }
 
-  std::string dir_;
+  xvirt::test::TempDir tmp_{"xvirt-sim"};  // removed after TearDown stopped the daemon
+  std::string dir_ = tmp_.path();
   std::unique_ptr<SimHypervisor> hyp_;
   struct xs_handle* xs_ = nullptr;
   std::string kernel_;
