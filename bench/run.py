@@ -29,8 +29,9 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests", "integration"))
-from xvirt_testlib import connectable  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests", "lib"))
+from xvirt_test.host import proc_kib  # noqa: E402
+from xvirt_test.wait import connectable  # noqa: E402
 LIBVIRT_DRIVERS = "/usr/lib/x86_64-linux-gnu/libvirt/connection-driver"
 
 PV_XML = """<domain type='xen'><name>@NAME@</name><memory unit='MiB'>64</memory><vcpu>1</vcpu>
@@ -43,17 +44,6 @@ TEST_XML = """<domain type='test'><name>@NAME@</name><memory unit='MiB'>64</memo
 QEMU_XML = """<domain type='qemu'><name>@NAME@</name><memory unit='MiB'>64</memory><vcpu>1</vcpu>
 <os><type arch='x86_64'>hvm</type></os></domain>
 """
-
-
-def rss_kib(pid):
-    try:
-        with open(f"/proc/{pid}/status") as st:
-            for line in st:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-    except FileNotFoundError:
-        pass
-    return 0
 
 
 class Daemon:
@@ -72,7 +62,7 @@ class Daemon:
             time.sleep(0.05)
 
     def rss_kib(self):
-        return rss_kib(self.proc.pid)
+        return proc_kib(self.proc.pid, "VmRSS")
 
     def stop(self):
         if self.proc.poll() is None:

@@ -16,8 +16,8 @@ import sys
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 OUT = ROOT / "fuzz" / "corpus"
 GOLDEN = ROOT / "tests" / "golden" / "domain-xml"
-sys.path.insert(0, str(ROOT / "tests" / "driver"))
-import rawrpc  # noqa: E402  (framing and XDR strings, shared with the byte-level tests)
+sys.path.insert(0, str(ROOT / "tests" / "lib"))
+from xvirt_test import rawrpc  # noqa: E402  (framing and XDR strings, shared with the byte-level tests)
 
 
 def write(target, name, data):

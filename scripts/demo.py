@@ -13,8 +13,8 @@ import tempfile
 BUILD = sys.argv[1]
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXAMPLES = os.path.join(ROOT, "examples")
-sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
-from xvirt_testlib import connectable, wait_for  # noqa: E402  (the project's one deadline wait)
+sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
+from xvirt_test.wait import connectable, wait_for  # noqa: E402  (the project's one deadline wait)
 SYSTEM = os.geteuid() == 0
 RUNTIME = "/run/xvirt" if SYSTEM else os.path.join(os.environ.get("XDG_RUNTIME_DIR", "/tmp"), "xvirt")
 SOCKET = os.path.join(RUNTIME, "xvirtd-sock")

@@ -33,8 +33,9 @@ import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), "tests", "integration"))
-from xvirt_testlib import connectable  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), "tests", "lib"))
+from xvirt_test.host import proc_kib  # noqa: E402
+from xvirt_test.wait import connectable  # noqa: E402
 
 PV_XML = """<domain type='xen'><name>{name}</name><memory unit='MiB'>{mem}</memory><vcpu>1</vcpu>
 <os><type arch='x86_64' machine='xenpv'>linux</type><kernel>{kernel}</kernel>
@@ -47,28 +48,6 @@ def cpu_ms(pid):
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
-
-
-def status_kib(pid, key):
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith(key + ":"):
-                    return int(line.split()[1])
-    except (FileNotFoundError, ProcessLookupError):
-        pass
-    return 0
-
-
-def pss_kib(pid):
-    try:
-        with open(f"/proc/{pid}/smaps_rollup") as f:
-            for line in f:
-                if line.startswith("Pss:"):
-                    return int(line.split()[1])
-    except (FileNotFoundError, ProcessLookupError, PermissionError):
-        pass
-    return 0
 
 
 def pids_of(work):
@@ -156,8 +135,8 @@ class Density:
         for pid, name in procs:
             e = by.setdefault(name, {"count": 0, "rss_kib": 0, "pss_kib": 0})
             e["count"] += 1
-            e["rss_kib"] += status_kib(pid, "VmRSS")
-            e["pss_kib"] += pss_kib(pid)
+            e["rss_kib"] += proc_kib(pid, "VmRSS")
+            e["pss_kib"] += proc_kib(pid, "Pss", "smaps_rollup")
         return by
 
     def virsh_list(self, expect):

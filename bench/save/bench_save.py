@@ -34,8 +34,9 @@ import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "integration"))
-from xvirt_testlib import QmpClient, wait_for  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "lib"))
+from xvirt_test.qmp import QmpClient  # noqa: E402
+from xvirt_test.wait import wait_for  # noqa: E402
 
 PAGE = 4096
 

@@ -1,4 +1,5 @@
 #include "common/File.h"
+#include "tests/lib/TestUtil.h"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -8,9 +9,9 @@
 using namespace xvirt;
 
 TEST(File, WriteAtomicThenRead) {
-  char tmpl[] = "/tmp/xvirt-file-XXXXXX";
-  ASSERT_NE(mkdtemp(tmpl), nullptr);
-  std::string dir = tmpl;
+  xvirt::test::TempDir tmp("xvirt-file");
+  ASSERT_TRUE(tmp.ok());
+  const std::string& dir = tmp.path();
   ASSERT_TRUE(makeDirs(dir + "/a/b", 0700).ok());
   std::string path = dir + "/a/b/f.xml";
   ASSERT_TRUE(writeFileAtomic(path, "hello", 0600).ok());
@@ -22,5 +23,4 @@ TEST(File, WriteAtomicThenRead) {
   ASSERT_EQ(stat(path.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   EXPECT_FALSE(readFile(dir + "/missing").ok());
-  std::system(("rm -rf " + dir).c_str());
 }

@@ -13,6 +13,7 @@
 #include "common/Crc32c.h"
 #include "common/File.h"
 #include "common/UniqueFd.h"
+#include "tests/lib/TestUtil.h"
 
 using namespace xvirt;
 
@@ -62,12 +63,9 @@ TEST(Crc32c, LanesAndCombineMatchTheReference) {
 class SaveImageTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/xvirt-saveimg-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
+    ASSERT_TRUE(dir_.ok());
   }
-  void TearDown() override { (void)std::system(("rm -rf " + dir_).c_str()); }
-  std::string dir_;
+  xvirt::test::TempDir dir_{"xvirt-saveimg"};
 };
 
 // The memory record's checksum read back from the file (the filler returns nullopt), computed by a
@@ -77,7 +75,7 @@ enum class CrcSource { ReadBack, Follower, Filler };
 class SaveImageCrcTest : public SaveImageTest, public ::testing::WithParamInterface<CrcSource> {};
 
 TEST_P(SaveImageCrcTest, RecordsReadBackAndDamageIsCorrupt) {
-  std::string path = dir_ + "/a.save";
+  std::string path = dir_ / "a.save";
   bool fillerKnowsCrc = GetParam() == CrcSource::Filler;
   // Larger than one 1 MiB piece, written in slow uneven parts, so a follower waits and reads partial pieces.
   const size_t kBytes = (3u << 20) + 5000;
@@ -112,16 +110,16 @@ TEST_P(SaveImageCrcTest, RecordsReadBackAndDamageIsCorrupt) {
 
   std::string flipped = *bytes;
   flipped[info->memoryOffset + 100] ^= 1;
-  ASSERT_TRUE(writeFileAtomic(dir_ + "/b.save", flipped).ok());
-  auto bad = saveimg::readSaveImage(dir_ + "/b.save", true);
+  ASSERT_TRUE(writeFileAtomic(dir_ / "b.save", flipped).ok());
+  auto bad = saveimg::readSaveImage(dir_ / "b.save", true);
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.error().code, ErrorCode::Corrupt);
   EXPECT_NE(bad.error().message.find("checksum"), std::string::npos);
   // Without verification the structure still reads (xvirtd's quick look at the XML).
-  EXPECT_TRUE(saveimg::readSaveImage(dir_ + "/b.save", false).ok());
+  EXPECT_TRUE(saveimg::readSaveImage(dir_ / "b.save", false).ok());
 
-  ASSERT_TRUE(writeFileAtomic(dir_ + "/c.save", bytes->substr(0, bytes->size() - 3)).ok());
-  auto cut = saveimg::readSaveImage(dir_ + "/c.save", false);
+  ASSERT_TRUE(writeFileAtomic(dir_ / "c.save", bytes->substr(0, bytes->size() - 3)).ok());
+  auto cut = saveimg::readSaveImage(dir_ / "c.save", false);
   ASSERT_FALSE(cut.ok());
   EXPECT_NE(cut.error().message.find("truncated"), std::string::npos);
 }
@@ -130,7 +128,7 @@ INSTANTIATE_TEST_SUITE_P(Crc, SaveImageCrcTest, ::testing::Values(CrcSource::Rea
 
 TEST_F(SaveImageTest, AbandonedWriterLeavesNothing) {
   {
-    auto w = saveimg::SaveImageWriter::create(dir_ + "/x.save");
+    auto w = saveimg::SaveImageWriter::create(dir_ / "x.save");
     ASSERT_TRUE(w.ok());
     ASSERT_TRUE((*w)->addRecord(saveimg::Record::GuestConfig, "{}").ok());
     Status failed = (*w)->addStreamRecord(saveimg::Record::Memory, [](int) -> Result<std::optional<uint32_t>> {
@@ -138,13 +136,13 @@ TEST_F(SaveImageTest, AbandonedWriterLeavesNothing) {
     });
     EXPECT_FALSE(failed.ok());
   }
-  EXPECT_EQ(std::system(("test -z \"$(ls -A " + dir_ + ")\"").c_str()), 0);
+  EXPECT_EQ(std::system(("test -z \"$(ls -A " + dir_.path() + ")\"").c_str()), 0);
 }
 
 // Images of more than 32 MiB are checked in slices on several threads (crc32cCombine joins them):
 // the result is the same, and damage in the last slice is caught as in the first.
 TEST_F(SaveImageTest, LargeImagesAreCheckedInSlices) {
-  std::string path = dir_ + "/big.save";
+  std::string path = dir_ / "big.save";
   std::string memory(40u << 20, '\0');
   for (size_t i = 0; i < memory.size(); i += 64) memory[i] = static_cast<char>(i / 64);
   {

@@ -1,5 +1,5 @@
-// FakeHypervisor: a fixed host (4.17.0, 4 CPUs, 8 GiB) for driver tests, used only until the
-// simulated Xen host links; domain operations are not supported by it.
+// FakeHypervisor: a fixed host (4.17.0, 4 CPUs, 8 GiB) for the driver's unit tests and the RPC
+// fuzzer, where no guest runs; domain operations are not supported by it.
 #pragma once
 
 #include "hypervisor/Hypervisor.h"

@@ -20,6 +20,7 @@
 #include "common/UniqueFd.h"
 #include "driver/rpc/Packet.h"
 #include "driver/rpc/Server.h"
+#include "tests/lib/TestUtil.h"
 
 namespace xvirt::rpc {
 namespace {
@@ -47,26 +48,23 @@ class TestHandler : public CallHandler {
 class RpcDispatchTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/xvirt-rpc-dispatch-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
+    ASSERT_TRUE(dir_.ok());
     ServerOptions options;
     options.workers = 1;  // a second pooled call would queue behind the blocked one
     std::shared_future<void> release = release_.get_future().share();
     server_ = std::make_unique<Server>(options, [release](Connection&) { return std::make_unique<TestHandler>(release); });
-    ASSERT_TRUE(server_->listenUnix(dir_ + "/sock", 0600, false).ok());
+    ASSERT_TRUE(server_->listenUnix(dir_ / "sock", 0600, false).ok());
     ASSERT_TRUE(server_->start().ok());
     fd_.reset(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
     sockaddr_un a{};
     a.sun_family = AF_UNIX;
-    std::strncpy(a.sun_path, (dir_ + "/sock").c_str(), sizeof a.sun_path - 1);
+    std::strncpy(a.sun_path, (dir_ / "sock").c_str(), sizeof a.sun_path - 1);
     ASSERT_EQ(::connect(fd_.get(), reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
   }
   void TearDown() override {
     if (!released_) release_.set_value();
     fd_.reset();
     server_.reset();
-    std::filesystem::remove_all(dir_);
   }
   void release() {
     released_ = true;
@@ -109,7 +107,7 @@ class RpcDispatchTest : public ::testing::Test {
     return true;
   }
 
-  std::string dir_;
+  xvirt::test::TempDir dir_{"xvirt-rpc-dispatch"};
   std::promise<void> release_;
   bool released_ = false;
   std::unique_ptr<Server> server_;

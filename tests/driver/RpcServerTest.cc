@@ -22,6 +22,7 @@
 #include "driver/rpc/ProcedureNumbers.h"
 #include "driver/rpc/Server.h"
 #include "tests/driver/FakeHypervisor.h"
+#include "tests/lib/TestUtil.h"
 
 namespace xvirt::driver {
 namespace {
@@ -92,22 +93,13 @@ class RawClient {
   UniqueFd fd_;
 };
 
-template <typename Pred>
-bool waitUntil(Pred pred, std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::yield();
-  }
-  return true;
-}
+using xvirt::test::waitUntil;
 
 class RpcServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/xvirt-rpc-test-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
+    dir_ = xvirt::test::makeTempDir("xvirt-rpc-test");
+    ASSERT_FALSE(dir_.empty());
     rpc::ServerOptions options;
     options.keepalive = rpc::KeepaliveConfig{1, 2};
     server_ = std::make_unique<rpc::Server>(options, [this](rpc::Connection& conn) {
@@ -119,8 +111,7 @@ class RpcServerTest : public ::testing::Test {
   }
   void TearDown() override {
     server_->stop();
-    std::string cmd = "rm -rf '" + dir_ + "'";
-    ASSERT_EQ(std::system(cmd.c_str()), 0);
+    xvirt::test::removeTree(dir_);
   }
   std::string sock() const { return dir_ + "/sock"; }
 

@@ -21,10 +21,8 @@ the counts; exits 1 on any violated invariant. XVIRT_CRASH_ROUNDS overrides the 
 """
 import argparse
 import collections
-import contextlib
 import os
 import random
-import re
 import signal
 import subprocess
 import sys
@@ -32,45 +30,19 @@ import threading
 import time
 import xml.etree.ElementTree as ET
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import test_xvirtd  # noqa: E402
-from test_xvirtd import Daemon, connectable, wait_for  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from xvirt_test import paths  # noqa: E402
+from xvirt_test.daemon import Daemon  # noqa: E402
+from xvirt_test.domains import SMALL_DOMAIN_XML, guest_files  # noqa: E402
+from xvirt_test.wait import wait_for  # noqa: E402
 
 import libvirt  # noqa: E402
 
-DOMAIN_XML = """<domain type='xen'>
-  <name>{name}</name>
-  <uuid>{uuid}</uuid>
-  <memory unit='MiB'>64</memory>
-  <vcpu>1</vcpu>
-  <os><type arch='x86_64' machine='xenpv'>linux</type><kernel>{kernel}</kernel></os>
-  <devices>
-    <disk type='file' device='disk'><source file='{disk}'/><target dev='xvda' bus='xen'/></disk>
-    <console type='pty'><target type='xen' port='0'/></console>
-  </devices>
-</domain>
-"""
 DISK_XML = "<disk type='file' device='disk'><source file='{path}'/><target dev='xvdb' bus='xen'/></disk>"
 LOST = (libvirt.VIR_ERR_SYSTEM_ERROR, libvirt.VIR_ERR_RPC, libvirt.VIR_ERR_INTERNAL_ERROR)
 
 
-def quiet(*_):
-    pass
-
-
-def guest_files(directory):
-    """A kernel the simulated host boots and two 1 MiB disks, in `directory`."""
-    kernel = os.path.join(directory, "vmlinuz")
-    with open(kernel, "wb") as f:
-        f.write(b"\x7fELF-xvirt-crash-kernel" + bytes(range(256)) * 16)
-    disks = [os.path.join(directory, n) for n in ("disk.img", "disk2.img")]
-    for p in disks:
-        with open(p, "wb") as f:
-            f.truncate(1 << 20)
-    return kernel, disks[0], disks[1]
-
-
-libvirt.registerErrorHandler(quiet, None)
+libvirt.registerErrorHandler(lambda *_: None, None)
 
 
 class Counts:
@@ -185,8 +157,8 @@ class CrashTest:
     KIND_WEIGHTS = {"xvirtd": 6, "helper": 3, "simxen": 1}
 
     def __init__(self, xvirtd, xl, rounds, seed, workers=4, names_per_worker=2, kinds=("xvirtd", "helper", "simxen")):
-        test_xvirtd.DAEMON, test_xvirtd.BACKEND = xvirtd, "sim"
-        self.xl, self.rounds, self.seed = xl, rounds, seed
+        paths.XVIRTD, paths.XVIRT_XL = xvirtd, xl
+        self.rounds, self.seed = rounds, seed
         self.kinds = list(kinds)
         self.simxen = os.environ.get("XVIRT_SIMXEN") or os.path.join(
             os.path.dirname(os.path.dirname(os.path.abspath(xl))), "sim", "daemon", "xvirt-simxen")
@@ -217,7 +189,7 @@ class CrashTest:
         self.violations = []
 
     def xml(self, name):
-        return DOMAIN_XML.format(name=name, uuid=self.uuids[name], kernel=self.kernel, disk=self.disk)
+        return SMALL_DOMAIN_XML.format(name=name, uuid=self.uuids[name], kernel=self.kernel, disk=self.disk)
 
     def save_path(self, name):
         return os.path.join(self.d.dir, name + ".save")
@@ -227,8 +199,7 @@ class CrashTest:
 
     # --- the host as it really is ---------------------------------------------------------------
     def sim_domains(self):
-        out = subprocess.run([self.xl, "--hypervisor", "sim", "--sim-dir", self.sim_dir, "list"],
-                             capture_output=True, text=True, timeout=30, check=True).stdout
+        out = self.d.xl("list").stdout
         doms = []
         for line in out.splitlines()[1:]:
             f = line.split()
@@ -329,8 +300,7 @@ class CrashTest:
 
     def xenstore_list(self, path):
         """The children of `path` in the simulated host's xenstore ([] when it is absent)."""
-        env = dict(os.environ, XENSTORED_PATH=os.path.join(self.sim_dir, "xenstored", "socket"))
-        r = subprocess.run(["xenstore-list", path], env=env, capture_output=True, text=True, timeout=30)
+        r = self.d.xs("list", path, check=False)
         return r.stdout.split() if r.returncode == 0 else []
 
     # --- the rounds ------------------------------------------------------------------------------
@@ -338,8 +308,7 @@ class CrashTest:
         self.killing = True
         self.kills_mid_op += sum(1 for w in self.workers if w.in_op)
         self.go.clear()
-        self.d.proc.send_signal(signal.SIGKILL)
-        self.d.proc.wait(timeout=20)
+        self.d.kill(signal.SIGKILL)
         # Let the clients notice the EOF and park before the host is inspected.
         wait_for(lambda: all(w.conn is None or not w.in_op for w in self.workers), timeout=60, what="clients to park")
         # Only the new daemon's pidfile (written once it serves) says it is up. Its socket alone
@@ -347,21 +316,7 @@ class CrashTest:
         # child it was forking until that child (killed with its parent) is scheduled to exit.
         # On a loaded CI machine a first call once failed right after the restart, with the new
         # daemon still recovering its guests; this is the reading that fits its log.
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(self.d.pidfile)
-        self.d.proc = subprocess.Popen(self.d.proc.args, env=self.d.env, stdout=self.d.log, stderr=subprocess.STDOUT)
-        wait_for(lambda: self.d.proc.poll() is not None or (self.serving_pid() == self.d.proc.pid and
-                                                           connectable(self.d.sock)), timeout=60, what="xvirtd's socket")
-        if self.d.proc.poll() is not None:
-            raise RuntimeError("xvirtd exited at restart:\n" + self.d.logtext()[-3000:])
-
-    def serving_pid(self):
-        """The pid in xvirtd's pidfile (written once it serves), or None."""
-        try:
-            with open(self.d.pidfile) as f:
-                return int(f.read().strip())
-        except (OSError, ValueError):
-            return None
+        self.d.start(timeout=60)
 
     def park(self):
         """Stops the clients after their current call, so the host can be inspected at rest."""
@@ -433,18 +388,15 @@ class CrashTest:
                 self.crashed_reported += self.crashed(n, strict)
         for p in self.simxen_procs:
             p.poll()
-        if self.simxen_pid() == pid or subprocess.run(
-                [self.xl, "--hypervisor", "sim", "--sim-dir", self.sim_dir, "list"], capture_output=True,
-                timeout=30).returncode != 0:
+        if self.simxen_pid() == pid or self.d.xl("list", check=False).returncode != 0:
             self.simxen_procs.append(subprocess.Popen([self.simxen, "--dir", self.sim_dir], start_new_session=True,
                                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        wait_for(lambda: subprocess.run([self.xl, "--hypervisor", "sim", "--sim-dir", self.sim_dir, "list"],
-                                        capture_output=True, timeout=30).returncode == 0,
-                 timeout=60, what="the simulated host to come back")
+        wait_for(lambda: self.d.xl("list", check=False).returncode == 0, timeout=60,
+                 what="the simulated host to come back")
         # The same xvirtd, without a restart, starts a guest on the host that came back.
         conn = libvirt.open(self.d.uri)
         try:
-            dom = conn.createXML(DOMAIN_XML.format(name="probe", uuid="c7a5b000-0000-4000-8000-ffffffffffff",
+            dom = conn.createXML(SMALL_DOMAIN_XML.format(name="probe", uuid="c7a5b000-0000-4000-8000-ffffffffffff",
                                                    kernel=self.kernel, disk=self.disk), 0)
             dom.destroy()
             self.probes_after_host_restart += 1

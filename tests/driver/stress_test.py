@@ -25,11 +25,12 @@ import sys
 import threading
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import rawrpc  # noqa: E402
-import test_xvirtd  # noqa: E402
-from crash_test import DOMAIN_XML, guest_files  # noqa: E402
-from test_xvirtd import Daemon, proc_figures, start_libvirt_event_loop, wait_for  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from xvirt_test import paths, rawrpc  # noqa: E402
+from xvirt_test.daemon import Daemon, start_libvirt_event_loop  # noqa: E402
+from xvirt_test.domains import SMALL_DOMAIN_XML, guest_files  # noqa: E402
+from xvirt_test.host import proc_figures, proc_kib  # noqa: E402
+from xvirt_test.wait import wait_for  # noqa: E402
 
 import libvirt  # noqa: E402
 
@@ -38,23 +39,12 @@ CONSOLE_NUDGE_S = 20  # a console reader waiting this long may be reading a paus
 SHARED = 6       # domains every client may start, destroy, suspend and look up
 
 
-def quiet(*_):
-    pass
-
-
-libvirt.registerErrorHandler(quiet, None)
-
+libvirt.registerErrorHandler(lambda *_: None, None)
 
 
 def rss_split(pid):
     """(RssAnon, RssFile) in KiB: heap and stacks apart from code and data pages mapped from files."""
-    out = {}
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            key, _, value = line.partition(":")
-            if key in ("RssAnon", "RssFile"):
-                out[key] = int(value.split()[0])
-    return out.get("RssAnon", 0), out.get("RssFile", 0)
+    return proc_kib(pid, "RssAnon"), proc_kib(pid, "RssFile")
 
 
 def rss_limit(baseline_kib):
@@ -239,7 +229,7 @@ class Staller:
 
 class StressTest:
     def __init__(self, xvirtd, clients, seconds, seed):
-        test_xvirtd.DAEMON, test_xvirtd.BACKEND = xvirtd, "sim"
+        paths.XVIRTD = xvirtd
         self.clients_n, self.seconds, self.seed = clients, seconds, seed
         self.d = Daemon()
         self.kernel, self.disk, _ = guest_files(self.d.dir)
@@ -255,7 +245,7 @@ class StressTest:
         self.console_nudges = 0
 
     def xml(self, name):
-        return DOMAIN_XML.format(name=name, uuid=self.uuids[name], kernel=self.kernel, disk=self.disk)
+        return SMALL_DOMAIN_XML.format(name=name, uuid=self.uuids[name], kernel=self.kernel, disk=self.disk)
 
     def on_event(self, *_):
         self.events += 1

@@ -3,7 +3,7 @@ names them: max_clients, max_client_requests; the 32 MiB message maximum; client
 packet and stall; memory held for a packet that has not arrived; the config file's errors; and the
 peer credentials logged for every client.
 
-Usage (meson does this): test_limits.py XVIRTD
+Usage (meson does this): test_limits.py [XVIRTD]
 """
 import fcntl
 import os
@@ -14,10 +14,11 @@ import sys
 import termios
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import rawrpc  # noqa: E402
-import test_xvirtd  # noqa: E402
-from test_xvirtd import Daemon, proc_figures, wait_for  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from xvirt_test import paths, rawrpc, runner  # noqa: E402
+from xvirt_test.daemon import Daemon, XvirtdTestCase  # noqa: E402
+from xvirt_test.host import proc_figures  # noqa: E402
+from xvirt_test.wait import wait_for  # noqa: E402
 
 HOSTNAME = 59  # CONNECT_GET_HOSTNAME: no arguments, answers at once
 
@@ -27,16 +28,10 @@ def unread_bytes(sock):
     return struct.unpack("i", fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, b"\0" * 4))[0]
 
 
-class LimitsFromConfig(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.d = Daemon(config="# libvirtd.conf names\nmax_clients = 4\nmax_client_requests = 2\n"
-                              "listen_tls = 0   # libvirtd's, ignored here\nunix_sock_ro_perms = \"0666\"\n")
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.d.stop()
-        cls.d.cleanup()
+class LimitsFromConfig(XvirtdTestCase):
+    daemon_config = ("# libvirtd.conf names\nmax_clients = 4\nmax_client_requests = 2\n"
+                     "listen_tls = 0   # libvirtd's, ignored here\nunix_sock_ro_perms = \"0666\"\n")
+    strict_stop = False
 
     def admitted(self):
         """A client past CONNECT_OPEN. Connections that just closed (other tests', the start-up
@@ -91,15 +86,8 @@ class LimitsFromConfig(unittest.TestCase):
         self.assertEqual(serials, set(range(10, 30)))
 
 
-class MessageLimits(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.d = Daemon()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.d.stop()
-        cls.d.cleanup()
+class MessageLimits(XvirtdTestCase):
+    strict_stop = False
 
     def served(self):
         c = rawrpc.Client(self.d.sock, timeout=30)
@@ -186,7 +174,7 @@ class ConfigErrors(unittest.TestCase):
         self.addCleanup(d.log.close)
         d.proc.kill()
         d.proc.wait()
-        p = subprocess.run([test_xvirtd.DAEMON, "--session", "-f", os.path.join(d.dir, "nope.conf")],
+        p = subprocess.run([paths.XVIRTD, "--session", "-f", os.path.join(d.dir, "nope.conf")],
                            env=d.env, capture_output=True, text=True, timeout=30)
         self.assertEqual(p.returncode, 1)
         self.assertIn("nope.conf", p.stderr)
@@ -206,5 +194,4 @@ class PeerCredentials(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    test_xvirtd.DAEMON, test_xvirtd.BACKEND = sys.argv[1], "sim"
-    unittest.main(argv=sys.argv[:1], verbosity=2)
+    runner.main("XVIRTD")

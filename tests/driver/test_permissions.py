@@ -3,7 +3,7 @@ sockets, what a helper keeps from its parent, and EVERY mutating procedure of xv
 denied on read-only connections — the table comes from the daemon's own code (procedure-table),
 so a procedure added later is covered without touching this test.
 
-Usage (meson does this): test_permissions.py XVIRTD PROCEDURE_TABLE XVIRT_HELPER [--table FILE]
+Usage (meson does this): test_permissions.py [XVIRTD [PROCEDURE_TABLE [XVIRT_HELPER]]] [--table FILE]
 With --table FILE it also writes the read-only denial table (markdown) for the docs.
 """
 import os
@@ -11,21 +11,19 @@ import stat
 import struct
 import subprocess
 import sys
-import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import rawrpc  # noqa: E402
-import test_xvirtd  # noqa: E402
-from test_virsh_domains import DomainTestCase  # noqa: E402
-from test_xvirtd import wait_for  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from xvirt_test import paths, rawrpc, runner  # noqa: E402
+from xvirt_test.domains import DomainTestCase  # noqa: E402
+from xvirt_test.wait import wait_for  # noqa: E402
 
-PROCEDURE_TABLE = HELPER = TABLE_OUT = None
+TABLE_OUT = None
 VIR_ERR_OPERATION_DENIED = 29  # libvirt virerror.h
 VIR_CONNECT_RO = 1
 
 
 def procedures():
-    out = subprocess.run([PROCEDURE_TABLE], capture_output=True, text=True, check=True, timeout=30).stdout
+    out = subprocess.run([paths.PROCEDURE_TABLE], capture_output=True, text=True, check=True, timeout=30).stdout
     rows = []
     for line in out.splitlines():
         number, name, kind, impl = line.split("\t")
@@ -41,9 +39,7 @@ class Modes(DomainTestCase):
     UUID = "9e7a1500-0000-4000-8000-00000000000{}"
 
     def started(self, name, n):
-        self.addCleanup(self.cleanup_domain, name)
-        self.virsh("define", self.xml_file(name, self.UUID.format(n)))
-        self.virsh("start", name)
+        self.start_domain(name, self.UUID.format(n))
 
     def test_sockets_rw_0600_and_ro_0666(self):
         self.assertEqual(mode(self.d.sock), 0o600)
@@ -101,7 +97,7 @@ class Modes(DomainTestCase):
         self.addCleanup(os.close, w)
         leaked = os.readlink(f"/proc/self/fd/{w}")
         monitor = os.path.join(self.d.dir, "standalone.monitor")
-        p = subprocess.Popen([HELPER, "-name", "standalone", "-M", "xenpv", "-m", "32", "-kernel", self.kernel,
+        p = subprocess.Popen([paths.HELPER, "-name", "standalone", "-M", "xenpv", "-m", "32", "-kernel", self.kernel,
                               "-serial", "null", "-qmp", f"unix:{monitor},server,nowait", "-S",
                               "--hypervisor", "sim", "--sim-dir", self.sim_dir],
                              env=self.d.env, pass_fds=(r, w), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -203,6 +199,4 @@ if __name__ == "__main__":
         i = args.index("--table")
         TABLE_OUT = os.path.abspath(args[i + 1])
         del args[i:i + 2]
-    test_xvirtd.DAEMON, test_xvirtd.BACKEND = args[0], "sim"
-    PROCEDURE_TABLE, HELPER = args[1], args[2]
-    unittest.main(argv=sys.argv[:1], verbosity=2)
+    runner.main("XVIRTD", "PROCEDURE_TABLE", "HELPER", argv=args)

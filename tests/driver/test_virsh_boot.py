@@ -1,17 +1,18 @@
 """Booting through xvirtd with real virsh (issue 5): examples/demo-pygrub.xml boots through Debian's real
 pygrub from an ext4 image made with mke2fs -d, and an HVM guest runs with its device model, which goes
-when the guest is destroyed. Usage (meson does this): test_virsh_boot.py XVIRTD."""
+when the guest is destroyed. Usage (meson does this): test_virsh_boot.py [XVIRTD]."""
 import os
 import re
 import subprocess
 import sys
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import test_xvirtd  # noqa: E402
-from test_xvirtd import XvirtdTestCase, wait_for  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from xvirt_test import paths, runner  # noqa: E402
+from xvirt_test.daemon import XvirtdTestCase  # noqa: E402
+from xvirt_test.host import guest_ram  # noqa: E402
+from xvirt_test.wait import wait_for  # noqa: E402
 
-SOURCE = os.environ.get("XVIRT_SOURCE_ROOT", os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 PYGRUB = "/usr/lib/xen-4.17/bin/pygrub"
 
 HVM_XML = """<domain type='xen'>
@@ -41,12 +42,6 @@ class VirshBootTest(XvirtdTestCase):
     def domid(self, name):
         return int(self.d.virsh("domid", name).stdout.strip())
 
-    def ram(self, domid, offset, length):
-        path = os.path.join(self.d.run, "xvirt", "sim", "mem", f"dom{domid}.ram")
-        with open(path, "rb") as f:
-            f.seek(offset)
-            return f.read(length)
-
     @unittest.skipUnless(os.access(PYGRUB, os.X_OK), "needs Debian's pygrub (xen-utils-4.17)")
     def test_demo_pygrub_example_boots_through_pygrub(self):
         images = os.path.join(self.d.dir, "images")
@@ -60,7 +55,7 @@ class VirshBootTest(XvirtdTestCase):
         os.makedirs(images)
         subprocess.run(["mke2fs", "-q", "-F", "-t", "ext4", "-d", root, os.path.join(images, "demo-pygrub.img"), "16M"],
                        check=True, capture_output=True)
-        with open(os.path.join(SOURCE, "examples", "demo-pygrub.xml")) as f:
+        with open(os.path.join(paths.EXAMPLES, "demo-pygrub.xml")) as f:
             xml = f.read().replace("/var/lib/xvirt/images", images)
         path = os.path.join(self.d.dir, "demo-pygrub.xml")
         with open(path, "w") as f:
@@ -68,7 +63,7 @@ class VirshBootTest(XvirtdTestCase):
         self.d.virsh("define", path)
         self.d.virsh("start", "demo-pygrub")
         self.assertEqual(self.d.virsh("domstate", "demo-pygrub").stdout.strip(), "running")
-        self.assertEqual(self.ram(self.domid("demo-pygrub"), 0x100000, len(kernel)), kernel)
+        self.assertEqual(guest_ram(self.d.sim_dir, self.domid("demo-pygrub"), 0x100000, len(kernel)), kernel)
         self.d.virsh("destroy", "demo-pygrub")
         self.d.virsh("undefine", "demo-pygrub")
 
@@ -99,5 +94,4 @@ class VirshBootTest(XvirtdTestCase):
 
 
 if __name__ == "__main__":
-    test_xvirtd.DAEMON, test_xvirtd.BACKEND = sys.argv[1], "sim"
-    unittest.main(argv=[sys.argv[0], "-v"])
+    runner.main("XVIRTD")

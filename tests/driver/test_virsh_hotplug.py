@@ -2,62 +2,39 @@
 the real xvirtd on the simulated Xen host, one real xvirt-helper per guest, and Debian's xenstore
 tools to see what the guest sees.
 
-Usage (meson does this): test_virsh_hotplug.py XVIRTD XVIRT_XL.
+Usage (meson does this): test_virsh_hotplug.py [XVIRTD [XVIRT_XL]].
 """
-import json
 import os
 import queue
 import signal
-import socket
 import subprocess
 import sys
 import threading
-import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import test_virsh_domains  # noqa: E402
-import test_xvirtd  # noqa: E402
-from test_virsh_domains import DomainTestCase, drain  # noqa: E402
-from test_xvirtd import wait_for  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from xvirt_test import runner  # noqa: E402
+from xvirt_test.daemon import start_libvirt_event_loop  # noqa: E402
+from xvirt_test.domains import HVM_DOMAIN_XML, DomainTestCase, write_file  # noqa: E402
+from xvirt_test.host import sim_call  # noqa: E402
+from xvirt_test.wait import drain, wait_for  # noqa: E402
 
 XVDB, XVDC = 51728, 51744
 
 
 class HotplugTestCase(DomainTestCase):
-    def start_guest(self, name, uuid):
-        self.addCleanup(self.cleanup_domain, name)
-        self.virsh("define", self.xml_file(name, uuid))
-        self.virsh("start", name)
-        return int(self.virsh("domid", name).stdout.strip())
-
     def image(self, name, size=1 << 20):
-        path = os.path.join(self.d.dir, name)
-        with open(path, "wb") as f:
-            f.truncate(size)
-        return path
-
-    def xs(self, tool, *args, check=True):
-        env = dict(self.d.env, XENSTORED_PATH=os.path.join(self.sim_dir, "xenstored", "socket"))
-        return subprocess.run([f"xenstore-{tool}", *args], env=env, capture_output=True, text=True, timeout=30,
-                              check=check)
+        return write_file(os.path.join(self.d.dir, name), size=size)
 
     def xs_read(self, path):
-        r = self.xs("read", path, check=False)
+        r = self.d.xs("read", path, check=False)
         return r.stdout.strip() if r.returncode == 0 else None
 
     def python_events(self):
-        """A python3-libvirt connection with the default event loop running in a thread."""
+        """A python3-libvirt connection with the default event loop running, and a queue for its events."""
         import libvirt
-        libvirt.virEventRegisterDefaultImpl()
+        start_libvirt_event_loop()
         conn = libvirt.open(self.d.uri)
         self.addCleanup(conn.close)
-        stop = threading.Event()
-
-        def loop():
-            while not stop.is_set():
-                libvirt.virEventRunDefaultImpl()
-        threading.Thread(target=loop, daemon=True).start()
-        self.addCleanup(stop.set)
         return conn, queue.Queue()
 
     def live_xml(self, name):
@@ -70,7 +47,7 @@ class HotplugTestCase(DomainTestCase):
 class DiskHotplugTest(HotplugTestCase):
     def test_attach_disk_connects_and_detach_disk_removes(self):
         name = "hp1"
-        domid = self.start_guest(name, "6b0cfb8e-5d1c-4b0e-8f57-7e1f2a3b4d01")
+        domid = self.start_domain(name, "6b0cfb8e-5d1c-4b0e-8f57-7e1f2a3b4d01")
         img = self.image("hp1-data.img")
         self.virsh("attach-disk", name, img, "xvdb")
         # A file with no driver goes to qdisk, as at start (domain-xml/GuestConfigBuilder.cc).
@@ -91,7 +68,7 @@ class DiskHotplugTest(HotplugTestCase):
         # A block source (raw) is served by blkback: backend/vbd, where `xl block-list` looks.
         self.virsh("attach-disk", name, img, "xvdc", "--sourcetype", "block")
         self.assertIn(f"<source dev='{img}'/>", self.live_xml(name))
-        tree = self.xs("ls", f"/local/domain/0/backend/vbd/{domid}/{XVDC}").stdout
+        tree = self.d.xs("ls", f"/local/domain/0/backend/vbd/{domid}/{XVDC}").stdout
         self.assertIn(f'params = "{img}"', tree)
         self.assertIn('state = "4"', tree)
         self.virsh("detach-disk", name, "xvdc")
@@ -102,7 +79,7 @@ class DiskHotplugTest(HotplugTestCase):
         # where Xen's toolstack puts it; on real Xen the helper runs it (the Xen harness's
         # helper-block-script step), the sim's backend connects by itself.
         name = "hp11"
-        domid = self.start_guest(name, "6b0cfb8e-5d1c-4b0e-8f57-7e1f2a3b4d11")
+        domid = self.start_domain(name, "6b0cfb8e-5d1c-4b0e-8f57-7e1f2a3b4d11")
         img = self.image("hp11-data.img")
         disk_xml = os.path.join(self.d.dir, "hp11-xvdb.xml")
         with open(disk_xml, "w") as f:
@@ -119,7 +96,7 @@ class DiskHotplugTest(HotplugTestCase):
 
     def test_config_only_changes_the_persistent_definition(self):
         name = "hp2"
-        domid = self.start_guest(name, "6b0cfb8e-5d1c-4b0e-8f57-7e1f2a3b4d02")
+        domid = self.start_domain(name, "6b0cfb8e-5d1c-4b0e-8f57-7e1f2a3b4d02")
         img = self.image("hp2-data.img")
         self.virsh("attach-disk", name, img, "xvdc", "--config")
         self.assertIn("xvdc", self.config_xml(name))
@@ -138,7 +115,7 @@ class DiskHotplugTest(HotplugTestCase):
 
     def test_errors_are_one_sentence_and_change_nothing(self):
         name = "hp3"
-        domid = self.start_guest(name, "6b0cfb8e-5d1c-4b0e-8f57-7e1f2a3b4d03")
+        domid = self.start_domain(name, "6b0cfb8e-5d1c-4b0e-8f57-7e1f2a3b4d03")
         img = self.image("hp3-data.img")
         before_live, before_config = self.live_xml(name), self.config_xml(name)
         r = self.virsh("attach-disk", name, img, "xvda", check=False)
@@ -155,7 +132,7 @@ class DiskHotplugTest(HotplugTestCase):
         self.assertIn("missing.img", r.stderr)
         self.assertEqual(self.live_xml(name), before_live)
         self.assertEqual(self.config_xml(name), before_config)
-        self.assertEqual(self.xs("list", f"/local/domain/{domid}/device/vbd").stdout.split(), ["51712"])
+        self.assertEqual(self.d.xs("list", f"/local/domain/{domid}/device/vbd").stdout.split(), ["51712"])
         # A shut-off guest has nothing live to change.
         self.virsh("destroy", name)
         r = self.virsh("attach-disk", name, img, "xvdb", "--live", check=False)
@@ -163,7 +140,7 @@ class DiskHotplugTest(HotplugTestCase):
 
     def test_cdrom_media_change_with_update_device(self):
         name = "hp4"
-        domid = self.start_guest(name, "6b0cfb8e-5d1c-4b0e-8f57-7e1f2a3b4d04")
+        domid = self.start_domain(name, "6b0cfb8e-5d1c-4b0e-8f57-7e1f2a3b4d04")
         iso1, iso2 = self.image("one.iso"), self.image("two.iso")
         self.virsh("attach-disk", name, iso1, "xvdc", "--type", "cdrom", "--mode", "readonly")
         be = f"/local/domain/0/backend/qdisk/{domid}/{XVDC}"
@@ -187,36 +164,10 @@ class DiskHotplugTest(HotplugTestCase):
         self.assertEqual(self.xs_read(be + "/params"), iso1)
 
 
-HVM_XML = """<domain type='xen'>
-  <name>{name}</name>
-  <uuid>{uuid}</uuid>
-  <memory unit='MiB'>128</memory>
-  <vcpu>1</vcpu>
-  <os>
-    <type arch='x86_64' machine='xenfv'>hvm</type>
-    <kernel>{kernel}</kernel>
-  </os>
-  <devices>
-    <disk type='file' device='disk'>
-      <source file='{disk}'/>
-      <target dev='hda' bus='ide'/>
-    </disk>
-  </devices>
-</domain>
-"""
-
-
 class HvmHotplugTest(HotplugTestCase):
     def test_emulated_disks_are_refused_live_and_pv_disks_plug(self):
         name = "hp8"
-        self.addCleanup(self.cleanup_domain, name)
-        path = os.path.join(self.d.dir, name + ".xml")
-        with open(path, "w") as f:
-            f.write(HVM_XML.format(name=name, uuid="6b0cfb8e-5d1c-4b0e-8f57-7e1f2a3b4d08", kernel=self.kernel,
-                                   disk=self.disk))
-        self.virsh("define", path)
-        self.virsh("start", name)
-        domid = int(self.virsh("domid", name).stdout.strip())
+        domid = self.start_domain(name, "6b0cfb8e-5d1c-4b0e-8f57-7e1f2a3b4d08", template=HVM_DOMAIN_XML)
         img = self.image("hp8-data.img")
         r = self.virsh("attach-disk", name, img, "hdb", check=False)
         self.assertNotEqual(r.returncode, 0)
@@ -241,7 +192,7 @@ class HvmHotplugTest(HotplugTestCase):
 class InterfaceHotplugTest(HotplugTestCase):
     def test_attach_and_detach_interface(self):
         name = "hp5"
-        domid = self.start_guest(name, "6b0cfb8e-5d1c-4b0e-8f57-7e1f2a3b4d05")
+        domid = self.start_domain(name, "6b0cfb8e-5d1c-4b0e-8f57-7e1f2a3b4d05")
         mac = "00:16:3e:5a:00:01"
         self.virsh("attach-interface", name, "bridge", "xenbr0", "--mac", mac)
         be = f"/local/domain/0/backend/vif/{domid}/0"
@@ -266,7 +217,7 @@ class DeviceEventTest(HotplugTestCase):
     def test_virsh_event_loop_and_python_callbacks_see_devices(self):
         import libvirt
         name = "hp6"
-        domid = self.start_guest(name, "6b0cfb8e-5d1c-4b0e-8f57-7e1f2a3b4d06")
+        domid = self.start_domain(name, "6b0cfb8e-5d1c-4b0e-8f57-7e1f2a3b4d06")
         p = subprocess.Popen(["virsh", "-c", self.d.uri, "event", "--all", "--loop"],
                              env=self.d.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         self.addCleanup(p.stdout.close)
@@ -299,7 +250,7 @@ class DeviceEventTest(HotplugTestCase):
 
         # The backend removed behind xvirtd's back (as `xl block-detach` from another toolstack, or
         # an admin's xenstore-rm would): the device leaves the live XML and the event is raised.
-        self.xs("rm", f"/local/domain/0/backend/qdisk/{domid}/{XVDB}")
+        self.d.xs("rm", f"/local/domain/0/backend/qdisk/{domid}/{XVDB}")
         self.assertEqual(got.get(timeout=20), ("removed", name, "xvdb"))
         wait_for(lambda: "xvdb" not in self.live_xml(name), what="xvdb to leave the live XML")
         wait_for(lambda: any("device-removed" in x and "xvdb" in x for x in drain(lines, seen)),
@@ -321,7 +272,7 @@ class DeviceEventTest(HotplugTestCase):
 class HotplugRestartTest(HotplugTestCase):
     def test_hotplugged_disk_survives_a_daemon_restart(self):
         name = "hp9"
-        domid = self.start_guest(name, "6b0cfb8e-5d1c-4b0e-8f57-7e1f2a3b4d09")
+        domid = self.start_domain(name, "6b0cfb8e-5d1c-4b0e-8f57-7e1f2a3b4d09")
         img = self.image("hp9-data.img")
         self.virsh("attach-disk", name, img, "xvdb")
         self.d.restart()
@@ -335,16 +286,14 @@ class HotplugRestartTest(HotplugTestCase):
 class RemovedWhileAwayTest(HotplugTestCase):
     def test_devices_removed_while_xvirtd_was_down_leave_the_live_xml(self):
         name = "hp10"
-        domid = self.start_guest(name, "6b0cfb8e-5d1c-4b0e-8f57-7e1f2a3b4d10")
+        domid = self.start_domain(name, "6b0cfb8e-5d1c-4b0e-8f57-7e1f2a3b4d10")
         img = self.image("hp10-data.img")
         self.virsh("attach-disk", name, img, "xvdb")
         self.virsh("attach-interface", name, "bridge", "xenbr0", "--mac", "00:16:3e:5a:00:10")
-        self.d.proc.send_signal(signal.SIGTERM)
-        self.d.proc.wait(timeout=20)
-        self.xs("rm", f"/local/domain/0/backend/qdisk/{domid}/{XVDB}")
-        self.xs("rm", f"/local/domain/0/backend/vif/{domid}/0")
-        self.d.proc = subprocess.Popen(self.d.proc.args, env=self.d.env, stdout=self.d.log, stderr=subprocess.STDOUT)
-        wait_for(lambda: test_xvirtd.connectable(self.d.sock) and os.path.exists(self.d.pidfile), what="xvirtd")
+        self.d.kill(signal.SIGTERM)
+        self.d.xs("rm", f"/local/domain/0/backend/qdisk/{domid}/{XVDB}")
+        self.d.xs("rm", f"/local/domain/0/backend/vif/{domid}/0")
+        self.d.start()
         xml = self.live_xml(name)
         self.assertNotIn("xvdb", xml)
         self.assertNotIn("00:16:3e:5a:00:10", xml)
@@ -356,7 +305,7 @@ class ConcurrentRemovalTest(HotplugTestCase):
     def test_removal_during_an_attach_is_not_undone(self):
         import libvirt
         name = "hp11"
-        domid = self.start_guest(name, "6b0cfb8e-5d1c-4b0e-8f57-7e1f2a3b4d11")
+        domid = self.start_domain(name, "6b0cfb8e-5d1c-4b0e-8f57-7e1f2a3b4d11")
         img = self.image("hp11-data.img")
         self.virsh("attach-disk", name, img, "xvdb")
         conn, got = self.python_events()
@@ -365,33 +314,23 @@ class ConcurrentRemovalTest(HotplugTestCase):
         self.addCleanup(conn.domainEventDeregisterAny, cb)
         # The guest stops answering, so attaching xvdc waits in the helper while xvdb is removed
         # behind xvirtd's back; then the guest answers and the attach completes.
-        self.hypercall({"op": "fault", "stall_frontend": domid})
+        sim_call(self.sim_dir, {"op": "fault", "stall_frontend": domid})
         attach = threading.Thread(target=self.virsh, args=("attach-disk", name, img, "xvdc"))
         attach.start()
         wait_for(lambda: self.xs_read(f"/local/domain/{domid}/device/vbd/{XVDC}/state") == "1",
                  what="xvdc waiting for the guest")
-        self.xs("rm", f"/local/domain/0/backend/qdisk/{domid}/{XVDB}")
+        self.d.xs("rm", f"/local/domain/0/backend/qdisk/{domid}/{XVDB}")
         self.assertEqual(got.get(timeout=20), "xvdb")
-        self.hypercall({"op": "fault", "stall_frontend": domid, "stall": False})
+        sim_call(self.sim_dir, {"op": "fault", "stall_frontend": domid, "stall": False})
         attach.join(30)
         xml = self.live_xml(name)
         self.assertIn("xvdc", xml)
         self.assertNotIn("xvdb", xml)
 
-    def hypercall(self, request):
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.settimeout(10)
-        s.connect(os.path.join(self.sim_dir, "hypercall.sock"))
-        s.sendall(json.dumps(request).encode() + b"\n")
-        reply = json.loads(s.makefile().readline())
-        s.close()
-        self.assertIn("ok", reply, reply)
-
-
 class LiveTuningTest(HotplugTestCase):
     def test_setmem_balloons_and_setvcpus_changes_online_vcpus(self):
         name = "hp7"
-        self.start_guest(name, "6b0cfb8e-5d1c-4b0e-8f57-7e1f2a3b4d07")
+        self.start_domain(name, "6b0cfb8e-5d1c-4b0e-8f57-7e1f2a3b4d07")
         import libvirt
         self.assertRegex(self.virsh("dominfo", name).stdout, r"Used memory:\s+131072 KiB")
         conn, got = self.python_events()
@@ -436,6 +375,4 @@ class LiveTuningTest(HotplugTestCase):
 
 
 if __name__ == "__main__":
-    test_xvirtd.DAEMON, test_xvirtd.BACKEND = sys.argv[1], "sim"
-    test_virsh_domains.XVIRT_XL = sys.argv[2]
-    unittest.main(argv=[sys.argv[0], "-v"])
+    runner.main("XVIRTD", "XVIRT_XL")

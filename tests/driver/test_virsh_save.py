@@ -3,20 +3,17 @@ helper per guest, real virsh and python3-libvirt. The guest's memory (the simula
 file), its xenstore devices and its console survive; flags, managed save, undefine rules, events,
 damaged images and managed save at daemon stop/start behave as libvirt's do.
 
-Usage (meson does this): test_virsh_save.py XVIRTD XVIRT_XL."""
-import hashlib
+Usage (meson does this): test_virsh_save.py [XVIRTD [XVIRT_XL]]."""
 import os
 import queue
-import subprocess
 import sys
-import threading
-import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import test_virsh_domains  # noqa: E402
-import test_xvirtd  # noqa: E402
-from test_virsh_domains import DomainTestCase  # noqa: E402
-from test_xvirtd import wait_for  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from xvirt_test import runner  # noqa: E402
+from xvirt_test.daemon import start_libvirt_event_loop  # noqa: E402
+from xvirt_test.domains import DomainTestCase  # noqa: E402
+from xvirt_test.host import guest_ram_digest, guest_ram_path  # noqa: E402
+from xvirt_test.wait import wait_for  # noqa: E402
 
 
 class SaveTestCase(DomainTestCase):
@@ -24,38 +21,25 @@ class SaveTestCase(DomainTestCase):
         self.images = os.path.join(self.d.dir, "images-" + self.id().rsplit(".", 1)[-1])
         os.makedirs(self.images, exist_ok=True)
 
-    def ram(self, domid):
-        return os.path.join(self.sim_dir, "mem", f"dom{domid}.ram")
-
     def digest(self, domid):
-        h = hashlib.sha256()
-        with open(self.ram(domid), "rb") as f:
-            for chunk in iter(lambda: f.read(8 << 20), b""):
-                h.update(chunk)
-        return h.hexdigest()
+        return guest_ram_digest(self.sim_dir, domid)
 
     def scribble(self, domid):
-        with open(self.ram(domid), "r+b") as f:
+        with open(guest_ram_path(self.sim_dir, domid), "r+b") as f:
             for i in range(4):
                 f.seek((8 + 16 * i) << 20)
                 f.write(os.urandom(1 << 20))
 
-    def xs(self, tool, *args):
-        env = dict(self.d.env, XENSTORED_PATH=os.path.join(self.sim_dir, "xenstored", "socket"))
-        return subprocess.run([f"xenstore-{tool}", *args], env=env, capture_output=True, text=True, timeout=30)
-
     def disk_backend(self, domid):
-        r = self.xs("read", f"/local/domain/0/backend/qdisk/{domid}/51712/params")
+        r = self.d.xs("read", f"/local/domain/0/backend/qdisk/{domid}/51712/params", check=False)
         if r.returncode != 0:
-            r = self.xs("read", f"/local/domain/0/backend/vbd/{domid}/51712/params")
+            r = self.d.xs("read", f"/local/domain/0/backend/vbd/{domid}/51712/params", check=False)
         return r.stdout.strip()
 
     def started(self, name, uuid, *flags):
-        self.addCleanup(self.cleanup_domain, name)
+        domid = self.start_domain(name, uuid, None, *flags)
         self.addCleanup(self.virsh, "managedsave-remove", name, check=False)
-        self.virsh("define", self.xml_file(name, uuid))
-        self.virsh("start", name, *flags)
-        return int(self.virsh("domid", name).stdout.strip())
+        return domid
 
     def no_temp_files(self, directory):
         return [f for f in os.listdir(directory) if ".tmp-" in f]
@@ -65,7 +49,7 @@ class VirshSaveTest(SaveTestCase):
     def test_save_restore_keeps_memory_devices_and_console(self):
         name = "sv1"
         domid = self.started(name, "6b0cfb8e-5d1c-4b0e-8f57-7e1f2a3b4c01")
-        wait_for(lambda: self.xs("read", f"/local/domain/{domid}/device/vbd/51712/state").stdout.strip() == "4",
+        wait_for(lambda: self.d.xs("read", f"/local/domain/{domid}/device/vbd/51712/state", check=False).stdout.strip() == "4",
                  what="xvda to connect")
         self.scribble(domid)
         self.virsh("suspend", name)  # so the memory cannot change between the two digests
@@ -79,13 +63,13 @@ class VirshSaveTest(SaveTestCase):
 
         self.virsh("restore", image, "--paused")
         self.assertEqual(self.state(name), "paused (user)")
-        domid2 = int(self.virsh("domid", name).stdout.strip())
+        domid2 = self.domid(name)
         self.assertNotEqual(domid2, domid)
         self.assertEqual(self.digest(domid2), before)
         self.assertEqual(self.disk_backend(domid2), self.disk)
         self.virsh("resume", name)
         self.assertEqual(self.state(name), "running (unpaused)")
-        wait_for(lambda: self.xs("read", f"/local/domain/{domid2}/device/vbd/51712/state").stdout.strip() == "4",
+        wait_for(lambda: self.d.xs("read", f"/local/domain/{domid2}/device/vbd/51712/state", check=False).stdout.strip() == "4",
                  what="xvda to connect again")
         # The console answers the restored guest, which did not boot again.
         pty = self.virsh("ttyconsole", name).stdout.strip()
@@ -148,14 +132,14 @@ class VirshSaveTest(SaveTestCase):
         self.virsh("save", name, image, "--xml", new_xml)
         self.assertIn(other_disk, self.virsh("save-image-dumpxml", image).stdout)
         self.virsh("restore", image)
-        domid = int(self.virsh("domid", name).stdout.strip())
+        domid = self.domid(name)
         self.assertEqual(self.disk_backend(domid), other_disk)
         # restore --xml: back to the first disk.
         self.virsh("save", name, image)
         with open(new_xml, "w") as f:
             f.write(xml.replace(other_disk, self.disk))
         self.virsh("restore", image, "--xml", new_xml)
-        domid = int(self.virsh("domid", name).stdout.strip())
+        domid = self.domid(name)
         self.assertEqual(self.disk_backend(domid), self.disk)
         # save-image-define: the image itself gets the other disk, and restores paused.
         self.virsh("save", name, image)
@@ -165,7 +149,7 @@ class VirshSaveTest(SaveTestCase):
         self.assertIn(other_disk, self.virsh("save-image-dumpxml", image).stdout)
         self.virsh("restore", image)
         self.assertEqual(self.state(name), "paused (user)")
-        domid = int(self.virsh("domid", name).stdout.strip())
+        domid = self.domid(name)
         self.assertEqual(self.disk_backend(domid), other_disk)
 
     def test_damaged_image_gives_one_clear_error_and_loses_nothing(self):
@@ -227,7 +211,7 @@ class ManagedSaveTest(SaveTestCase):
 
         self.virsh("start", name)  # resumes from the image, paused as managedsave --paused asked
         self.assertEqual(self.state(name), "paused (user)")
-        domid2 = int(self.virsh("domid", name).stdout.strip())
+        domid2 = self.domid(name)
         self.assertEqual(self.digest(domid2), before)
         self.assertFalse(os.path.exists(image))
         self.assertRegex(self.virsh("dominfo", name).stdout, r"Managed save:\s+no")
@@ -291,12 +275,7 @@ class ManagedSaveOnStopTest(SaveTestCase):
     def setUpClass(cls):
         super().setUpClass()
         # The same daemon, started again with the option (the setting libvirt-guests' ON_SHUTDOWN=suspend gives).
-        cls.d.proc.send_signal(15)
-        cls.d.proc.wait(timeout=20)
-        cls.d.proc.args.append("--managed-save-on-stop")
-        args = cls.d.proc.args
-        cls.d.proc = subprocess.Popen(args, env=cls.d.env, stdout=cls.d.log, stderr=subprocess.STDOUT)
-        wait_for(lambda: test_xvirtd.connectable(cls.d.sock) and os.path.exists(cls.d.pidfile), what="xvirtd")
+        cls.d.restart(add_args=["--managed-save-on-stop"])
 
     def test_guests_are_saved_at_stop_and_resumed_at_start(self):
         name = "st1"
@@ -312,7 +291,7 @@ class ManagedSaveOnStopTest(SaveTestCase):
         # they had, and the images are gone.
         self.wait_state(name, "running (restored)")
         self.wait_state(other, "paused (user)")
-        domid2 = int(self.virsh("domid", name).stdout.strip())
+        domid2 = self.domid(name)
         self.assertNotIn(domid, self.sim_domids() - {domid2})
         self.virsh("suspend", name)
         self.assertEqual(self.digest(domid2), before)
@@ -322,9 +301,5 @@ class ManagedSaveOnStopTest(SaveTestCase):
 
 
 if __name__ == "__main__":
-    import libvirt
-    libvirt.virEventRegisterDefaultImpl()
-    threading.Thread(target=lambda: [libvirt.virEventRunDefaultImpl() for _ in iter(int, 1)], daemon=True).start()
-    test_xvirtd.DAEMON, test_xvirtd.BACKEND = sys.argv[1], "sim"
-    test_virsh_domains.XVIRT_XL = sys.argv[2]
-    unittest.main(argv=[sys.argv[0], "-v"])
+    start_libvirt_event_loop()
+    runner.main("XVIRTD", "XVIRT_XL")

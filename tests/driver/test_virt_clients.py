@@ -2,7 +2,7 @@
 (--print-xml and --import of a PV guest) and virt-manager 4.1 under Xvfb (connects, lists the guests,
 opens one's console; a screenshot is kept in build/test-artifacts/virt-manager.png).
 
-Usage (meson does this): test_virt_clients.py XVIRTD. Skips a client whose program is not installed
+Usage (meson does this): test_virt_clients.py [XVIRTD]. Skips a client whose program is not installed
 (scripts/setup.sh installs them). Waits poll with deadlines; every process started is stopped.
 """
 import os
@@ -13,36 +13,22 @@ import subprocess
 import sys
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import test_xvirtd  # noqa: E402
-from test_xvirtd import Daemon, wait_for  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from xvirt_test import paths, runner  # noqa: E402
+from xvirt_test.daemon import XvirtdTestCase  # noqa: E402
+from xvirt_test.domains import write_file, write_kernel  # noqa: E402
+from xvirt_test.wait import wait_for  # noqa: E402
 
-BUILD = os.environ.get("XVIRT_BUILD_ROOT", os.path.join(os.path.dirname(__file__), "..", "..", "build"))
-ARTIFACTS = os.path.join(BUILD, "test-artifacts")
 
+class ClientTestCase(XvirtdTestCase):
+    strict_stop = False
 
-class ClientTestCase(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.d = Daemon()
-        cls.kernel = cls.file("vmlinuz", b"\x7fELF-xvirt-test-kernel" + bytes(range(256)) * 64)
-        cls.initrd = cls.file("initrd.img", b"xvirt test initrd\n" * 64)
-        cls.disk = cls.file("disk.img", b"")
-        os.truncate(cls.disk, 16 << 20)
-
-    @classmethod
-    def file(cls, name, data):
-        path = os.path.join(cls.d.dir, name)
-        with open(path, "wb") as f:
-            f.write(data)
-        return path
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            cls.d.stop()
-        finally:
-            cls.d.cleanup()
+        super().setUpClass()
+        cls.kernel = write_kernel(cls.d.dir)
+        cls.initrd = write_file(os.path.join(cls.d.dir, "initrd.img"), b"xvirt test initrd\n" * 64)
+        cls.disk = write_file(os.path.join(cls.d.dir, "disk.img"), size=16 << 20)
 
     def virt_install(self, name, *extra):
         # virtinst drops a plain --disk path= when the connection has no storage pools (xvirtd has
@@ -136,8 +122,8 @@ class VirtManagerTest(ClientTestCase):
             return re.findall(r'"([^"]*vm1[^"]*)"', out)
         if shutil.which("xwininfo"):
             wait_for(titles, timeout=30, what="a window titled with the guest's name")
-        os.makedirs(ARTIFACTS, exist_ok=True)
-        shot = os.path.join(ARTIFACTS, "virt-manager.png")
+        os.makedirs(paths.ARTIFACTS, exist_ok=True)
+        shot = os.path.join(paths.ARTIFACTS, "virt-manager.png")
         # Screenshots until the windows are drawn (an all-black root compresses to a few hundred bytes).
         def drawn():
             subprocess.run(["import", "-display", display, "-window", "root", shot], env=env, check=True, timeout=60)
@@ -147,5 +133,4 @@ class VirtManagerTest(ClientTestCase):
 
 
 if __name__ == "__main__":
-    test_xvirtd.DAEMON, test_xvirtd.BACKEND = sys.argv[1], "sim"
-    unittest.main(argv=[sys.argv[0], "-v"])
+    runner.main("XVIRTD")

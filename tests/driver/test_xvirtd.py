@@ -1,8 +1,7 @@
 """xvirtd driven by real clients: virsh 9.0.0, python3-libvirt, and raw protocol bytes.
 
-Usage (meson does this): test_xvirtd.py DAEMON BACKEND. DAEMON is build/driver/xvirtd with
-BACKEND=sim, or the test-only build/tests/driver/xvirtd-fake (BACKEND=fake) until the simulated
-host links. Each test class gets a private XDG_RUNTIME_DIR; waits poll with deadlines, no sleeps.
+Usage (meson does this): test_xvirtd.py [XVIRTD]. Each test class gets a private XDG_RUNTIME_DIR;
+waits poll with deadlines, no sleeps.
 """
 import os
 import re
@@ -16,150 +15,12 @@ import sys
 import tempfile
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import rawrpc  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from xvirt_test import paths, rawrpc, runner  # noqa: E402
+from xvirt_test.daemon import XvirtdTestCase, start_libvirt_event_loop  # noqa: E402
+from xvirt_test.wait import wait_for  # noqa: E402
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "integration"))
-from xvirt_testlib import connectable, wait_for  # noqa: E402,F401  (re-exported to the other driver tests)
-
-DAEMON = os.environ.get("XVIRTD_UNDER_TEST")
-BACKEND = os.environ.get("XVIRTD_BACKEND")
-if __name__ == "__main__" and len(sys.argv) >= 3:
-    DAEMON, BACKEND = sys.argv[1], sys.argv[2]
-BACKEND_IS_FAKE = BACKEND == "fake"
 CAP_RNG = "/usr/share/libvirt/schemas/capability.rng"
-
-
-def proc_figures(pid):
-    """(VmRSS KiB, open fds, threads) of a process, from /proc."""
-    rss = threads = None
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                rss = int(line.split()[1])
-            elif line.startswith("Threads:"):
-                threads = int(line.split()[1])
-    if rss is None or threads is None:
-        raise AssertionError(f"/proc/{pid}/status has no VmRSS or Threads line")
-    return rss, len(os.listdir(f"/proc/{pid}/fd")), threads
-
-
-_event_loop_started = False
-
-
-def start_libvirt_event_loop():
-    """Event registration needs libvirt's event loop, run the way python clients run it."""
-    global _event_loop_started
-    if _event_loop_started:
-        return
-    import libvirt
-    import threading
-    libvirt.virEventRegisterDefaultImpl()
-
-    def run():
-        while True:
-            libvirt.virEventRunDefaultImpl()
-    threading.Thread(target=run, daemon=True).start()
-    _event_loop_started = True
-
-
-class Daemon:
-    def __init__(self, fake_event_fifo=False, config=None, wait=True):
-        self.dir = tempfile.mkdtemp(prefix="xvirtd-it-")
-        self.run = os.path.join(self.dir, "run")
-        os.mkdir(self.run, 0o700)
-        self.env = dict(os.environ)
-        self.env.update({
-            "XDG_RUNTIME_DIR": self.run,
-            "XDG_CONFIG_HOME": os.path.join(self.dir, "config"),
-            "XDG_DATA_HOME": os.path.join(self.dir, "data"),
-            "XDG_CACHE_HOME": os.path.join(self.dir, "cache"),
-            "HOME": os.path.join(self.dir, "home"),
-            "LIBVIRT_DEFAULT_URI": "",
-        })
-        self.sock = os.path.join(self.run, "xvirt", "xvirtd-sock")
-        self.sock_ro = self.sock + "-ro"
-        self.pidfile = os.path.join(self.dir, "xvirtd.pid")
-        self.uri = f"xen+unix:///session?socket={self.sock}"
-        self.uri_ro = f"xen+unix:///session?socket={self.sock_ro}"
-        self.fifo = None
-        if fake_event_fifo:
-            self.fifo = os.path.join(self.dir, "events")
-            os.mkfifo(self.fifo)
-            self.env["XVIRTD_FAKE_EVENT_FIFO"] = self.fifo
-        if config is not None:  # xvirtd.conf at the session default, $XDG_CONFIG_HOME/xvirt/xvirtd.conf
-            os.makedirs(os.path.join(self.dir, "config", "xvirt"))
-            with open(os.path.join(self.dir, "config", "xvirt", "xvirtd.conf"), "w") as f:
-                f.write(config)
-        self.log = open(os.path.join(self.dir, "xvirtd.log"), "w+")
-        args = [DAEMON, "--session", "--pidfile", self.pidfile, "-v", "-v"]
-        if BACKEND != "fake":
-            args += ["--hypervisor", BACKEND]
-        self.proc = subprocess.Popen(args, env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
-        if not wait:
-            return
-        wait_for(lambda: self.proc.poll() is not None or (connectable(self.sock) and os.path.exists(self.pidfile)),
-                 what="xvirtd's socket")
-        if self.proc.poll() is not None:
-            raise RuntimeError("xvirtd exited at start:\n" + self.logtext())
-
-    def logtext(self):
-        self.log.flush()
-        with open(self.log.name) as f:
-            return f.read()
-
-    def virsh(self, *args, ro=False, check=True):
-        cmd = ["virsh", "-q"] + (["-r"] if ro else []) + ["-c", self.uri_ro if ro else self.uri] + list(args)
-        p = subprocess.run(cmd, env=self.env, capture_output=True, text=True, timeout=30)
-        if check and p.returncode != 0:
-            raise AssertionError(f"{cmd} failed ({p.returncode}): {p.stderr}\nxvirtd log:\n{self.logtext()[-3000:]}")
-        return p
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        rc = self.proc.wait(timeout=20)
-        self.log.close()
-        return rc
-
-    def cleanup(self):
-        # The simulated host outlives xvirtd by design (as Xen would); stop the ones this test's
-        # daemon started, recognised by our private directory on their command line.
-        for pid in os.listdir("/proc"):
-            if not pid.isdigit() or int(pid) == os.getpid():
-                continue
-            try:
-                with open(f"/proc/{pid}/cmdline", "rb") as f:
-                    cmdline = f.read().decode(errors="replace")
-            except OSError:
-                continue
-            if self.dir in cmdline:
-                try:
-                    os.kill(int(pid), signal.SIGTERM)
-                except ProcessLookupError:
-                    pass
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-
-class XvirtdTestCase(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.d = Daemon()
-
-    @classmethod
-    def tearDownClass(cls):
-        rc = cls.d.stop()
-        try:
-            assert rc == 0, f"xvirtd exited with {rc} on SIGTERM:\n{cls.d.logtext()}"
-            assert not os.path.exists(cls.d.sock), "xvirtd left its socket behind"
-            assert not os.path.exists(cls.d.pidfile), "xvirtd left its pidfile behind"
-        finally:
-            cls.d.cleanup()
-
-    def raw(self, ro=False):
-        c = rawrpc.Client(self.d.sock_ro if ro else self.d.sock)
-        self.addCleanup(c.close)
-        return c
 
 
 class VirshTest(XvirtdTestCase):
@@ -413,67 +274,6 @@ class RawProtocolTest(XvirtdTestCase):
         self.assertEqual(hdr[5], rawrpc.ERROR)
 
 
-@unittest.skipUnless(BACKEND_IS_FAKE, "event injection exists only in the test-only daemon")
-class EventDeliveryTest(XvirtdTestCase):
-    """Real clients decode our DOMAIN_EVENT_CALLBACK_LIFECYCLE messages (events injected by the fake)."""
-    UUID = "c7a5fdbd-edaf-9455-926a-d65c16db1809"
-
-    @classmethod
-    def setUpClass(cls):
-        cls.d = Daemon(fake_event_fifo=True)
-        cls.fifo = open(cls.d.fifo, "w")
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.fifo.close()
-        super().tearDownClass()
-
-    def inject_until(self, done, line, what):
-        # The registration goes live right after its reply is queued: re-inject until seen.
-        def attempt():
-            self.fifo.write(line + "\n")
-            self.fifo.flush()
-            return done.wait(0.1)
-        wait_for(attempt, timeout=20, what=what)
-
-    def test_python_callback_receives_lifecycle(self):
-        import libvirt
-        import threading
-        start_libvirt_event_loop()
-        conn = libvirt.open(self.d.uri)
-        self.addCleanup(conn.close)
-        got, seen = [], threading.Event()
-
-        def cb(c, dom, event, detail, opaque):
-            got.append((dom.name(), dom.UUIDString(), dom.ID(), event, detail))
-            seen.set()
-        cb_id = conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, cb, None)
-        self.addCleanup(conn.domainEventDeregisterAny, cb_id)
-        self.inject_until(seen, f"fakevm {self.UUID} 7 5 1", "the python lifecycle callback")
-        self.assertEqual(got[0], ("fakevm", self.UUID, 7, libvirt.VIR_DOMAIN_EVENT_STOPPED,
-                                  libvirt.VIR_DOMAIN_EVENT_STOPPED_DESTROYED))
-
-    def test_virsh_event_loop_prints_lifecycle(self):
-        import queue
-        import threading
-        p = subprocess.Popen(["virsh", "-c", self.d.uri, "event", "--event", "lifecycle", "--loop"],
-                             env=self.d.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        self.addCleanup(p.stdout.close)
-        self.addCleanup(p.wait, 20)
-        self.addCleanup(p.terminate)
-        lines, seen = queue.Queue(), threading.Event()
-
-        def reader():
-            for line in p.stdout:
-                lines.put(line)
-                if "Started Booted" in line:
-                    seen.set()
-        threading.Thread(target=reader, daemon=True).start()
-        self.inject_until(seen, f"fakevm {self.UUID} 3 2 0", "virsh event --loop output")
-        out = "".join(lines.queue)
-        self.assertIn("event 'lifecycle' for domain 'fakevm': Started Booted", out)
-
-
 @unittest.skipUnless(shutil.which("systemd-socket-activate"), "needs systemd-socket-activate")
 class SocketActivationTest(unittest.TestCase):
     def test_inherited_sockets_and_read_only_name(self):
@@ -484,9 +284,7 @@ class SocketActivationTest(unittest.TestCase):
         rw, ro = os.path.join(d, "rw-sock"), os.path.join(d, "ro-sock")
         env = dict(os.environ, XDG_RUNTIME_DIR=run, HOME=os.path.join(d, "home"))
         args = ["systemd-socket-activate", "-l", rw, "-l", ro, "--fdname=xvirtd-sock:xvirtd-sock-ro",
-                "-E", "XDG_RUNTIME_DIR", "-E", "HOME", DAEMON, "--session"]
-        if BACKEND != "fake":
-            args += ["--hypervisor", BACKEND]
+                "-E", "XDG_RUNTIME_DIR", "-E", "HOME", paths.XVIRTD, "--session", "--hypervisor", "sim"]
         log = open(os.path.join(d, "log"), "w")
         self.addCleanup(log.close)
         proc = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -508,4 +306,4 @@ class SocketActivationTest(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main(argv=[sys.argv[0], "-v"])
+    runner.main("XVIRTD")

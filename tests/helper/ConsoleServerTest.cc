@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "common/File.h"
+#include "tests/lib/TestUtil.h"
 
 using namespace xvirt;
 using namespace xvirt::helper;
@@ -94,8 +95,9 @@ TEST(ConsoleServer, UnreadPtyOutputIsBoundedAndCounted) {
 }
 
 TEST(ConsoleServer, FileTargetKeepsEverything) {
-  char tmpl[] = "/tmp/xvirt-console-XXXXXX";
-  std::string dir = mkdtemp(tmpl);
+  xvirt::test::TempDir tmp("xvirt-console");
+  ASSERT_TRUE(tmp.ok());
+  const std::string& dir = tmp.path();
   auto server = ConsoleServer::create(*ConsoleTarget::parse("file:" + dir + "/c.log"), "console0");
   ASSERT_TRUE(server.ok());
   auto chan = std::make_unique<PipeChannel>();
@@ -106,5 +108,4 @@ TEST(ConsoleServer, FileTargetKeepsEverything) {
   guest->guestWrites("line two\n");
   pumpLoop();
   EXPECT_EQ(*readFile(dir + "/c.log"), "line one\nline two\n");
-  std::system(("rm -rf " + dir).c_str());
 }

@@ -10,7 +10,7 @@
 #include <string>
 
 #include "common/File.h"
-#include "tests/common/GoldenFile.h"
+#include "tests/lib/GoldenFile.h"
 #include "common/GuestConfig.h"
 #include "common/Json.h"
 #include "common/Strings.h"

@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "MonitorTestClient.h"
+#include "tests/lib/TestUtil.h"
 
 using namespace xvirt;
 using namespace xvirt::helper;
@@ -15,8 +16,7 @@ using xvirt::test::MonitorTestClient;
 class MonitorServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/xvirt-mon-XXXXXX";
-    dir_ = mkdtemp(tmpl);
+    ASSERT_TRUE(dir_.ok());
     server_ = std::make_unique<MonitorServer>(MonitorSchema::builtin(),
                                               Json::object({{"qemu", Json::object({{"major", 0}})}}));
     server_->addSyncCommand("query-status", [](const Json&) -> QmpResult {
@@ -27,21 +27,20 @@ class MonitorServerTest : public ::testing::Test {
       return Json::object();
     });
     server_->addCommand("cont", [this](const Json&, MonitorServer::Reply reply) { deferred_ = reply; });
-    ASSERT_TRUE(server_->listen(dir_ + "/mon.sock").ok());
+    ASSERT_TRUE(server_->listen(dir_ / "mon.sock").ok());
   }
   void TearDown() override {
     server_.reset();
-    std::system(("rm -rf " + dir_).c_str());
   }
   MonitorTestClient connect() {
-    MonitorTestClient c(dir_ + "/mon.sock");
+    MonitorTestClient c(dir_ / "mon.sock");
     EXPECT_TRUE(c.connected());
     Json greeting = c.readJson();
     EXPECT_TRUE(greeting.get("QMP")) << greeting.dump();
     return c;
   }
 
-  std::string dir_;
+  xvirt::test::TempDir dir_{"xvirt-mon"};
   std::unique_ptr<MonitorServer> server_;
   MonitorServer::Reply deferred_;
 };
@@ -120,8 +119,9 @@ TEST_F(MonitorServerTest, ClientLeavingMidCommandIsHarmless) {
 // Start-up: the greeting comes from the greeter thread while the main loop is not running (the
 // build); commands sent meanwhile are answered, in order, once serve() hands the client over.
 TEST(MonitorServerEarly, GreetsBeforeServeAndAnswersQueuedCommandsAfter) {
-  char tmpl[] = "/tmp/xvirt-mon-XXXXXX";
-  std::string dir = mkdtemp(tmpl);
+  xvirt::test::TempDir tmp("xvirt-mon");
+  ASSERT_TRUE(tmp.ok());
+  const std::string& dir = tmp.path();
   {
     MonitorServer server(MonitorSchema::builtin(), Json::object({{"qemu", Json::object({{"major", 0}})}}));
     server.addSyncCommand("query-status", [](const Json&) -> QmpResult {
@@ -158,5 +158,4 @@ TEST(MonitorServerEarly, GreetsBeforeServeAndAnswersQueuedCommandsAfter) {
     EXPECT_EQ(server.clientCount(), 1u);
     ::close(fd);
   }
-  std::system(("rm -rf " + dir).c_str());
 }

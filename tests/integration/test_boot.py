@@ -9,8 +9,11 @@ import subprocess
 import sys
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from xvirt_testlib import HELPER, QmpClient, TempHost, wait_for  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from xvirt_test import paths  # noqa: E402
+from xvirt_test.host import TempHost, guest_ram  # noqa: E402
+from xvirt_test.qmp import QmpClient  # noqa: E402
+from xvirt_test.wait import wait_for  # noqa: E402
 
 PYGRUB = "/usr/lib/xen-4.17/bin/pygrub"
 HVMLOADER = "/usr/lib/xen-4.17/boot/hvmloader"
@@ -29,12 +32,6 @@ menuentry 'Beta Linux' {{
   linux /boot/vmlinuz-beta root=/dev/xvda beta-entry
 }}
 """
-
-
-def guest_memory(host, domid, offset, length):
-    with open(os.path.join(host.sim_dir, "mem", f"dom{domid}.ram"), "rb") as f:
-        f.seek(offset)
-        return f.read(length)
 
 
 class PtyReader:
@@ -92,13 +89,12 @@ class PygrubTest(unittest.TestCase):
         return image
 
     def spawn(self, disk, *extra):
-        argv = [HELPER, "-name", "grubby", "-M", "xenpv", "-m", "64", "-hda", disk, *extra,
-                "-qmp", f"unix:{self.mon},server,nowait", "--hypervisor", "sim", "--sim-dir", self.host.sim_dir]
+        argv = [paths.HELPER, "-name", "grubby", "-M", "xenpv", "-m", "64", "-hda", disk, *extra,
+                *self.host.helper_args(self.mon)]
         return self.host.spawn(argv, log_name="grubby.log", env=self.env)
 
     def log(self):
-        with open(self.host.path("grubby.log"), errors="replace") as f:
-            return f.read()
+        return self.host.read("grubby.log")
 
     def monitor(self, proc):
         wait_for(lambda: os.path.exists(self.mon) or proc.poll() is not None, 30, "the monitor socket")
@@ -116,10 +112,10 @@ class PygrubTest(unittest.TestCase):
     def assert_booted(self, qmp, kernel, ramdisk=None):
         self.assertEqual(qmp.execute("query-status")["return"]["status"], "running")
         domid = qmp.execute("query-domain")["return"]["domid"]
-        self.assertEqual(guest_memory(self.host, domid, PV_KERNEL_OFFSET, len(kernel)), kernel)
+        self.assertEqual(guest_ram(self.host.sim_dir, domid, PV_KERNEL_OFFSET, len(kernel)), kernel)
         if ramdisk is not None:
             at = (PV_KERNEL_OFFSET + len(kernel) + PAGE - 1) // PAGE * PAGE
-            self.assertEqual(guest_memory(self.host, domid, at, len(ramdisk)), ramdisk)
+            self.assertEqual(guest_ram(self.host.sim_dir, domid, at, len(ramdisk)), ramdisk)
         # pygrub's copies of the kernel and ramdisk are gone once the domain is built.
         self.assertEqual(os.listdir(self.tmp), [])
         return domid
@@ -242,18 +238,10 @@ class HvmTest(unittest.TestCase):
         self.host.close()
 
     def log(self, name):
-        with open(self.host.path(f"{name}.log"), errors="replace") as f:
-            return f.read()
+        return self.host.read(f"{name}.log")
 
     def start(self, name, *args):
-        argv = [HELPER, "-name", name, *args, "-qmp", f"unix:{self.mon},server,nowait",
-                "--hypervisor", "sim", "--sim-dir", self.host.sim_dir]
-        proc = self.host.spawn(argv, log_name=f"{name}.log")
-        wait_for(lambda: os.path.exists(self.mon) or proc.poll() is not None, 30, "the monitor socket")
-        self.assertIsNone(proc.poll(), self.log(name))
-        qmp = QmpClient(self.mon, timeout=30)
-        self.assertEqual(qmp.execute("qmp_capabilities"), {"return": {}})
-        return proc, qmp
+        return self.host.start_helper(["-name", name, *args], self.mon, f"{name}.log", qmp_timeout=30)
 
     def dm_pid(self, name):
         m = re.search(r"device model \S+ of guest '[^']+' is running \(pid (\d+)\)", self.log(name))
@@ -267,12 +255,12 @@ class HvmTest(unittest.TestCase):
         # hvmloader at 1 MiB, the kernel's protected-mode part (not its setup sectors) at 2 MiB.
         with open(HVMLOADER, "rb") as f:
             firmware = f.read()
-        self.assertEqual(guest_memory(self.host, domid, HVM_FIRMWARE_OFFSET, len(firmware)), firmware)
-        self.assertEqual(guest_memory(self.host, domid, DIRECT_KERNEL_OFFSET, len(self.payload)), self.payload)
+        self.assertEqual(guest_ram(self.host.sim_dir, domid, HVM_FIRMWARE_OFFSET, len(firmware)), firmware)
+        self.assertEqual(guest_ram(self.host.sim_dir, domid, DIRECT_KERNEL_OFFSET, len(self.payload)), self.payload)
         with open(self.initrd, "rb") as f:
             initrd = f.read()
         at = (DIRECT_KERNEL_OFFSET + len(self.payload) + PAGE - 1) // PAGE * PAGE
-        self.assertEqual(guest_memory(self.host, domid, at, len(initrd)), initrd)
+        self.assertEqual(guest_ram(self.host.sim_dir, domid, at, len(initrd)), initrd)
 
         # The device model: a child of the helper, registered in xenstore as QEMU does, its output in the log.
         pid = self.dm_pid("hvm")
@@ -318,7 +306,7 @@ class HvmTest(unittest.TestCase):
 
     def test_non_relocatable_kernel_is_refused_before_anything_runs(self):
         old = self.host.write("old-vmlinuz", bzimage(4, os.urandom(8192), relocatable=False, protocol=0x0204))
-        r = self.host.run([HELPER, "-name", "old", "-M", "xenfv", "-m", "128", "-kernel", old, "-serial", "null",
+        r = self.host.run([paths.HELPER, "-name", "old", "-M", "xenfv", "-m", "128", "-kernel", old, "-serial", "null",
                            "--hypervisor", "sim", "--sim-dir", self.host.sim_dir], check=False)
         self.assertEqual(r.returncode, 1)
         self.assertIn(f"The kernel {old} is not relocatable, so it cannot be loaded at 0x200000", r.stderr)
@@ -332,9 +320,9 @@ class HvmTest(unittest.TestCase):
         self.assertEqual(dom["type"], "pvh")
         with open(kernel, "rb") as f:
             data = f.read()
-        self.assertEqual(guest_memory(self.host, dom["domid"], DIRECT_KERNEL_OFFSET, len(data)), data)
+        self.assertEqual(guest_ram(self.host.sim_dir, dom["domid"], DIRECT_KERNEL_OFFSET, len(data)), data)
         # No firmware and no device model for PVH.
-        self.assertEqual(guest_memory(self.host, dom["domid"], HVM_FIRMWARE_OFFSET, 4096), b"\0" * 4096)
+        self.assertEqual(guest_ram(self.host.sim_dir, dom["domid"], HVM_FIRMWARE_OFFSET, 4096), b"\0" * 4096)
         self.assertNotIn("device model", self.log("pvh"))
         pty = PtyReader(qmp.execute("query-chardev")["return"][0]["filename"][4:])
         try:

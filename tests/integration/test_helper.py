@@ -5,12 +5,14 @@ import os
 import select
 import signal
 import socket
-import subprocess
 import sys
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from xvirt_testlib import HELPER, QmpClient, TempHost, wait_for  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from xvirt_test import paths  # noqa: E402
+from xvirt_test.host import TempHost  # noqa: E402
+from xvirt_test.qmp import QmpClient  # noqa: E402
+from xvirt_test.wait import wait_for  # noqa: E402
 
 
 class HelperTest(unittest.TestCase):
@@ -25,19 +27,12 @@ class HelperTest(unittest.TestCase):
         self.host.close()
 
     def start(self, *extra, name="demo"):
-        argv = [HELPER, "-name", name, *extra, "-qmp", f"unix:{self.mon},server,nowait",
-                "--hypervisor", "sim", "--sim-dir", self.host.sim_dir]
-        proc = self.host.spawn(argv, log_name=f"{name}.log")
-        wait_for(lambda: os.path.exists(self.mon) or proc.poll() is not None, 20, "the monitor socket")
-        self.assertIsNone(proc.poll(), self.log(name))
-        qmp = QmpClient(self.mon)
+        proc, qmp = self.host.start_helper(["-name", name, *extra], self.mon, f"{name}.log", timeout=20)
         self.assertIn("QMP", qmp.greeting)
-        self.assertEqual(qmp.execute("qmp_capabilities"), {"return": {}})
         return proc, qmp
 
     def log(self, name="demo"):
-        with open(self.host.path(f"{name}.log"), errors="replace") as f:
-            return f.read()
+        return self.host.read(f"{name}.log")
 
     def test_pv_direct_kernel_boot_tree_console_and_powerdown(self):
         # The design's first command line, with real files.
@@ -171,7 +166,7 @@ class HelperTest(unittest.TestCase):
         self.assertEqual(proc.wait(20), 4)
 
     def test_commands_before_negotiation_are_refused(self):
-        proc = self.host.spawn([HELPER, "-name", "neg", "-kernel", self.kernel, "-serial", "null",
+        proc = self.host.spawn([paths.HELPER, "-name", "neg", "-kernel", self.kernel, "-serial", "null",
                                 "-qmp", f"unix:{self.mon},server", "--hypervisor", "sim",
                                 "--sim-dir", self.host.sim_dir], log_name="neg.log")
         wait_for(lambda: os.path.exists(self.mon), 20, "the monitor socket")
@@ -189,7 +184,7 @@ class HelperTest(unittest.TestCase):
             (["-name", "x", "-hda", self.disk, "-append", "quiet"], "-append: only allowed with the -kernel option"),
         ]
         for argv, message in cases:
-            r = self.host.run([HELPER, *argv, "--hypervisor", "sim", "--sim-dir", self.host.sim_dir], check=False)
+            r = self.host.run([paths.HELPER, *argv, "--hypervisor", "sim", "--sim-dir", self.host.sim_dir], check=False)
             self.assertEqual(r.returncode, 1, r.stderr)
             self.assertIn(message, r.stderr)
         # Nothing was started, so no simulated host and certainly no domain.

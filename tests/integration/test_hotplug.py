@@ -2,14 +2,13 @@
 NICs plugged and unplugged through the monitor and seen with Debian's xenstore tools, a guest that
 never answers an unplug, a backend removed behind the helper's back, ballooning and vCPU hotplug
 seen through the hypervisor."""
-import json
 import os
-import socket
 import sys
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from xvirt_testlib import HELPER, QmpClient, TempHost, wait_for  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from xvirt_test.host import TempHost, sim_call  # noqa: E402
+from xvirt_test.wait import wait_for  # noqa: E402
 
 
 class HotplugTest(unittest.TestCase):
@@ -26,40 +25,15 @@ class HotplugTest(unittest.TestCase):
         self.host.close()
 
     def start(self):
-        argv = [HELPER, "-name", "hp", "-M", "xenpv", "-hda", self.boot, "-m", "256", "-smp", "4",
-                "-kernel", self.kernel, "-qmp", f"unix:{self.mon},server,nowait",
-                "--hypervisor", "sim", "--sim-dir", self.host.sim_dir]
-        proc = self.host.spawn(argv, log_name="hp.log")
-        wait_for(lambda: os.path.exists(self.mon) or proc.poll() is not None, 20, "the monitor socket")
-        self.assertIsNone(proc.poll(), self.log())
-        qmp = QmpClient(self.mon, timeout=40)
-        self.assertEqual(qmp.execute("qmp_capabilities"), {"return": {}})
-        return proc, qmp
+        return self.host.start_helper(["-name", "hp", "-M", "xenpv", "-hda", self.boot, "-m", "256", "-smp", "4",
+                                       "-kernel", self.kernel], self.mon, "hp.log", timeout=20, qmp_timeout=40)
 
     def log(self):
-        with open(self.host.path("hp.log"), errors="replace") as f:
-            return f.read()
+        return self.host.read("hp.log")
 
     def read(self, path):
         r = self.host.xenstore("read", path, check=False)
         return r.stdout.strip() if r.returncode == 0 else None
-
-    def hypercall(self, request):
-        """One request on the simulated host's hypercall socket (docs/sim.md)."""
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.settimeout(10)
-        s.connect(os.path.join(self.host.sim_dir, "hypercall.sock"))
-        s.sendall(json.dumps(request).encode() + b"\n")
-        buf = b""
-        while not buf.endswith(b"\n"):
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            buf += chunk
-        s.close()
-        reply = json.loads(buf)
-        self.assertIn("ok", reply, reply)
-        return reply["ok"]
 
     def test_three_disks_connect_then_close_and_go(self):
         images = [self.host.write(f"d{i}.img", b"\0" * 4096) for i in range(3)]
@@ -130,7 +104,7 @@ class HotplugTest(unittest.TestCase):
         image = self.host.write("s.img", b"\0" * 4096)
         self.qmp.execute("disk_add", {"target": "xvdb", "source": image})
         self.qmp.wait_event("DEVICE_ADDED")
-        self.hypercall({"op": "fault", "stall_frontend": self.domid})
+        sim_call(self.host.sim_dir, {"op": "fault", "stall_frontend": self.domid})
         r = self.qmp.execute("disk_remove", {"target": "xvdb", "timeout": 0.5})
         self.assertEqual(r["error"]["class"], "GenericError")
         self.assertIn("did not release disk xvdb within 0.5 seconds", r["error"]["desc"])
@@ -151,7 +125,7 @@ class HotplugTest(unittest.TestCase):
         self.assertIsNone(self.read(f"/local/domain/0/backend/vbd/{self.domid}/51744/state"))
 
         # The guest comes back and lets go: the unplug finishes by itself.
-        self.hypercall({"op": "fault", "stall_frontend": self.domid, "stall": False})
+        sim_call(self.host.sim_dir, {"op": "fault", "stall_frontend": self.domid, "stall": False})
         ev = self.qmp.wait_event("DEVICE_DELETED")
         self.assertEqual(ev["data"]["device"], "xvdb")
         self.assertIsNone(self.read(be + "/state"))
@@ -193,7 +167,7 @@ class HotplugTest(unittest.TestCase):
         self.assertEqual(self.qmp.wait_event("DEVICE_DELETED")["data"]["path"], be())
 
     def test_balloon_and_set_vcpus_reach_the_hypervisor(self):
-        info = lambda: self.hypercall({"op": "info", "domid": self.domid})  # noqa: E731
+        info = lambda: sim_call(self.host.sim_dir, {"op": "info", "domid": self.domid})  # noqa: E731
         self.assertEqual(info()["mem_kib"], 256 * 1024)
         self.assertEqual(self.qmp.execute("balloon", {"value": 128 << 20}), {"return": {}})
         self.assertEqual(self.qmp.wait_event("BALLOON_CHANGE")["data"], {"actual": 128 << 20})

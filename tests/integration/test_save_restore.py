@@ -2,49 +2,23 @@
 1 GiB guest's memory, xenstore devices and console survive save -> --restore; truncated, altered
 and foreign images are refused before any domain exists; a failed save leaves the guest running
 and no image behind."""
-import hashlib
-import json
 import os
-import re
 import select
-import shutil
-import socket
 import sys
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from xvirt_testlib import HELPER, QmpClient, TempHost, wait_for  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from xvirt_test import paths  # noqa: E402
+from xvirt_test.host import TempHost, guest_ram_digest, guest_ram_path, sim_call  # noqa: E402
+from xvirt_test.wait import wait_for  # noqa: E402
 
 MiB = 1 << 20
-
-
-def ram_path(host, domid):
-    return os.path.join(host.sim_dir, "mem", f"dom{domid}.ram")
-
-
-def ram_digest(host, domid):
-    """SHA-256 of the guest's whole RAM, read from the simulated host's RAM file."""
-    h = hashlib.sha256()
-    with open(ram_path(host, domid), "rb") as f:
-        while True:
-            chunk = f.read(16 * MiB)
-            if not chunk:
-                return h.hexdigest()
-            h.update(chunk)
-
-
-def sim_call(host, request):
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-        s.connect(os.path.join(host.sim_dir, "hypercall.sock"))
-        s.sendall(json.dumps(request).encode() + b"\n")
-        return json.loads(s.makefile().readline())
 
 
 def runs_unsuspended(test, host, domid):
     """The domain runs, and is not shut down: a guest that suspended itself for a save was
     brought back in place (the sim's 'resume', xc_domain_resume on Xen)."""
-    info = sim_call(host, {"op": "info", "domid": domid})
-    info = info.get("ok", info)
+    info = sim_call(host.sim_dir, {"op": "info", "domid": domid})
     test.assertFalse(info["shutdown"], info)
     test.assertFalse(info["paused"], info)
 
@@ -65,19 +39,7 @@ class SaveRestoreTest(unittest.TestCase):
     def helper(self, *args, name="demo"):
         self.n += 1
         mon = self.host.path(f"m{self.n}.qmp")
-        argv = [HELPER, *args, "-qmp", f"unix:{mon},server,nowait", "--hypervisor", "sim",
-                "--sim-dir", self.host.sim_dir]
-        log = f"{name}-{self.n}.log"
-        proc = self.host.spawn(argv, log_name=log)
-        wait_for(lambda: os.path.exists(mon) or proc.poll() is not None, 30, "the monitor socket")
-        self.assertIsNone(proc.poll(), self.read(log))
-        qmp = QmpClient(mon, timeout=60)
-        self.assertEqual(qmp.execute("qmp_capabilities"), {"return": {}})
-        return proc, qmp
-
-    def read(self, name):
-        with open(self.host.path(name), errors="replace") as f:
-            return f.read()
+        return self.host.start_helper(list(args), mon, f"{name}-{self.n}.log", qmp_timeout=60)
 
     def boot(self, mem_mb=1024):
         return self.helper("-name", "demo", "-M", "xenpv", "-m", str(mem_mb), "-kernel", self.kernel,
@@ -85,9 +47,9 @@ class SaveRestoreTest(unittest.TestCase):
 
     def fill_ram(self, domid, mib):
         """Writes `mib` MiB of random bytes in 1 MiB pieces spread over the guest's RAM."""
-        size = os.path.getsize(ram_path(self.host, domid))
+        size = os.path.getsize(guest_ram_path(self.host.sim_dir, domid))
         step = (size // 2) // mib // MiB * MiB
-        with open(ram_path(self.host, domid), "r+b") as f:
+        with open(guest_ram_path(self.host.sim_dir, domid), "r+b") as f:
             for i in range(mib):
                 f.seek(16 * MiB + i * step)
                 f.write(os.urandom(MiB))
@@ -136,7 +98,7 @@ class SaveRestoreTest(unittest.TestCase):
         self.assertEqual(sorted(devices.values()), sorted([self.disk, self.disk2]))
         self.fill_ram(domid, 64)
         self.assertEqual(qmp.execute("stop"), {"return": {}})
-        before = ram_digest(self.host, domid)
+        before = guest_ram_digest(self.host.sim_dir, domid)
 
         image = os.path.join(self.images, "demo.save")
         reply = qmp.execute("save", {"file": image, "running": True}, id="s")
@@ -159,7 +121,7 @@ class SaveRestoreTest(unittest.TestCase):
         dom2 = qmp2.execute("query-domain")["return"]
         self.assertNotEqual(dom2["domid"], domid)
         self.assertEqual(dom2["name"], "demo")
-        self.assertEqual(ram_digest(self.host, dom2["domid"]), before)
+        self.assertEqual(guest_ram_digest(self.host.sim_dir, dom2["domid"]), before)
         restored = self.backends(dom2["domid"])
         self.assertEqual(sorted(restored.values()), sorted(devices.values()))
 
@@ -247,7 +209,7 @@ class SaveRestoreTest(unittest.TestCase):
     def test_failed_save_keeps_the_guest_running_and_leaves_no_file(self):
         proc, qmp = self.boot(128)
         domid = qmp.execute("query-domain")["return"]["domid"]
-        self.assertIn("ok", sim_call(self.host, {"op": "fault", "fail_next": "save"}))
+        sim_call(self.host.sim_dir, {"op": "fault", "fail_next": "save"})
         image = os.path.join(self.images, "fail.save")
         err = qmp.execute("save", {"file": image})["error"]
         self.assertEqual(err["class"], "GenericError")
@@ -289,7 +251,7 @@ class SaveRestoreTest(unittest.TestCase):
             path = os.path.join(self.images, name + ".save")
             with open(path, "wb") as f:
                 f.write(content)
-            r = self.host.run([HELPER, "--restore", path, "--hypervisor", "sim", "--sim-dir", self.host.sim_dir],
+            r = self.host.run([paths.HELPER, "--restore", path, "--hypervisor", "sim", "--sim-dir", self.host.sim_dir],
                               check=False)
             self.assertEqual(r.returncode, 1, name)
             lines = [line for line in r.stderr.splitlines() if line.strip()]

@@ -10,11 +10,12 @@ import sys
 import unittest
 import zlib
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from xvirt_testlib import BUILD, HELPER, QmpClient, TempHost, wait_for  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from xvirt_test import paths  # noqa: E402
+from xvirt_test.host import TempHost  # noqa: E402
+from xvirt_test.wait import recv_exact, wait_for  # noqa: E402
 
-MODULE = os.path.join(BUILD, "helper", "xvirt-helper-vnc.so")
-ARTIFACTS = os.path.join(BUILD, "test-artifacts")
+MODULE = os.path.join(paths.BUILD, "helper", "xvirt-helper-vnc.so")
 
 
 def free_display():
@@ -67,13 +68,7 @@ class RfbKeyboard:
         self.name = self._read(struct.unpack(">I", init[20:24])[0])
 
     def _read(self, n):
-        data = b""
-        while len(data) < n:
-            chunk = self.sock.recv(n - len(data))
-            if not chunk:
-                raise EOFError("the VNC server closed the connection")
-            data += chunk
-        return data
+        return recv_exact(self.sock, n, "the VNC server")
 
     def type(self, text):
         for ch in text:
@@ -100,19 +95,13 @@ class VncTest(unittest.TestCase):
         self.host.close()
 
     def log(self):
-        with open(self.host.path("vnc.log"), errors="replace") as f:
-            return f.read()
+        return self.host.read("vnc.log")
 
     def test_console_text_on_the_vnc_screen(self):
         display = free_display()
-        argv = [HELPER, "-name", "vncguest", "-M", "xenpv", "-m", "64", "-kernel", self.kernel,
-                "-append", "console=hvc0 drawn-on-vnc", "-serial", "null", "-vnc", f"127.0.0.1:{display}",
-                "-qmp", f"unix:{self.mon},server,nowait", "--hypervisor", "sim", "--sim-dir", self.host.sim_dir]
-        proc = self.host.spawn(argv, log_name="vnc.log")
-        wait_for(lambda: os.path.exists(self.mon) or proc.poll() is not None, 30, "the monitor socket")
-        self.assertIsNone(proc.poll(), self.log())
-        qmp = QmpClient(self.mon)
-        self.assertEqual(qmp.execute("qmp_capabilities"), {"return": {}})
+        proc, qmp = self.host.start_helper(["-name", "vncguest", "-M", "xenpv", "-m", "64", "-kernel", self.kernel,
+                                            "-append", "console=hvc0 drawn-on-vnc", "-serial", "null",
+                                            "-vnc", f"127.0.0.1:{display}"], self.mon, "vnc.log")
         self.assertEqual(qmp.execute("query-status")["return"]["status"], "running")
 
         jpeg, ppm = self.host.path("screen.jpg"), self.host.path("screen.ppm")
@@ -131,8 +120,8 @@ class VncTest(unittest.TestCase):
 
         w, h, rgb = wait_for(text_on_screen, 30, "console text on the VNC screen")
         self.assertEqual((w, h), (960, 472))
-        os.makedirs(ARTIFACTS, exist_ok=True)
-        png = os.path.join(ARTIFACTS, "vnc-console.png")
+        os.makedirs(paths.ARTIFACTS, exist_ok=True)
+        png = os.path.join(paths.ARTIFACTS, "vnc-console.png")
         write_png(png, w, h, rgb)
         self.assertGreater(os.path.getsize(png), 1000)
         qmp.execute("quit")
@@ -142,13 +131,9 @@ class VncTest(unittest.TestCase):
     def test_keys_typed_over_vnc_reach_the_guest_console(self):
         display = free_display()
         console = self.host.path("console.log")
-        argv = [HELPER, "-name", "typist", "-M", "xenpv", "-m", "64", "-kernel", self.kernel,
-                "-serial", f"file:{console}", "-vnc", f"127.0.0.1:{display}",
-                "-qmp", f"unix:{self.mon},server,nowait", "--hypervisor", "sim", "--sim-dir", self.host.sim_dir]
-        proc = self.host.spawn(argv, log_name="vnc.log")
-        wait_for(lambda: os.path.exists(self.mon) or proc.poll() is not None, 30, "the monitor socket")
-        qmp = QmpClient(self.mon)
-        self.assertEqual(qmp.execute("qmp_capabilities"), {"return": {}})
+        proc, qmp = self.host.start_helper(["-name", "typist", "-M", "xenpv", "-m", "64", "-kernel", self.kernel,
+                                            "-serial", f"file:{console}", "-vnc", f"127.0.0.1:{display}"],
+                                           self.mon, "vnc.log")
 
         def console_has(text):
             with open(console, "rb") as f:
@@ -167,12 +152,8 @@ class VncTest(unittest.TestCase):
     def test_only_vnc_helpers_map_libvncserver(self):
         for name, extra in (("plain", []), ("withvnc", ["-vnc", f"127.0.0.1:{free_display()}"])):
             mon = self.host.path(f"{name}.qmp")
-            proc = self.host.spawn([HELPER, "-name", name, "-kernel", self.kernel, "-serial", "null", *extra,
-                                    "-qmp", f"unix:{mon},server,nowait", "--hypervisor", "sim",
-                                    "--sim-dir", self.host.sim_dir], log_name=f"{name}.log")
-            wait_for(lambda: os.path.exists(mon) or proc.poll() is not None, 30, "the monitor socket")
-            qmp = QmpClient(mon)
-            self.assertEqual(qmp.execute("qmp_capabilities"), {"return": {}})
+            proc, qmp = self.host.start_helper(["-name", name, "-kernel", self.kernel, "-serial", "null", *extra],
+                                               mon, f"{name}.log")
             with open(f"/proc/{proc.pid}/maps") as f:
                 maps = f.read()
             self.assertEqual("libvncserver" in maps, name == "withvnc", name)
@@ -200,7 +181,7 @@ class VncTest(unittest.TestCase):
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             s.bind(("127.0.0.1", 5900 + display))
             s.listen()
-            r = self.host.run([HELPER, "-name", "busy", "-kernel", self.kernel, "-serial", "null",
+            r = self.host.run([paths.HELPER, "-name", "busy", "-kernel", self.kernel, "-serial", "null",
                                "-vnc", f"127.0.0.1:{display}", "--hypervisor", "sim", "--sim-dir", self.host.sim_dir],
                               check=False)
         self.assertEqual(r.returncode, 1)

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "helper/monitor/MonitorServer.h"
+#include "tests/lib/TestUtil.h"
 
 using namespace xvirt;
 using namespace std::chrono_literals;
@@ -15,9 +16,8 @@ using namespace std::chrono_literals;
 class MonitorClientTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/xvirt-monc-XXXXXX";
-    dir_ = mkdtemp(tmpl);
-    path_ = dir_ + "/m.sock";
+    ASSERT_TRUE(dir_.ok());
+    path_ = dir_ / "m.sock";
     server_ = std::make_unique<helper::MonitorServer>(helper::MonitorSchema::builtin(), Json::object());
     server_->addSyncCommand("query-status", [](const Json&) -> helper::QmpResult {
       return Json::object({{"status", "running"}, {"running", true}});
@@ -42,10 +42,10 @@ class MonitorClientTest : public ::testing::Test {
     stopLoop();
     g_main_loop_unref(loop_);
     server_.reset();
-    std::system(("rm -rf " + dir_).c_str());
   }
 
-  std::string dir_, path_;
+  xvirt::test::TempDir dir_{"xvirt-monc"};
+  std::string path_;
   std::unique_ptr<helper::MonitorServer> server_;
   GMainLoop* loop_ = nullptr;
   std::thread thread_;
@@ -60,7 +60,7 @@ TEST_F(MonitorClientTest, CommandsEventsAndErrors) {
   ASSERT_TRUE(status.ok()) << status.error().message;
   EXPECT_EQ(status->getString("status"), "running");
   EXPECT_TRUE((*client)->execute("stop").ok());
-  for (int i = 0; i < 500 && stops == 0; ++i) std::this_thread::sleep_for(1ms);
+  EXPECT_TRUE(xvirt::test::waitUntil([&] { return stops > 0; }, 500ms));
   EXPECT_EQ(stops, 1);
   auto refused = (*client)->execute("quit");
   ASSERT_FALSE(refused.ok());
@@ -81,15 +81,14 @@ TEST_F(MonitorClientTest, EofIsReportedAndLaterCommandsFailFast) {
   server_.reset();
   loop_ = g_main_loop_new(nullptr, FALSE);
   thread_ = std::thread([this] { g_main_loop_run(loop_); });
-  for (int i = 0; i < 2000 && !eof; ++i) std::this_thread::sleep_for(1ms);
-  EXPECT_TRUE(eof);
+  EXPECT_TRUE(xvirt::test::waitUntil([&] { return eof.load(); }, 2s));
   auto r = (*client)->execute("query-status", Json::object(), 1s);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().message, "The helper's monitor is closed.");
 }
 
 TEST_F(MonitorClientTest, ConnectGivesUpWhenTheHelperIsDead) {
-  auto r = driver::MonitorClient::connect(dir_ + "/absent.sock", 5s, [] { return false; });
+  auto r = driver::MonitorClient::connect(dir_ / "absent.sock", 5s, [] { return false; });
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().message, "The helper exited before its monitor came up.");
 }

@@ -1,7 +1,7 @@
 // Golden tests for the native formats and GuestConfig (tests/golden/domain-xml/{xl,xm,guestconfig}).
 // NAME.cfg -> NAME.out.cfg (formatXlConfig, then idempotent) and NAME.xml (formatDomainXml, then
-// back to the same config); errors in NAME.err. XVIRT_TEST_REGENERATE=1 rewrites expected files;
-// a file no case reads fails the test.
+// back to the same config); errors in NAME.err. XVIRT_TEST_REGENERATE=1 rewrites expected files
+// (tests/lib/GoldenFile.h); a file no case reads fails the test.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -15,23 +15,16 @@
 #include "domain-xml/GuestConfigBuilder.h"
 #include "domain-xml/DomainXml.h"
 #include "domain-xml/XlConfig.h"
-#include "tests/common/GoldenFile.h"
-
-#include "xvirt-config.h"
+#include "tests/lib/GoldenFile.h"
 
 namespace fs = std::filesystem;
 using namespace xvirt;
 using namespace xvirt::dom;
+using namespace xvirt::test;
 
 namespace {
 
-bool regenerate() { return xvirt::test::regenerateGolden(); }
-
 fs::path goldenDir(const std::string& sub) { return xvirt::test::goldenPath("domain-xml/" + sub); }
-
-void expectFile(const fs::path& path, const std::string& actual, std::set<std::string>& used) {
-  xvirt::test::expectGoldenFile(path, actual, used);
-}
 
 // A config without a uuid gets a random one; pin it so the outputs are stable. (Such inputs must
 // give their NICs MACs, since missing ones are derived from the uuid.)
@@ -40,23 +33,11 @@ void pinGeneratedUuid(const std::string& text, NativeFormat format, DomainDef& d
   if (again.ok() && again->uuid != def.uuid) def.uuid = *Uuid::parse("5eed0000-0000-4000-8000-000000000000");
 }
 
-void removeStale(const fs::path& path) {
-  if (regenerate() && fs::exists(path)) fs::remove(path);
-}
-
-void checkUnused(const fs::path& dir, const std::set<std::string>& used) {
-  xvirt::test::expectNoUnusedGoldenFiles(dir, used);
-}
-
-bool endsWithStr(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
 std::vector<fs::path> inputs(const fs::path& dir, const std::string& ext) {
   std::vector<fs::path> out;
   for (const auto& entry : fs::directory_iterator(dir)) {
     std::string name = entry.path().filename().string();
-    if (endsWithStr(name, ext) && !endsWithStr(name, ".out.cfg")) out.push_back(entry.path());
+    if (endsWith(name, ext) && !endsWith(name, ".out.cfg")) out.push_back(entry.path());
   }
   std::sort(out.begin(), out.end());
   return out;
@@ -72,16 +53,16 @@ void runNativeCase(const fs::path& dir, const fs::path& in, NativeFormat format,
   ASSERT_TRUE(text.ok()) << in;
   auto def = parseXlConfig(*text, format);
   if (!def.ok()) {
-    expectFile(errPath, def.error().message + "\n", used);
-    removeStale(outPath);
-    removeStale(xmlPath);
+    expectGoldenFile(errPath, def.error().message + "\n", used);
+    dropStaleGolden(outPath);
+    dropStaleGolden(xmlPath);
     return;
   }
-  removeStale(errPath);
+  dropStaleGolden(errPath);
   pinGeneratedUuid(*text, format, *def);
   auto out = formatXlConfig(*def, format);
   ASSERT_TRUE(out.ok()) << out.error().message;
-  expectFile(outPath, *out, used);
+  expectGoldenFile(outPath, *out, used);
   // Idempotent: the canonical output reads back to itself.
   auto def2 = parseXlConfig(*out, format);
   ASSERT_TRUE(def2.ok()) << def2.error().message;
@@ -89,7 +70,7 @@ void runNativeCase(const fs::path& dir, const fs::path& in, NativeFormat format,
   ASSERT_TRUE(out2.ok());
   EXPECT_EQ(*out, *out2) << "not idempotent";
   std::string xml = formatDomainXml(*def, kFormatInactive | kFormatSecure);
-  expectFile(xmlPath, xml, used);
+  expectGoldenFile(xmlPath, xml, used);
   // xl/xm -> XML -> xl/xm comes back to the canonical config.
   auto fromXml = parseDomainXml(xml, kParseInactive | kParseValidate);
   ASSERT_TRUE(fromXml.ok()) << fromXml.error().message;
@@ -105,7 +86,7 @@ void runNativeDir(const std::string& sub, NativeFormat format) {
   auto cases = inputs(dir, ".cfg");
   EXPECT_FALSE(cases.empty());
   for (const auto& in : cases) runNativeCase(dir, in, format, used);
-  checkUnused(dir, used);
+  expectNoUnusedGoldenFiles(dir, used);
 }
 
 void checkGuestConfig(const Result<DomainDef>& def, const fs::path& dir, const std::string& stem,
@@ -113,13 +94,13 @@ void checkGuestConfig(const Result<DomainDef>& def, const fs::path& dir, const s
   fs::path errPath = dir / (stem + ".err"), jsonPath = dir / (stem + ".json");
   Result<GuestConfig> gc = def.ok() ? buildGuestConfig(*def) : Result<GuestConfig>(def.error());
   if (!gc.ok()) {
-    expectFile(errPath, gc.error().message + "\n", used);
-    removeStale(jsonPath);
+    expectGoldenFile(errPath, gc.error().message + "\n", used);
+    dropStaleGolden(jsonPath);
     return;
   }
-  removeStale(errPath);
+  dropStaleGolden(errPath);
   std::string json = gc->toJson().dump(false) + "\n";
-  expectFile(jsonPath, json, used);
+  expectGoldenFile(jsonPath, json, used);
   // The helper's side: the document reads back to the same config.
   auto parsed = Json::parse(json);
   ASSERT_TRUE(parsed.ok()) << parsed.error().message;
@@ -155,5 +136,5 @@ TEST(NativeGolden, GuestConfigs) {
   // NAME.cfg (xl) inputs exercise the builder without the XML side; NAME.xml are the main cases.
   for (const auto& in : inputs(dir, ".cfg")) runGuestConfigCase(dir, in, used);
   for (const auto& in : inputs(dir, ".xml")) runGuestConfigCase(dir, in, used);
-  checkUnused(dir, used);
+  expectNoUnusedGoldenFiles(dir, used);
 }

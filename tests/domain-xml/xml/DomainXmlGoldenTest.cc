@@ -1,22 +1,21 @@
 // Golden tests, libvirt style: NAME.xml -> NAME.out.xml (canonical, and formatting it again gives the
-// same bytes) or NAME.err (the exact error). XVIRT_TEST_REGENERATE=1 rewrites the expected files.
+// same bytes) or NAME.err (the exact error). XVIRT_TEST_REGENERATE=1 rewrites the expected files
+// (tests/lib/GoldenFile.h).
 #include <gtest/gtest.h>
 
 #include <set>
 
-#include "common/File.h"
 #include "domain-xml/DomainXml.h"
 #include "tests/domain-xml/xml/GoldenFiles.h"
+#include "tests/lib/GoldenFile.h"
 
 namespace xvirt::dom::test {
 namespace {
 
 namespace fs = std::filesystem;
 
-bool regenerate() {
-  const char* env = std::getenv("XVIRT_TEST_REGENERATE");
-  return env && std::string(env) == "1";
-}
+using xvirt::test::dropStaleGolden;
+using xvirt::test::expectGoldenFile;
 
 // UUIDs and MACs are generated when the XML has none; pin them so expected output is stable.
 void pinGenerated(const DomainDef& again, DomainDef& def) {
@@ -41,27 +40,16 @@ TEST_P(DomainXmlGolden, MatchesExpected) {
   const std::string input = slurp(dir / (name + ".xml"));
   auto parsed = parseDomainXml(input, parseFlagsFor(name));
   if (!parsed.ok()) {
-    std::string got = errorText(parsed.error());
-    if (regenerate()) {
-      ASSERT_TRUE(writeFileAtomic(errPath.string(), got).ok());
-      fs::remove(outPath);
-      return;
-    }
-    ASSERT_TRUE(fs::exists(errPath)) << name << " failed to parse: " << got;
-    EXPECT_EQ(slurp(errPath), got);
+    expectGoldenFile(errPath, errorText(parsed.error()));
+    dropStaleGolden(outPath);
     return;
   }
   auto again = parseDomainXml(input, parseFlagsFor(name));
   ASSERT_TRUE(again.ok());
   pinGenerated(*again, *parsed);
   std::string out = formatDomainXml(*parsed, formatFlagsFor(name));
-  if (regenerate()) {
-    ASSERT_TRUE(writeFileAtomic(outPath.string(), out).ok());
-    fs::remove(errPath);
-  } else {
-    ASSERT_TRUE(fs::exists(outPath)) << name << " parsed, but has no " << outPath.filename();
-    EXPECT_EQ(slurp(outPath), out);
-  }
+  expectGoldenFile(outPath, out);
+  dropStaleGolden(errPath);
   // Idempotence: the canonical form parses and formats to itself.
   auto reparsed = parseDomainXml(out, parseFlagsFor(name));
   ASSERT_TRUE(reparsed.ok()) << reparsed.error().message;

@@ -4,23 +4,17 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "common/Strings.h"
 #include "domain-xml/DomainXml.h"
-#include "xvirt-config.h"
+#include "tests/lib/TestUtil.h"
 
 namespace xvirt::dom::test {
 
-inline std::string sourceRoot() {
-  const char* env = std::getenv("XVIRT_SOURCE_ROOT");
-  return env && *env ? env : XVIRT_SOURCE_ROOT;
-}
-inline std::filesystem::path goldenDir() { return std::filesystem::path(sourceRoot()) / "tests/golden/domain-xml/xml"; }
-inline std::filesystem::path examplesDir() { return std::filesystem::path(sourceRoot()) / "examples"; }
+inline std::filesystem::path goldenDir() { return xvirt::test::sourceRoot() / "tests/golden/domain-xml/xml"; }
+inline std::filesystem::path examplesDir() { return xvirt::test::sourceRoot() / "examples"; }
 
 inline bool isInputName(const std::string& f) { return endsWith(f, ".xml") && !endsWith(f, ".out.xml"); }
 
@@ -45,12 +39,7 @@ inline std::vector<std::filesystem::path> exampleXmls() {
   return out;
 }
 
-inline std::string slurp(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using xvirt::test::slurp;
 
 inline unsigned parseFlagsFor(const std::string& name) {
   return name.find("-inactive") != std::string::npos ? kParseInactive : 0u;

@@ -22,6 +22,7 @@
 #include "common/UniqueFd.h"
 #include "hypervisor/Hypervisor.h"
 #include "hypervisor/sim/SimHost.h"
+#include "tests/lib/TestUtil.h"
 
 namespace xvirt::hv {
 namespace {
@@ -34,16 +35,7 @@ std::string envOr(const char* name, const std::string& fallback) {
   return (v && *v) ? std::string(v) : fallback;
 }
 
-// Polls `done` until it holds or `timeout` passes; each wait is a short poll(2) timeout, not a
-// guess at how long the backend needs.
-bool waitUntil(const std::function<bool()>& done, std::chrono::milliseconds timeout = 10s) {
-  auto deadline = Clock::now() + timeout;
-  while (!done()) {
-    if (Clock::now() > deadline) return false;
-    ::poll(nullptr, 0, 10);
-  }
-  return true;
-}
+using xvirt::test::waitUntil;
 
 // One backend for the whole run: a simulated host in a temporary directory (stopped at the end by
 // its pid file), or the real Xen of this machine.
@@ -66,19 +58,17 @@ class BackendEnv {
     pid_t pid = 0;
     if (pidFile >> pid && pid > 0 && ::kill(pid, SIGTERM) == 0)
       waitUntil([&] { return ::kill(pid, 0) != 0; }, 10s);
-    std::error_code ec;
-    std::filesystem::remove_all(workDir_, ec);
+    xvirt::test::removeTree(workDir_);
     simDir_.clear();
   }
 
  private:
   BackendEnv() {
-    char tmpl[] = "/tmp/xvirt-conformance-XXXXXX";
-    if (!::mkdtemp(tmpl)) {
+    workDir_ = xvirt::test::makeTempDir("xvirt-conformance");
+    if (workDir_.empty()) {
       error_ = "Cannot create a temporary directory.";
       return;
     }
-    workDir_ = tmpl;
     auto choice = parseBackendChoice(envOr("XVIRT_CONFORMANCE_BACKEND", "sim"));
     if (!choice.ok()) {
       error_ = choice.error().message;

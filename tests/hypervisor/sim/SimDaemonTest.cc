@@ -148,7 +148,7 @@ TEST_F(SimDaemonTest, DomainInfoTableAgreesWithTheHypercall) {
   ASSERT_TRUE(hyp_->domainInfo(e).ok());
   ASSERT_EQ(::kill(daemonPid(), SIGKILL), 0);
   // (Once the last of its threads has exited and its sockets closed: the pid turns zombie earlier.)
-  EXPECT_TRUE(eventually([&] { return !hyp_->domainInfo(e).ok(); }));
+  EXPECT_TRUE(waitUntil([&] { return !hyp_->domainInfo(e).ok(); }));
   EXPECT_FALSE(hyp_->domainInfo(e).ok());
 }
 
@@ -270,7 +270,7 @@ TEST_F(SimDaemonTest, StopsWhenItsRuntimeDirectoryIsRemoved) {
   pid_t pid = daemonPid();
   ASSERT_GT(pid, 0);
   ASSERT_EQ(::unlink((dir_ + "/lock").c_str()), 0);
-  EXPECT_TRUE(eventually([&] { return gone(pid); }, 10000));
+  EXPECT_TRUE(waitUntil([&] { return gone(pid); }));
 }
 
 }  // namespace

@@ -21,6 +21,7 @@ extern "C" {  // libxenstore's header has no C++ guards
 #include "hypervisor/sim/SimHost.h"
 #include "hypervisor/sim/SimHypervisor.h"
 #include "hypervisor/sim/SimProtocol.h"
+#include "tests/lib/TestUtil.h"
 
 namespace xvirt::hv::sim::test {
 
@@ -30,26 +31,12 @@ inline uint64_t nowMs() {
                                    .count());
 }
 
-// For conditions no event announces: re-check with a short backoff until the deadline.
-inline bool eventually(const std::function<bool()>& cond, int timeoutMs = 10000) {
-  uint64_t deadline = nowMs() + static_cast<uint64_t>(timeoutMs);
-  int delay = 1;
-  while (!cond()) {
-    if (nowMs() > deadline) return false;
-    ::poll(nullptr, 0, delay);
-    delay = std::min(delay * 2, 50);
-  }
-  return true;
-}
+using xvirt::test::waitUntil;
 
 class SimFixture : public ::testing::Test {
  protected:
   void SetUp() override {
-    GError* err = nullptr;
-    char* tmp = g_dir_make_tmp("xvirt-sim-XXXXXX", &err);
-    ASSERT_NE(tmp, nullptr);
-    dir_ = tmp;
-    g_free(tmp);
+    ASSERT_TRUE(tmp_.ok());
     Status s = ensureSimHost(dir_);
     ASSERT_TRUE(s.ok()) << s.error().message;
     auto h = openSimHypervisor(dir_);
@@ -64,10 +51,6 @@ class SimFixture : public ::testing::Test {
     if (xs_) xs_close(xs_);
     hyp_.reset();
     stopDaemon();
-    if (!dir_.empty()) {
-      std::string cmd = "rm -rf '" + dir_ + "'";
-      (void)!system(cmd.c_str());
-    }
   }
 
   pid_t daemonPid() const {
@@ -89,7 +72,7 @@ class SimFixture : public ::testing::Test {
     pid_t pid = daemonPid();
     if (pid <= 0) return;
     ::kill(pid, SIGTERM);
-    EXPECT_TRUE(eventually([&] { return gone(pid); })) << "xvirt-simxen did not stop on SIGTERM";
+    EXPECT_TRUE(waitUntil([&] { return gone(pid); })) << "xvirt-simxen did not stop on SIGTERM";
   }
 
   // A paused PV domain built from a small kernel file.
@@ -164,7 +147,8 @@ class SimFixture : public ::testing::Test {
     return ok;
   }
 
-  std::string dir_;
+  xvirt::test::TempDir tmp_{"xvirt-sim"};  // removed after TearDown stopped the daemon
+  std::string dir_ = tmp_.path();
   std::unique_ptr<SimHypervisor> hyp_;
   struct xs_handle* xs_ = nullptr;
   std::string kernel_;

@@ -70,7 +70,7 @@ TEST_F(SimGuestTest, CpuTimeGrowsWhileRunningNotWhilePaused) {
   ASSERT_TRUE(before.ok());
   EXPECT_EQ(before->cpuTimeNs, 0u);
   ASSERT_TRUE(hyp_->unpause(d).ok());
-  EXPECT_TRUE(eventually([&] { return hyp_->domainInfo(d)->cpuTimeNs > 20'000'000; }));
+  EXPECT_TRUE(waitUntil([&] { return hyp_->domainInfo(d)->cpuTimeNs > 20'000'000; }));
   auto v0 = hyp_->vcpuInfo(d, 0);
   ASSERT_TRUE(v0.ok());
   EXPECT_TRUE(v0->running);
@@ -80,7 +80,7 @@ TEST_F(SimGuestTest, CpuTimeGrowsWhileRunningNotWhilePaused) {
   uint64_t paused = hyp_->domainInfo(d)->cpuTimeNs;
   uint64_t dom0 = hyp_->domainInfo(0)->cpuTimeNs;
   // Let dom0 (running at 100 %) accrue 50 ms: real time passed, the paused guest gained nothing.
-  EXPECT_TRUE(eventually([&] { return hyp_->domainInfo(0)->cpuTimeNs > dom0 + 50'000'000; }));
+  EXPECT_TRUE(waitUntil([&] { return hyp_->domainInfo(0)->cpuTimeNs > dom0 + 50'000'000; }));
   EXPECT_EQ(hyp_->domainInfo(d)->cpuTimeNs, paused);
   EXPECT_FALSE(hyp_->vcpuInfo(d, 0)->running);
 }
@@ -124,7 +124,7 @@ TEST_P(SimShutdownTest, ControlShutdownShutsTheGuestDownWithThatReason) {
   ASSERT_TRUE(xsWrite(dom + "/control/shutdown", ""));
   ASSERT_TRUE(xs_set_permissions(xs_, XBT_NULL, (dom + "/control/shutdown").c_str(), rw, 1));
   ASSERT_TRUE(xsWrite(dom + "/control/shutdown", GetParam().request));
-  EXPECT_TRUE(eventually([&] { return hyp_->domainInfo(d)->shutdown; }));
+  EXPECT_TRUE(waitUntil([&] { return hyp_->domainInfo(d)->shutdown; }));
   auto info = hyp_->domainInfo(d);
   ASSERT_TRUE(info.ok());
   EXPECT_EQ(info->shutdownReason, GetParam().reason);
@@ -145,7 +145,7 @@ TEST_F(SimGuestTest, PausedGuestActsOnShutdownRequestWhenItRuns) {
   ASSERT_TRUE(xsWrite(dom + "/control/shutdown", "poweroff"));
   ASSERT_TRUE(hyp_->setLoad(0, 100).ok());
   uint64_t dom0 = hyp_->domainInfo(0)->cpuTimeNs;
-  EXPECT_TRUE(eventually([&] { return hyp_->domainInfo(0)->cpuTimeNs > dom0 + 20'000'000; }));
+  EXPECT_TRUE(waitUntil([&] { return hyp_->domainInfo(0)->cpuTimeNs > dom0 + 20'000'000; }));
   EXPECT_FALSE(hyp_->domainInfo(d)->shutdown);
   ASSERT_TRUE(hyp_->unpause(d).ok());
   EXPECT_TRUE(hyp_->domainInfo(d)->shutdown);
@@ -156,9 +156,9 @@ TEST_F(SimGuestTest, MemoryTargetIsHonouredWithinMaxMemory) {
   std::string dom = "/local/domain/" + std::to_string(d);
   ASSERT_TRUE(hyp_->unpause(d).ok());
   ASSERT_TRUE(xsWrite(dom + "/memory/target", "4096"));
-  EXPECT_TRUE(eventually([&] { return hyp_->domainInfo(d)->memKib == 4096; }));
+  EXPECT_TRUE(waitUntil([&] { return hyp_->domainInfo(d)->memKib == 4096; }));
   ASSERT_TRUE(xsWrite(dom + "/memory/target", "999999"));
-  EXPECT_TRUE(eventually([&] { return hyp_->domainInfo(d)->memKib == 8192; }));
+  EXPECT_TRUE(waitUntil([&] { return hyp_->domainInfo(d)->memKib == 8192; }));
 }
 
 TEST_F(SimGuestTest, CrashFaultCrashesARunningGuest) {

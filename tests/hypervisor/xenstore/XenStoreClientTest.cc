@@ -18,6 +18,7 @@ extern "C" {
 
 #include "hypervisor/XenStore.h"
 #include "hypervisor/sim/xenstore/XsServerThread.h"
+#include "tests/lib/TestUtil.h"
 
 namespace xvirt {
 namespace {
@@ -29,10 +30,8 @@ using hv::XsPerm;
 class XenStoreClientTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/xvirt-xs-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    socket_ = dir_ + "/socket";
+    ASSERT_TRUE(dir_.ok());
+    socket_ = dir_ / "socket";
     auto server = sim::XsServerThread::start(socket_);
     ASSERT_TRUE(server.ok()) << server.error().message;
     server_ = std::move(*server);
@@ -43,7 +42,6 @@ class XenStoreClientTest : public ::testing::Test {
   void TearDown() override {
     xs_.reset();
     server_.reset();
-    std::filesystem::remove_all(dir_);
   }
   // The server's own counters, asked over the protocol (it runs on another thread).
   std::string stats(XenStore& xs) {
@@ -65,7 +63,8 @@ class XenStoreClientTest : public ::testing::Test {
     return e;
   }
 
-  std::string dir_, socket_;
+  xvirt::test::TempDir dir_{"xvirt-xs"};
+  std::string socket_;
   std::unique_ptr<sim::XsServerThread> server_;
   std::unique_ptr<XenStore> xs_;
   std::vector<std::pair<std::string, std::string>> pending_;
@@ -96,7 +95,7 @@ TEST_F(XenStoreClientTest, NodeOperations) {
 TEST_F(XenStoreClientTest, OpenNamesAMissingSocket) {
   const char* env = std::getenv("XENSTORED_PATH");
   const std::optional<std::string> before = env ? std::optional<std::string>(env) : std::nullopt;
-  auto missing = XenStore::open(dir_ + "/no-such-socket");
+  auto missing = XenStore::open(dir_ / "no-such-socket");
   ASSERT_FALSE(missing.ok());
   EXPECT_EQ(missing.error().code, ErrorCode::SystemError);
   EXPECT_NE(missing.error().message.find("no-such-socket"), std::string::npos);

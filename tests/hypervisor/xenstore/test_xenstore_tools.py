@@ -14,6 +14,9 @@ import sys
 import tempfile
 import unittest
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "lib"))
+from xvirt_test.wait import recv_exact  # noqa: E402
+
 SERVER = sys.argv.pop(1) if __name__ == "__main__" and len(sys.argv) > 1 else os.environ.get("XS_TEST_SERVER")
 TIMEOUT = 10
 
@@ -55,13 +58,7 @@ class RawClient:
         self.sock.sendall(HEADER.pack(op, req, tx, n) + payload)
 
     def recv_exact(self, n):
-        data = b""
-        while len(data) < n:
-            chunk = self.sock.recv(n - len(data))
-            if not chunk:
-                raise ConnectionError("closed")
-            data += chunk
-        return data
+        return recv_exact(self.sock, n, "xs-test-server")
 
     def recv(self):
         op, req, tx, n = HEADER.unpack(self.recv_exact(HEADER.size))
