@@ -3,6 +3,7 @@
 #include <map>
 
 #include "common/Strings.h"
+#include "hypervisor/Hypervisor.h"
 
 namespace xvirt::helper {
 
@@ -181,7 +182,7 @@ Result<HelperOptions> parseHelperOptions(const std::vector<std::string>& args) {
     } else if (opt == "--restore") {
       o.restoreFile = val;
     } else if (opt == "--hypervisor") {
-      if (val != "auto" && val != "xen" && val != "sim") return invalid(opt, "use auto, xen or sim");
+      if (!hv::isBackendChoiceName(val)) return invalid(opt, "use auto, xen or sim");
       o.hypervisor = val;
     } else if (opt == "--sim-dir") {
       o.simDir = val;

@@ -10,7 +10,6 @@
 #include "driver/domain/HelperLauncher.h"
 #include "driver/monitor/MonitorClient.h"
 #include "hypervisor/XenStoreCleanup.h"
-#include "hypervisor/sim/SimProtocol.h"
 
 namespace xvirt::driver {
 
@@ -61,7 +60,7 @@ Status DomainManager::destroyOwnerless(hv::DomId domid, const Uuid& uuid) {
   if (!s.ok() && s.error().code != ErrorCode::NoDomain) return s;
   // The helper would have removed the domain's xenstore entries; it is gone, so they go here, as
   // libxl removes them at a destroy: no backend is left waiting for a frontend that is gone.
-  auto xs = hv::XenStore::open(config_.hypervisorName == "sim" ? hv::sim::xenstoreSocketPath(store_.paths().simDir) : "");
+  auto xs = hv::XenStore::open(hv_.xenstorePath());
   Status removed = xs.ok() ? hv::removeDomainTree(**xs, domid, uuid) : Status(xs.takeError());
   if (!removed.ok())
     return makeError(removed.error().code, "Cannot remove the xenstore entries of domain " + std::to_string(domid) +
