@@ -18,8 +18,10 @@
 #include "common/Log.h"
 #include "helper/Guest.h"
 #include "helper/GuestFromOptions.h"
+#include "helper/HelperCommands.h"
 #include "helper/HelperOptions.h"
 #include "helper/Hotplug.h"
+#include "helper/LiveTuning.h"
 #include "helper/console/ConsoleServer.h"
 #include "helper/monitor/MonitorServer.h"
 #include "helper/save/GuestSave.h"
@@ -120,59 +122,6 @@ Result<ConsoleTarget> consoleTarget(const GuestConfig& g) {
     return t;
   }
   return ConsoleTarget{ConsoleTarget::Kind::Null, ""};
-}
-
-void registerCommands(MonitorServer& mon, Guest& guest, ConsoleServer* console, GMainLoop* loop, ExitReason* exitReason) {
-  mon.addSyncCommand("query-version", [](const Json&) -> QmpResult {
-    return Json::object({{"qemu", Json::object({{"major", 0}, {"minor", 1}, {"micro", 0}})},
-                         {"package", std::string("xvirt-helper ") + XVIRT_VERSION}});
-  });
-  mon.addSyncCommand("query-status", [&guest](const Json&) -> QmpResult {
-    return Json::object({{"running", guest.state() == RunState::Running},
-                         {"singlestep", false},
-                         {"status", runStateName(guest.state())}});
-  });
-  mon.addSyncCommand("query-domain", [&guest](const Json&) -> QmpResult { return guest.queryDomain(); });
-  mon.addSyncCommand("query-cpus", [&guest](const Json&) -> QmpResult {
-    auto cpus = guest.queryCpus();
-    if (!cpus.ok()) return qmpErrorFrom(cpus.error());
-    return *cpus;
-  });
-  mon.addSyncCommand("query-chardev", [console](const Json&) -> QmpResult {
-    Json out = Json::array();
-    if (console)
-      out.push(Json::object({{"label", console->label()},
-                             {"filename", console->filename()},
-                             {"frontend-open", true},
-                             {"dropped-bytes", static_cast<long long>(console->droppedBytes())}}));
-    return out;
-  });
-  auto simple = [](Status s) -> QmpResult {
-    if (!s.ok()) return qmpErrorFrom(s.error());
-    return Json::object();
-  };
-  mon.addSyncCommand("stop", [&guest, simple](const Json&) { return simple(guest.stop()); });
-  mon.addSyncCommand("cont", [&guest, simple](const Json&) { return simple(guest.cont()); });
-  mon.addSyncCommand("system_powerdown", [&guest, simple](const Json&) { return simple(guest.powerdown()); });
-  mon.addSyncCommand("system_reset", [&guest, &mon, simple](const Json&) {
-    QmpResult r = simple(guest.reset());
-    if (std::holds_alternative<Json>(r))
-      mon.emitEvent("RESET", Json::object({{"guest", false}, {"reason", "host-qmp-system-reset"}}));
-    return r;
-  });
-  mon.addCommand("quit", [&guest, &mon, loop, exitReason](const Json&, MonitorServer::Reply reply) {
-    reply(Json::object());
-    guest.destroy();
-    mon.emitEvent("SHUTDOWN", Json::object({{"guest", false}, {"reason", "host-qmp-quit"}}));
-    *exitReason = ExitReason::Destroyed;
-    g_main_loop_quit(loop);
-  });
-  mon.addSyncCommand("query-commands", [&mon](const Json&) -> QmpResult {
-    Json out = Json::array();
-    for (const auto& name : mon.commandNames()) out.push(Json::object({{"name", name}}));
-    return out;
-  });
-  registerSaveCommand(mon, guest, loop, exitReason);
 }
 
 struct SignalState {
@@ -403,9 +352,11 @@ int main(int argc, char** argv) {
                                  g_main_loop_quit(loop);
                                }});
   Hotplug hotplug(guest, **xs, std::move(hotplugXs).value(), emit);
+  LiveTuning tuning(guest, **xs, emit);
+  std::optional<CommandContext> commands;
   if (monitor) {
-    registerCommands(*monitor, guest, io->console.get(), loop, &exitReason);
-    hotplug.registerCommands(*monitor);
+    commands.emplace(CommandContext{guest, hotplug, tuning, io->console.get(), *monitor, loop, exitReason});
+    registerHelperCommands(*commands);
   }
   if (Status built = buildGuest(o, guest, hotplug, restore); !built.ok()) return fail(built.error().message);
   if (!daemon.ready()) {
