@@ -8,7 +8,7 @@
 #include "domain-xml/DomainXml.h"
 #include "driver/domain/DomainManager.h"
 #include "driver/domain/HelperLauncher.h"
-#include "driver/monitor/MonitorClient.h"
+#include "driver/monitor/HelperClient.h"
 #include "hypervisor/XenStoreCleanup.h"
 
 namespace xvirt::driver {
@@ -154,15 +154,16 @@ Status DomainManager::startLocked(const std::shared_ptr<DomainObject>& dom, cons
     cleanupFailedStart(def.name, def.uuid);
     return makeError(e.code, "Failed to start domain '" + def.name + "': " + e.message);
   };
-  auto domInfo = helper.monitor->execute("query-domain");
+  HelperClient client(*helper.monitor);
+  auto domInfo = client.queryDomain();
   if (!domInfo.ok()) return fail(domInfo.error());
   int domid = static_cast<int>(domInfo->getInt("domid", -1));
   // The console's pty goes into the live XML (<console tty=...>, as libvirt shows it) and so into
   // the status file; opening a console asks the helper again, this is what it falls back on.
   std::string consolePty;
-  if (auto chardevs = helper.monitor->execute("query-chardev"); chardevs.ok() && chardevs->isArray())
-    for (const Json& c : chardevs->asArray())
-      if (std::string f = c.getString("filename"); f.rfind("pty:", 0) == 0 && consolePty.empty()) consolePty = f.substr(4);
+  if (auto chardevs = client.queryChardev(); chardevs.ok())
+    for (const HelperChardev& c : *chardevs)
+      if (consolePty.empty()) consolePty = c.ptyPath();
   {
     std::lock_guard lock(dom->mu());
     dom->id = domid;
@@ -183,7 +184,7 @@ Status DomainManager::startLocked(const std::shared_ptr<DomainObject>& dom, cons
   }
   attachMonitor(dom, helper.monitor);
   if (!paused) {
-    auto cont = helper.monitor->execute("cont");
+    Status cont = client.cont();
     if (!cont.ok()) {
       std::lock_guard lock(dom->mu());
       markStopped(*dom, reason::kShutoffFailed);
@@ -305,9 +306,7 @@ Status DomainManager::shutdown(const DomainRef& ref, unsigned shutdownFlags) {
     monitor = dom->monitor;
   }
   if (!monitor) return makeError(ErrorCode::OperationFailed, "domain's helper is not reachable");
-  auto r = monitor->execute("system_powerdown");
-  if (!r.ok()) return r.takeError();
-  return okStatus();
+  return HelperClient(*monitor).systemPowerdown();
 }
 
 Status DomainManager::reboot(const DomainRef& ref, unsigned rebootFlags) {
@@ -320,9 +319,7 @@ Status DomainManager::reboot(const DomainRef& ref, unsigned rebootFlags) {
     monitor = dom->monitor;
   }
   if (!monitor) return makeError(ErrorCode::OperationFailed, "domain's helper is not reachable");
-  auto r = monitor->execute("system_reset");
-  if (!r.ok()) return r.takeError();
-  return okStatus();
+  return HelperClient(*monitor).systemReset();
 }
 
 Status DomainManager::suspend(const DomainRef& ref) {
@@ -335,8 +332,7 @@ Status DomainManager::suspend(const DomainRef& ref) {
     monitor = dom->monitor;
   }
   if (!monitor) return makeError(ErrorCode::OperationFailed, "domain's helper is not reachable");
-  auto r = monitor->execute("stop");
-  if (!r.ok()) return r.takeError();
+  XVIRT_TRY(HelperClient(*monitor).stop());
   std::lock_guard lock(dom->mu());
   if (dom->state != DomainState::Paused) {
     dom->state = DomainState::Paused;
@@ -357,8 +353,7 @@ Status DomainManager::resume(const DomainRef& ref) {
     monitor = dom->monitor;
   }
   if (!monitor) return makeError(ErrorCode::OperationFailed, "domain's helper is not reachable");
-  auto r = monitor->execute("cont");
-  if (!r.ok()) return r.takeError();
+  XVIRT_TRY(HelperClient(*monitor).cont());
   std::lock_guard lock(dom->mu());
   if (dom->state != DomainState::Running) {
     dom->state = DomainState::Running;
