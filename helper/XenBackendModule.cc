@@ -31,7 +31,7 @@ extern "C" void xvirt_open_xen_hypervisor(xvirt::Result<std::unique_ptr<xvirt::h
                               "Cannot load the helper's Xen backend: " + std::string(::dlerror()) + ".");
       return;
     }
-    void* sym = ::dlsym(module, kXvirtXenEntryPoint);
+    void* sym = ::dlsym(module, xvirt::hv::kXenEntryPoint);
     if (!sym) {
       *out = xvirt::makeError(ErrorCode::OperationFailed, "The helper's Xen backend " + path + " lacks its entry point.");
       return;

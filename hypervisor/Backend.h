@@ -53,4 +53,7 @@ std::string defaultSimDir();
 // The real-Xen backend's entry point, with C linkage so that a program that must not link Xen's
 // libraries (the helper on the simulated host) can load it from a module by this plain name.
 extern "C" void xvirt_open_xen_hypervisor(xvirt::Result<std::unique_ptr<xvirt::hv::Hypervisor>>* out);
-inline constexpr const char* kXvirtXenEntryPoint = "xvirt_open_xen_hypervisor";
+
+namespace xvirt::hv {
+inline constexpr const char* kXenEntryPoint = "xvirt_open_xen_hypervisor";  // for dlsym
+}  // namespace xvirt::hv
