@@ -285,41 +285,42 @@ Status DomainManager::destroy(const DomainRef& ref, unsigned destroyFlags) {
   Status stopped = stopHelper(pid, (destroyFlags & flags::kDestroyGraceful) ? 30s : 10s);
   if (!stopped.ok()) logWarning(stopped.error().message);
   cleanupOrphanDomain(domid, ref.name, dom->uuid());
+  recordStopped(dom, reason::kShutoffDestroyed, detail::kStoppedDestroyed);
+  return okStatus();
+}
+
+void DomainManager::recordStopped(const std::shared_ptr<DomainObject>& dom, int stopReason, int stopDetail) {
   std::lock_guard lock(dom->mu());
   DomainRef before = refOf(*dom);
-  markStopped(*dom, reason::kShutoffDestroyed);
-  events_.lifecycle(before, LifecycleEvent::Stopped, detail::kStoppedDestroyed);
+  markStopped(*dom, stopReason);
+  events_.lifecycle(before, LifecycleEvent::Stopped, stopDetail);
   if (!dom->isPersistent()) {
     dom->removed = true;
     list_.remove(dom);
   }
-  return okStatus();
+}
+
+Status DomainManager::helperJob(const DomainRef& ref, const char* job, const std::function<Status(HelperClient&)>& call) {
+  XVIRT_ASSIGN_OR_RETURN(auto dom, findActive(ref));
+  XVIRT_ASSIGN_OR_RETURN(JobGuard guard, JobGuard::acquire(dom, job));
+  std::shared_ptr<MonitorClient> monitor;
+  {
+    std::lock_guard lock(dom->mu());
+    monitor = dom->monitor;
+  }
+  if (!monitor) return makeError(ErrorCode::OperationFailed, "domain's helper is not reachable");
+  HelperClient helper(*monitor);
+  return call(helper);
 }
 
 Status DomainManager::shutdown(const DomainRef& ref, unsigned shutdownFlags) {
   (void)shutdownFlags;  // every mode ends in control/shutdown=poweroff for a Xen guest
-  XVIRT_ASSIGN_OR_RETURN(auto dom, findActive(ref));
-  XVIRT_ASSIGN_OR_RETURN(JobGuard job, JobGuard::acquire(dom, "shutdown"));
-  std::shared_ptr<MonitorClient> monitor;
-  {
-    std::lock_guard lock(dom->mu());
-    monitor = dom->monitor;
-  }
-  if (!monitor) return makeError(ErrorCode::OperationFailed, "domain's helper is not reachable");
-  return HelperClient(*monitor).systemPowerdown();
+  return helperJob(ref, "shutdown", [](HelperClient& helper) { return helper.systemPowerdown(); });
 }
 
 Status DomainManager::reboot(const DomainRef& ref, unsigned rebootFlags) {
   (void)rebootFlags;
-  XVIRT_ASSIGN_OR_RETURN(auto dom, findActive(ref));
-  XVIRT_ASSIGN_OR_RETURN(JobGuard job, JobGuard::acquire(dom, "reboot"));
-  std::shared_ptr<MonitorClient> monitor;
-  {
-    std::lock_guard lock(dom->mu());
-    monitor = dom->monitor;
-  }
-  if (!monitor) return makeError(ErrorCode::OperationFailed, "domain's helper is not reachable");
-  return HelperClient(*monitor).systemReset();
+  return helperJob(ref, "reboot", [](HelperClient& helper) { return helper.systemReset(); });
 }
 
 Status DomainManager::suspend(const DomainRef& ref) {

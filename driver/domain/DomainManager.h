@@ -197,6 +197,10 @@ class DomainManager {
   Status startFromManagedSave(const std::shared_ptr<DomainObject>& dom, unsigned startFlags);
   void attachMonitor(const std::shared_ptr<DomainObject>& dom, const std::shared_ptr<MonitorClient>& monitor);
   void markStopped(DomainObject& dom, int reason);  // mu() held
+  // After its helper was stopped on request: the domain is recorded stopped, a transient one forgotten.
+  void recordStopped(const std::shared_ptr<DomainObject>& dom, int stopReason, int stopDetail);
+  // Runs `call` on an active domain's helper under the job `job` (shutdown, reboot).
+  Status helperJob(const DomainRef& ref, const char* job, const std::function<Status(HelperClient&)>& call);
   // The files of a running guest: status, helper config, pidfile, monitor socket.
   void removeRunFiles(const std::string& name, const std::string& monitorPath);
   void writeStatus(const DomainObject& dom);        // mu() held

@@ -107,14 +107,7 @@ Status DomainManager::saveLocked(const std::shared_ptr<DomainObject>& dom, const
   Status stopped = stopHelper(pid, 10s);
   if (!stopped.ok()) logWarning(stopped.error().message);
   cleanupOrphanDomain(domid, live.name, dom->uuid());
-  std::lock_guard lock(dom->mu());
-  DomainRef before = refOf(*dom);
-  markStopped(*dom, reason::kShutoffSaved);
-  events_.lifecycle(before, LifecycleEvent::Stopped, detail::kStoppedSaved);
-  if (!dom->isPersistent()) {
-    dom->removed = true;
-    list_.remove(dom);
-  }
+  recordStopped(dom, reason::kShutoffSaved, detail::kStoppedSaved);
   logInfo("Saved domain '" + live.name + "' to " + path + ".");
   return okStatus();
 }
