@@ -44,7 +44,12 @@ constexpr guint kHostCheckSeconds = 1;  // how often a running guest's domain is
 
 Guest::Guest(GuestConfig config, const hv::Backend& backend, hv::XenStore& xs, ConsoleServer* console,
              Callbacks callbacks)
-    : config_(std::move(config)), hv_(*backend.hypervisor), deviceModel_(backend.deviceModel), xs_(xs), console_(console), cb_(std::move(callbacks)) {}
+    : config_(std::move(config)),
+      hv_(*backend.hypervisor),
+      deviceModel_(backend.deviceModel),
+      xs_(xs),
+      console_(console),
+      cb_(std::move(callbacks)) {}
 
 Guest::~Guest() { unwatchDomain(); }
 

@@ -300,7 +300,8 @@ void DomainManager::recordStopped(const std::shared_ptr<DomainObject>& dom, int 
   }
 }
 
-Status DomainManager::helperJob(const DomainRef& ref, const char* job, const std::function<Status(HelperClient&)>& call) {
+Status DomainManager::helperJob(const DomainRef& ref, const char* job,
+                                const std::function<Status(HelperClient&)>& call) {
   XVIRT_ASSIGN_OR_RETURN(auto dom, findActive(ref));
   XVIRT_ASSIGN_OR_RETURN(JobGuard guard, JobGuard::acquire(dom, job));
   std::shared_ptr<MonitorClient> monitor;

@@ -97,10 +97,14 @@ Result<Json> HelperClient::diskAdd(const Json& args) { return call(named("disk_a
 Result<Json> HelperClient::diskRemove(const std::string& target) {
   return call(named("disk_remove"), Json::object({{"target", target}}));
 }
-Result<Json> HelperClient::blockdevChangeMedium(const Json& args) { return call(named("blockdev-change-medium"), args); }
+Result<Json> HelperClient::blockdevChangeMedium(const Json& args) {
+  return call(named("blockdev-change-medium"), args);
+}
 Result<Json> HelperClient::queryBlock() { return call(named("query-block")); }
 Result<Json> HelperClient::nicAdd(const Json& args) { return call(named("nic_add"), args); }
-Result<Json> HelperClient::nicRemove(const std::string& mac) { return call(named("nic_remove"), Json::object({{"mac", mac}})); }
+Result<Json> HelperClient::nicRemove(const std::string& mac) {
+  return call(named("nic_remove"), Json::object({{"mac", mac}}));
+}
 Result<Json> HelperClient::queryNics() { return call(named("query-nics")); }
 Result<Json> HelperClient::balloon(uint64_t bytes) {
   return call(named("balloon"), Json::object({{"value", static_cast<long long>(bytes)}}));
