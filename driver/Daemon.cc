@@ -84,7 +84,7 @@ Result<DaemonOptions> parseDaemonOptions(const std::vector<std::string>& args) {
       o.systemMode = false;
     } else if (a == "--hypervisor") {
       XVIRT_ASSIGN_OR_RETURN(o.hypervisor, value("--hypervisor"));
-      if (o.hypervisor != "auto" && o.hypervisor != "xen" && o.hypervisor != "sim")
+      if (!hv::isBackendChoiceName(o.hypervisor))
         return makeError(ErrorCode::InvalidArgument,
                          "The hypervisor '" + o.hypervisor + "' is not one of auto, xen or sim.");
     } else if (a == "--listen") {

@@ -42,8 +42,14 @@ namespace {
 constexpr guint kHostCheckSeconds = 1;  // how often a running guest's domain is looked at
 }  // namespace
 
-Guest::Guest(GuestConfig config, hv::Hypervisor& hv, hv::XenStore& xs, ConsoleServer* console, Callbacks callbacks)
-    : config_(std::move(config)), hv_(hv), xs_(xs), console_(console), cb_(std::move(callbacks)) {}
+Guest::Guest(GuestConfig config, const hv::Backend& backend, hv::XenStore& xs, ConsoleServer* console,
+             Callbacks callbacks)
+    : config_(std::move(config)),
+      hv_(*backend.hypervisor),
+      deviceModel_(backend.deviceModel),
+      xs_(xs),
+      console_(console),
+      cb_(std::move(callbacks)) {}
 
 Guest::~Guest() { unwatchDomain(); }
 
@@ -114,7 +120,7 @@ Status Guest::publish() {
       dmDeath_ = why;
       g_idle_add(&Guest::onDeviceModelDeath, this);
     };
-    XVIRT_ASSIGN_OR_RETURN(dm_, DeviceModel::start(config_, domid, hv_.simulatedDeviceModel(), xs_, died));
+    XVIRT_ASSIGN_OR_RETURN(dm_, DeviceModel::start(config_, domid, deviceModel_, xs_, died));
   }
   if (needsPvBackend(config_)) XVIRT_TRY(ensurePvBackend());
   watchDomain();
@@ -124,7 +130,7 @@ Status Guest::publish() {
 }
 
 Status Guest::ensurePvBackend() {
-  if (pvBackend_ || kindOf(config_) != hv::DomainKind::PV || hv_.simulatedDeviceModel() || domid_ < 0)
+  if (pvBackend_ || kindOf(config_) != hv::DomainKind::PV || deviceModel_.standIn || domid_ < 0)
     return okStatus();
   auto died = [name = config_.name](const std::string& why) {
     // As with libxl's QEMU for PV: the guest runs on, its qdisk disks stop answering.

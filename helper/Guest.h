@@ -13,6 +13,7 @@
 #include "common/GuestConfig.h"
 #include "common/Json.h"
 #include "common/Result.h"
+#include "hypervisor/Backend.h"
 #include "hypervisor/Hypervisor.h"
 #include "hypervisor/XenStore.h"
 #include "helper/BlockDevices.h"
@@ -52,7 +53,8 @@ class Guest {
     std::function<void(ExitReason)> exit;
   };
 
-  Guest(GuestConfig config, hv::Hypervisor& hv, hv::XenStore& xs, ConsoleServer* console, Callbacks callbacks);
+  // The backend must outlive the guest; xs is the guest's own xenstore connection.
+  Guest(GuestConfig config, const hv::Backend& backend, hv::XenStore& xs, ConsoleServer* console, Callbacks callbacks);
   ~Guest();
 
   // Creates and builds the domain, paused. Nothing is left behind on failure.
@@ -114,6 +116,7 @@ class Guest {
 
   GuestConfig config_;
   hv::Hypervisor& hv_;
+  hv::DeviceModelProgram deviceModel_;
   hv::XenStore& xs_;
   ConsoleServer* console_;
   Callbacks cb_;

@@ -3,6 +3,7 @@
 #include <map>
 
 #include "common/Strings.h"
+#include "hypervisor/Hypervisor.h"
 
 namespace xvirt::helper {
 
@@ -56,152 +57,197 @@ static Result<std::map<std::string, std::string>> parseKeyValues(const std::stri
 
 static bool isOn(const std::string& v) { return v == "on" || v == "yes" || v == "true" || v == "1"; }
 
+namespace {
+
+Error invalid(const std::string& opt, const std::string& why) { return makeError(ErrorCode::InvalidArgument, opt + ": " + why); }
+
+Status parseMemory(HelperOptions& o, const std::string& opt, const std::string& val) {
+  std::string v = val;
+  if (startsWith(v, "size=")) v = v.substr(5);
+  uint64_t mult = 1;
+  if (!v.empty() && (v.back() == 'M' || v.back() == 'm')) v.pop_back();
+  else if (!v.empty() && (v.back() == 'G' || v.back() == 'g')) { v.pop_back(); mult = 1024; }
+  auto mb = parseUint(v);
+  if (!mb || *mb == 0 || *mb > (1ull << 32)) return invalid(opt, "invalid memory size '" + val + "'");
+  o.memMb = *mb * mult;
+  return okStatus();
+}
+
+Status parseSmp(HelperOptions& o, const std::string& opt, const std::string& val) {
+  XVIRT_ASSIGN_OR_RETURN(auto kv, parseKeyValues(opt, val, "cpus"));
+  auto n = parseUint(kv["cpus"]);
+  if (!n || *n == 0 || *n > 128) return invalid(opt, "invalid number of CPUs '" + val + "'");
+  o.vcpus = static_cast<unsigned>(*n);
+  if (kv.count("maxcpus")) {
+    auto m = parseUint(kv["maxcpus"]);
+    if (!m || *m < *n || *m > 128) return invalid(opt, "maxcpus must be at least cpus and at most 128");
+    o.maxVcpus = static_cast<unsigned>(*m);
+  }
+  return okStatus();
+}
+
+Status parseDrive(HelperOptions& o, const std::string& opt, const std::string& val) {
+  XVIRT_ASSIGN_OR_RETURN(auto kv, parseKeyValues(opt, val, nullptr));
+  DriveOption d;
+  for (const auto& [k, v] : kv) {
+    if (k == "file") d.file = v;
+    else if (k == "if") d.interface = v;
+    else if (k == "index") {
+      auto n = parseUint(v);
+      if (!n || *n > 25) return invalid(opt, "invalid index '" + v + "'");
+      d.index = static_cast<int>(*n);
+    } else if (k == "format") d.format = v;
+    else if (k == "media") d.media = v;
+    else if (k == "readonly") d.readonly = isOn(v);
+    else return invalid(opt, "unknown drive option '" + k + "'");
+  }
+  if (d.interface != "" && d.interface != "ide" && d.interface != "scsi" && d.interface != "xen")
+    return invalid(opt, "unsupported interface '" + d.interface + "' (use ide, scsi or xen)");
+  if (d.media != "disk" && d.media != "cdrom") return invalid(opt, "media must be disk or cdrom");
+  if (d.file.empty() && d.media != "cdrom") return invalid(opt, "a disk drive needs file=");
+  if (d.media == "cdrom") d.readonly = true;
+  o.drives.push_back(std::move(d));
+  return okStatus();
+}
+
+Status parseQmp(HelperOptions& o, const std::string& opt, const std::string& val) {
+  if (!startsWith(val, "unix:")) return invalid(opt, "only unix:PATH,server[,nowait] monitors are supported");
+  XVIRT_ASSIGN_OR_RETURN(auto kv, parseKeyValues(opt, std::string_view(val).substr(5), "path"));
+  o.qmpPath = kv["path"];
+  if (o.qmpPath.empty()) return invalid(opt, "the monitor socket path is empty");
+  if (!kv.count("server") || !isOn(kv["server"])) return invalid(opt, "the helper serves the monitor: add ',server'");
+  for (const auto& [k, v] : kv)
+    if (k != "path" && k != "server" && k != "nowait" && k != "wait") return invalid(opt, "unknown monitor option '" + k + "'");
+  return okStatus();
+}
+
+using Apply = Status (*)(HelperOptions& o, const std::string& opt, const std::string& val);
+
+// One row per spelling. A guest option describes the guest, so it cannot be combined with
+// --config or --restore. qemu accepts --opt for -opt: names spelled with "--" here are taken as they are.
+struct OptionSpec {
+  std::string_view name;
+  bool takesValue;
+  bool guest;
+  Apply apply;
+};
+
+// An option whose value is kept as given, and one that only switches something on.
+template <std::string HelperOptions::*Member>
+Status set(HelperOptions& o, const std::string&, const std::string& val) {
+  o.*Member = val;
+  return okStatus();
+}
+template <bool HelperOptions::*Member>
+Status on(HelperOptions& o, const std::string&, const std::string&) {
+  o.*Member = true;
+  return okStatus();
+}
+
+const OptionSpec kOptions[] = {
+    {"-name", true, true, [](HelperOptions& o, const std::string& opt, const std::string& val) -> Status {
+       XVIRT_ASSIGN_OR_RETURN(auto kv, parseKeyValues(opt, val, "guest"));
+       o.name = kv["guest"];
+       if (o.name.empty()) return invalid(opt, "the guest name is empty");
+       return okStatus();
+     }},
+    {"-uuid", true, true, set<&HelperOptions::uuid>},
+    {"-M", true, true, [](HelperOptions& o, const std::string& opt, const std::string& val) -> Status {
+       XVIRT_ASSIGN_OR_RETURN(auto kv, parseKeyValues(opt, val, "type"));
+       o.machine = kv["type"];
+       if (o.machine != "xenpv" && o.machine != "xenfv" && o.machine != "xenpvh")
+         return invalid(opt, "unsupported machine type '" + o.machine + "' (use xenpv, xenfv or xenpvh)");
+       return okStatus();
+     }},
+    {"-machine", true, true, nullptr},  // as -M
+    {"-m", true, true, parseMemory},
+    {"-smp", true, true, parseSmp},
+    {"-kernel", true, true, set<&HelperOptions::kernel>},
+    {"-initrd", true, true, set<&HelperOptions::initrd>},
+    {"-append", true, true, set<&HelperOptions::append>},
+    {"-hda", true, true, [](HelperOptions& o, const std::string& opt, const std::string& val) -> Status {
+       o.drives.push_back(DriveOption{val, "", opt[3] - 'a', "", "disk", false});
+       return okStatus();
+     }},
+    {"-hdb", true, true, nullptr},  // as -hda, index from the name
+    {"-hdc", true, true, nullptr},
+    {"-hdd", true, true, nullptr},
+    {"-cdrom", true, true, [](HelperOptions& o, const std::string&, const std::string& val) -> Status {
+       o.drives.push_back(DriveOption{val, "", 2, "", "cdrom", true});
+       return okStatus();
+     }},
+    {"-drive", true, true, parseDrive},
+    {"-boot", true, true, [](HelperOptions& o, const std::string& opt, const std::string& val) -> Status {
+       XVIRT_ASSIGN_OR_RETURN(auto kv, parseKeyValues(opt, val, "order"));
+       o.boot = kv["order"];
+       for (char ch : o.boot)
+         if (ch != 'a' && ch != 'c' && ch != 'd' && ch != 'n') return invalid(opt, "invalid boot device '" + std::string(1, ch) + "'");
+       return okStatus();
+     }},
+    {"-serial", true, false, set<&HelperOptions::serial>},
+    {"-vnc", true, false, [](HelperOptions& o, const std::string& opt, const std::string& val) -> Status {
+       o.vnc = val;
+       if (val == "none") return okStatus();
+       auto colon = val.rfind(':');
+       if (colon == std::string::npos || !parseUint(std::string_view(val).substr(colon + 1)))
+         return invalid(opt, "expected ADDR:DISPLAY, e.g. 0.0.0.0:1");
+       return okStatus();
+     }},
+    {"-qmp", true, false, parseQmp},
+    {"-pidfile", true, false, set<&HelperOptions::pidfile>},
+    {"--config", true, false, set<&HelperOptions::configFile>},
+    {"--restore", true, false, set<&HelperOptions::restoreFile>},
+    {"--hypervisor", true, false, [](HelperOptions& o, const std::string& opt, const std::string& val) -> Status {
+       if (!hv::isBackendChoiceName(val)) return invalid(opt, "use auto, xen or sim");
+       o.hypervisor = val;
+       return okStatus();
+     }},
+    {"--sim-dir", true, false, set<&HelperOptions::simDir>},
+    {"--bootloader", true, true, set<&HelperOptions::bootloader>},
+    {"--log", true, false, set<&HelperOptions::logFile>},
+    {"-S", false, false, on<&HelperOptions::startPaused>},
+    {"-nographic", false, false, on<&HelperOptions::nographic>},
+    {"-daemonize", false, false, on<&HelperOptions::daemonize>},
+    {"-v", false, false, [](HelperOptions& o, const std::string&, const std::string&) -> Status {
+       ++o.verbosity;
+       return okStatus();
+     }},
+    {"-h", false, false, on<&HelperOptions::help>},
+    {"-help", false, false, nullptr},  // as -h
+    {"--help", false, false, nullptr},
+    {"--version", false, false, on<&HelperOptions::version>},
+    {"-version", false, false, nullptr},  // as --version
+};
+
+const OptionSpec* findOption(std::string_view name) {
+  for (const OptionSpec& spec : kOptions)
+    if (spec.name == name) return &spec;
+  return nullptr;
+}
+
+// A row without a handler spells the option of the nearest row above that has one.
+Apply handlerOf(const OptionSpec* spec) {
+  while (!spec->apply) --spec;
+  return spec->apply;
+}
+
+}  // namespace
+
 Result<HelperOptions> parseHelperOptions(const std::vector<std::string>& args) {
   HelperOptions o;
-  auto invalid = [](const std::string& opt, const std::string& why) {
-    return makeError(ErrorCode::InvalidArgument, opt + ": " + why);
-  };
   bool sawGuestOption = false;
   for (size_t i = 0; i < args.size(); ++i) {
     std::string opt = args[i];
-    // qemu accepts --opt for -opt.
-    if (startsWith(opt, "--") && opt != "--config" && opt != "--restore" && opt != "--hypervisor" &&
-        opt != "--sim-dir" && opt != "--bootloader" && opt != "--log" && opt != "--help" && opt != "--version")
-      opt = opt.substr(1);
-    static const std::map<std::string, bool> takesValue = {
-        {"-name", true}, {"-uuid", true}, {"-M", true}, {"-machine", true}, {"-m", true}, {"-smp", true},
-        {"-kernel", true}, {"-initrd", true}, {"-append", true}, {"-hda", true}, {"-hdb", true},
-        {"-hdc", true}, {"-hdd", true}, {"-cdrom", true}, {"-drive", true}, {"-boot", true},
-        {"-serial", true}, {"-vnc", true}, {"-qmp", true}, {"-pidfile", true}, {"--config", true},
-        {"--restore", true}, {"--hypervisor", true}, {"--sim-dir", true}, {"--bootloader", true},
-        {"--log", true}, {"-S", false}, {"-nographic", false}, {"-daemonize", false}, {"-v", false},
-        {"-h", false}, {"-help", false}, {"--help", false}, {"--version", false}, {"-version", false}};
-    auto spec = takesValue.find(opt);
-    if (spec == takesValue.end()) return invalid(opt, "invalid option");
+    if (startsWith(opt, "--") && !findOption(opt)) opt = opt.substr(1);
+    const OptionSpec* spec = findOption(opt);
+    if (!spec) return invalid(opt, "invalid option");
     std::string val;
-    if (spec->second) {
+    if (spec->takesValue) {
       if (i + 1 >= args.size()) return invalid(opt, "requires an argument");
       val = args[++i];
     }
-    static const char* guestOptions[] = {"-name", "-uuid", "-M", "-machine", "-m", "-smp", "-kernel", "-initrd",
-                                         "-append", "-hda", "-hdb", "-hdc", "-hdd", "-cdrom", "-drive", "-boot",
-                                         "--bootloader"};
-    for (const char* g : guestOptions)
-      if (opt == g) sawGuestOption = true;
-
-    if (opt == "-name") {
-      XVIRT_ASSIGN_OR_RETURN(auto kv, parseKeyValues(opt, val, "guest"));
-      o.name = kv["guest"];
-      if (o.name.empty()) return invalid(opt, "the guest name is empty");
-    } else if (opt == "-uuid") {
-      o.uuid = val;
-    } else if (opt == "-M" || opt == "-machine") {
-      XVIRT_ASSIGN_OR_RETURN(auto kv, parseKeyValues(opt, val, "type"));
-      o.machine = kv["type"];
-      if (o.machine != "xenpv" && o.machine != "xenfv" && o.machine != "xenpvh")
-        return invalid(opt, "unsupported machine type '" + o.machine + "' (use xenpv, xenfv or xenpvh)");
-    } else if (opt == "-m") {
-      std::string v = val;
-      if (startsWith(v, "size=")) v = v.substr(5);
-      uint64_t mult = 1;
-      if (!v.empty() && (v.back() == 'M' || v.back() == 'm')) v.pop_back();
-      else if (!v.empty() && (v.back() == 'G' || v.back() == 'g')) { v.pop_back(); mult = 1024; }
-      auto mb = parseUint(v);
-      if (!mb || *mb == 0 || *mb > (1ull << 32)) return invalid(opt, "invalid memory size '" + val + "'");
-      o.memMb = *mb * mult;
-    } else if (opt == "-smp") {
-      XVIRT_ASSIGN_OR_RETURN(auto kv, parseKeyValues(opt, val, "cpus"));
-      auto n = parseUint(kv["cpus"]);
-      if (!n || *n == 0 || *n > 128) return invalid(opt, "invalid number of CPUs '" + val + "'");
-      o.vcpus = static_cast<unsigned>(*n);
-      if (kv.count("maxcpus")) {
-        auto m = parseUint(kv["maxcpus"]);
-        if (!m || *m < *n || *m > 128) return invalid(opt, "maxcpus must be at least cpus and at most 128");
-        o.maxVcpus = static_cast<unsigned>(*m);
-      }
-    } else if (opt == "-kernel") {
-      o.kernel = val;
-    } else if (opt == "-initrd") {
-      o.initrd = val;
-    } else if (opt == "-append") {
-      o.append = val;
-    } else if (opt == "-hda" || opt == "-hdb" || opt == "-hdc" || opt == "-hdd") {
-      o.drives.push_back(DriveOption{val, "", opt[3] - 'a', "", "disk", false});
-    } else if (opt == "-cdrom") {
-      o.drives.push_back(DriveOption{val, "", 2, "", "cdrom", true});
-    } else if (opt == "-drive") {
-      XVIRT_ASSIGN_OR_RETURN(auto kv, parseKeyValues(opt, val, nullptr));
-      DriveOption d;
-      for (const auto& [k, v] : kv) {
-        if (k == "file") d.file = v;
-        else if (k == "if") d.interface = v;
-        else if (k == "index") {
-          auto n = parseUint(v);
-          if (!n || *n > 25) return invalid(opt, "invalid index '" + v + "'");
-          d.index = static_cast<int>(*n);
-        } else if (k == "format") d.format = v;
-        else if (k == "media") d.media = v;
-        else if (k == "readonly") d.readonly = isOn(v);
-        else return invalid(opt, "unknown drive option '" + k + "'");
-      }
-      if (d.interface != "" && d.interface != "ide" && d.interface != "scsi" && d.interface != "xen")
-        return invalid(opt, "unsupported interface '" + d.interface + "' (use ide, scsi or xen)");
-      if (d.media != "disk" && d.media != "cdrom") return invalid(opt, "media must be disk or cdrom");
-      if (d.file.empty() && d.media != "cdrom") return invalid(opt, "a disk drive needs file=");
-      if (d.media == "cdrom") d.readonly = true;
-      o.drives.push_back(std::move(d));
-    } else if (opt == "-boot") {
-      XVIRT_ASSIGN_OR_RETURN(auto kv, parseKeyValues(opt, val, "order"));
-      o.boot = kv["order"];
-      for (char ch : o.boot)
-        if (ch != 'a' && ch != 'c' && ch != 'd' && ch != 'n') return invalid(opt, "invalid boot device '" + std::string(1, ch) + "'");
-    } else if (opt == "-serial") {
-      o.serial = val;
-    } else if (opt == "-vnc") {
-      o.vnc = val;
-      if (val != "none") {
-        auto colon = val.rfind(':');
-        if (colon == std::string::npos || !parseUint(std::string_view(val).substr(colon + 1)))
-          return invalid(opt, "expected ADDR:DISPLAY, e.g. 0.0.0.0:1");
-      }
-    } else if (opt == "-qmp") {
-      if (!startsWith(val, "unix:")) return invalid(opt, "only unix:PATH,server[,nowait] monitors are supported");
-      XVIRT_ASSIGN_OR_RETURN(auto kv, parseKeyValues(opt, std::string_view(val).substr(5), "path"));
-      o.qmpPath = kv["path"];
-      if (o.qmpPath.empty()) return invalid(opt, "the monitor socket path is empty");
-      if (!kv.count("server") || !isOn(kv["server"]))
-        return invalid(opt, "the helper serves the monitor: add ',server'");
-      for (const auto& [k, v] : kv)
-        if (k != "path" && k != "server" && k != "nowait" && k != "wait")
-          return invalid(opt, "unknown monitor option '" + k + "'");
-    } else if (opt == "-pidfile") {
-      o.pidfile = val;
-    } else if (opt == "--config") {
-      o.configFile = val;
-    } else if (opt == "--restore") {
-      o.restoreFile = val;
-    } else if (opt == "--hypervisor") {
-      if (val != "auto" && val != "xen" && val != "sim") return invalid(opt, "use auto, xen or sim");
-      o.hypervisor = val;
-    } else if (opt == "--sim-dir") {
-      o.simDir = val;
-    } else if (opt == "--bootloader") {
-      o.bootloader = val;
-    } else if (opt == "--log") {
-      o.logFile = val;
-    } else if (opt == "-S") {
-      o.startPaused = true;
-    } else if (opt == "-nographic") {
-      o.nographic = true;
-    } else if (opt == "-daemonize") {
-      o.daemonize = true;
-    } else if (opt == "-v") {
-      ++o.verbosity;
-    } else if (opt == "-h" || opt == "-help" || opt == "--help") {
-      o.help = true;
-    } else if (opt == "--version" || opt == "-version") {
-      o.version = true;
-    }
+    sawGuestOption = sawGuestOption || spec->guest;
+    XVIRT_TRY(handlerOf(spec)(o, opt, val));
   }
   if (o.help || o.version) return o;
 

@@ -60,23 +60,9 @@ Hotplug::Hotplug(Guest& guest, hv::XenStore& xs, std::unique_ptr<hv::XenStore> w
 }
 
 Hotplug::~Hotplug() {
-  if (balloonTimer_) g_source_remove(balloonTimer_);
   for (auto& [key, p] : pending_)
     if (p.timer) g_source_remove(p.timer);
   watchDomain(false);
-}
-
-void Hotplug::registerCommands(MonitorServer& mon) {
-  mon.addCommand("disk_add", [this](const Json& a, MonitorServer::Reply r) { diskAdd(a, std::move(r)); });
-  mon.addCommand("disk_remove", [this](const Json& a, MonitorServer::Reply r) { deviceRemove("disk", a, std::move(r)); });
-  mon.addCommand("nic_add", [this](const Json& a, MonitorServer::Reply r) { nicAdd(a, std::move(r)); });
-  mon.addCommand("nic_remove", [this](const Json& a, MonitorServer::Reply r) { deviceRemove("nic", a, std::move(r)); });
-  mon.addSyncCommand("blockdev-change-medium", [this](const Json& a) { return changeMedium(a); });
-  mon.addSyncCommand("query-block", [this](const Json&) { return queryBlock(); });
-  mon.addSyncCommand("query-nics", [this](const Json&) { return queryNics(); });
-  mon.addSyncCommand("balloon", [this](const Json& a) { return balloon(a); });
-  mon.addSyncCommand("query-balloon", [this](const Json&) { return queryBalloon(); });
-  mon.addSyncCommand("set-vcpus", [this](const Json& a) { return setVcpus(a); });
 }
 
 Status Hotplug::requireDomain() const {
@@ -575,81 +561,6 @@ void Hotplug::deviceRemove(const std::string& kind, const Json& args, MonitorSer
   if (Status s = requestDetach(xs_, dev.backend); !s.ok()) return reply(fail(s.error()));
   logInfo("Removing " + describe(dev) + " from guest '" + guest_.config().name + "'.");
   startWaiting(Pending{false, dev, std::move(reply), 0, *timeout, Json::object()});
-}
-
-// --- Memory and vCPUs ---
-
-QmpResult Hotplug::balloon(const Json& args) {
-  if (Status s = requireDomain(); !s.ok()) return fail(s.error());
-  GuestConfig& c = guest_.mutableConfig();
-  const int64_t bytes = args.getInt("value");
-  const uint64_t maxKib = std::max(c.maxMemoryKib, c.memoryKib);
-  const uint64_t kib = bytes > 0 ? static_cast<uint64_t>(bytes) / 1024 : 0;
-  if (kib == 0)
-    return fail(makeError(ErrorCode::InvalidArgument, "Guest '" + c.name + "' cannot balloon to " +
-                                                          std::to_string(bytes) + " bytes."));
-  if (kib > maxKib)
-    return fail(makeError(ErrorCode::InvalidArgument, "Guest '" + c.name + "' cannot balloon to " + std::to_string(kib) +
-                                                          " KiB, above its maximum memory of " + std::to_string(maxKib) +
-                                                          " KiB."));
-  // What libxl_set_memory_target does for a PV-aware guest: the balloon driver follows memory/target.
-  Status s = xs_.write(domainPath(static_cast<uint32_t>(domid_)) + "/memory/target", std::to_string(kib));
-  if (!s.ok()) return fail(s.error());
-  c.memoryKib = kib;
-  followBalloon(kib);
-  return Json::object();
-}
-
-void Hotplug::followBalloon(uint64_t targetKib) {
-  if (balloonTimer_) g_source_remove(balloonTimer_);
-  balloonTarget_ = targetKib;
-  balloonStart_ = static_cast<uint64_t>(guest_.queryDomain().getInt("memory-kib"));
-  balloonTicks_ = 0;
-  balloonTimer_ = g_timeout_add(100, &Hotplug::onBalloonTick, this);
-}
-
-gboolean Hotplug::onBalloonTick(gpointer self) {
-  auto* h = static_cast<Hotplug*>(self);
-  if (h->guest_.domid() < 0) {
-    h->balloonTimer_ = 0;
-    return G_SOURCE_REMOVE;
-  }
-  auto actual = static_cast<uint64_t>(h->guest_.queryDomain().getInt("memory-kib"));
-  bool reached = actual == h->balloonTarget_;
-  if (!reached && ++h->balloonTicks_ < 100) return G_SOURCE_CONTINUE;
-  h->balloonTimer_ = 0;
-  if (reached || actual != h->balloonStart_)
-    h->emit_("BALLOON_CHANGE", Json::object({{"actual", static_cast<long long>(actual * 1024)}}));
-  return G_SOURCE_REMOVE;
-}
-
-QmpResult Hotplug::queryBalloon() {
-  if (Status s = requireDomain(); !s.ok()) return fail(s.error());
-  Json dom = guest_.queryDomain();
-  auto target = xs_.tryRead(domainPath(static_cast<uint32_t>(domid_)) + "/memory/target");
-  int64_t targetKib = target.ok() && *target ? static_cast<int64_t>(parseUint(**target).value_or(0)) : 0;
-  return Json::object({{"actual", dom.getInt("memory-kib") * 1024},
-                       {"target", targetKib * 1024},
-                       {"max", dom.getInt("max-memory-kib") * 1024}});
-}
-
-QmpResult Hotplug::setVcpus(const Json& args) {
-  if (Status s = requireDomain(); !s.ok()) return fail(s.error());
-  GuestConfig& c = guest_.mutableConfig();
-  const int64_t n = args.getInt("count");
-  if (n < 1 || n > static_cast<int64_t>(c.maxVcpus))
-    return fail(makeError(ErrorCode::InvalidArgument, "Guest '" + c.name + "' cannot have " + std::to_string(n) +
-                                                          " vCPUs online; it has between 1 and " +
-                                                          std::to_string(c.maxVcpus) + "."));
-  const std::string dom = domainPath(static_cast<uint32_t>(domid_));
-  Status s = xs_.transaction([&](hv::XenStoreTransaction& tx) -> Status {
-    for (unsigned v = 0; v < c.maxVcpus; ++v)
-      XVIRT_TRY(tx.write(dom + "/cpu/" + std::to_string(v) + "/availability", v < n ? "online" : "offline"));
-    return okStatus();
-  });
-  if (!s.ok()) return fail(s.error());
-  c.onlineVcpus = static_cast<unsigned>(n);
-  return Json::object();
 }
 
 }  // namespace xvirt::helper

@@ -1,5 +1,5 @@
-// Hotplug: the helper's live device and tuning commands — disk_add/disk_remove, nic_add/nic_remove,
-// blockdev-change-medium, query-block/query-nics, balloon/query-balloon and set-vcpus (docs/hotplug.md).
+// Hotplug: the helper's live device commands — disk_add/disk_remove, nic_add/nic_remove,
+// blockdev-change-medium, query-block/query-nics (docs/hotplug.md). Live tuning is LiveTuning.h.
 #pragma once
 
 #include <glib.h>
@@ -34,13 +34,20 @@ class Hotplug {
   Hotplug(const Hotplug&) = delete;
   Hotplug& operator=(const Hotplug&) = delete;
 
-  void registerCommands(MonitorServer& mon);
   // Follows the guest's domain: call once it is built, and again after it was built anew (reset).
   void domainChanged();
 
   // How long disk/nic commands wait for the guest by default, and the most a caller may ask for.
   static constexpr unsigned kDefaultTimeoutMs = 10000;
   static constexpr unsigned kMaxTimeoutMs = 25000;
+
+  // The commands (helper/HelperCommands.cc): add and remove answer once the guest took the change.
+  void diskAdd(const Json& args, MonitorServer::Reply reply);
+  void nicAdd(const Json& args, MonitorServer::Reply reply);
+  void deviceRemove(const std::string& kind, const Json& args, MonitorServer::Reply reply);
+  QmpResult changeMedium(const Json& args);
+  QmpResult queryBlock();
+  QmpResult queryNics();
 
  private:
   struct Device {
@@ -59,16 +66,6 @@ class Hotplug {
     unsigned timeoutMs = kDefaultTimeoutMs;
     Json result;                 // what a successful add returns
   };
-
-  void diskAdd(const Json& args, MonitorServer::Reply reply);
-  void nicAdd(const Json& args, MonitorServer::Reply reply);
-  void deviceRemove(const std::string& kind, const Json& args, MonitorServer::Reply reply);
-  QmpResult changeMedium(const Json& args);
-  QmpResult queryBlock();
-  QmpResult queryNics();
-  QmpResult balloon(const Json& args);
-  QmpResult queryBalloon();
-  QmpResult setVcpus(const Json& args);
 
   Status requireDomain() const;
   void startWaiting(Pending p);
@@ -91,10 +88,6 @@ class Hotplug {
   std::optional<ScriptedDevice> scriptedDevice(const Device& dev);
   void watchDomain(bool on);
   static gboolean onWatch(gint fd, GIOCondition cond, gpointer self);
-  // The guest gives no word when its balloon reached the target: the domain's memory is checked
-  // every 100 ms for up to 10 s and BALLOON_CHANGE emitted when it got there (or stopped short).
-  void followBalloon(uint64_t targetKib);
-  static gboolean onBalloonTick(gpointer self);
 
   Guest& guest_;
   hv::XenStore& xs_;
@@ -106,9 +99,6 @@ class Hotplug {
   std::map<std::string, Device> devices_;   // by backend path
   std::map<std::string, Pending> pending_;  // by backend path
   std::set<std::string> scriptsRun_;        // backend paths whose `online` / `add` script was started
-  guint balloonTimer_ = 0;
-  uint64_t balloonTarget_ = 0, balloonStart_ = 0;
-  unsigned balloonTicks_ = 0;
 };
 
 }  // namespace xvirt::helper

@@ -7,36 +7,36 @@
 #include <string>
 
 #include "helper/HelperModule.h"
-#include "hypervisor/xen/XenctrlHypervisor.h"
-
-
-namespace xvirt::hv {
+#include "hypervisor/Backend.h"
 
 namespace {
 
 constexpr const char* kModuleName = "xvirt-helper-xen.so";
-// openXenctrlHypervisor() as the module (built from hypervisor/xen/) defines it.
-constexpr const char* kOpenSymbol = "_ZN5xvirt2hv21openXenctrlHypervisorEv";
 
 }  // namespace
 
 // Takes the place of the backend's own definition at link time (so no object of hypervisor/xen/ and
-// no Xen library is linked into the helper) and forwards to it in the module. The module's other
-// references to xvirt code bind to the helper's own copies (the executable exports its symbols).
-Result<std::unique_ptr<Hypervisor>> openXenctrlHypervisor() {
-  using Open = Result<std::unique_ptr<Hypervisor>> (*)();
+// no Xen library is linked into the helper) and forwards to the same name in the module. The
+// module's other references to xvirt code bind to the helper's own copies (the executable exports
+// its symbols); this one is not exported, so the module's call stays its own.
+extern "C" void xvirt_open_xen_hypervisor(xvirt::Result<std::unique_ptr<xvirt::hv::Hypervisor>>* out) {
+  using xvirt::ErrorCode;
+  using Open = void (*)(xvirt::Result<std::unique_ptr<xvirt::hv::Hypervisor>>*);
   static Open open = nullptr;
   if (!open) {
-    std::string path = helper::helperModulePath(kModuleName);
+    std::string path = xvirt::helper::helperModulePath(kModuleName);
     void* module = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
-    if (!module)
-      return makeError(ErrorCode::OperationFailed, "Cannot load the helper's Xen backend: " + std::string(::dlerror()) + ".");
-    void* sym = ::dlsym(module, kOpenSymbol);
-    if (!sym)
-      return makeError(ErrorCode::OperationFailed, "The helper's Xen backend " + path + " lacks its entry point.");
+    if (!module) {
+      *out = xvirt::makeError(ErrorCode::OperationFailed,
+                              "Cannot load the helper's Xen backend: " + std::string(::dlerror()) + ".");
+      return;
+    }
+    void* sym = ::dlsym(module, xvirt::hv::kXenEntryPoint);
+    if (!sym) {
+      *out = xvirt::makeError(ErrorCode::OperationFailed, "The helper's Xen backend " + path + " lacks its entry point.");
+      return;
+    }
     open = reinterpret_cast<Open>(sym);
   }
-  return open();
+  open(out);
 }
-
-}  // namespace xvirt::hv

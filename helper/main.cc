@@ -11,20 +11,22 @@
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <variant>
 
 #include "common/CHandle.h"
 #include "common/File.h"
 #include "common/Log.h"
 #include "helper/Guest.h"
 #include "helper/GuestFromOptions.h"
+#include "helper/HelperCommands.h"
 #include "helper/HelperOptions.h"
 #include "helper/Hotplug.h"
+#include "helper/LiveTuning.h"
 #include "helper/console/ConsoleServer.h"
 #include "helper/monitor/MonitorServer.h"
 #include "helper/save/GuestSave.h"
 #include "helper/vnc/VncDisplay.h"
-#include "hypervisor/sim/SimHost.h"
-#include "hypervisor/sim/SimProtocol.h"
+#include "hypervisor/Backend.h"
 #include "xvirt-config.h"
 
 using namespace xvirt;
@@ -80,13 +82,6 @@ class Daemonizer {
   int fd_ = -1;
 };
 
-std::string defaultSimDir() {
-  if (const char* env = std::getenv("XVIRT_SIM_DIR"); env && *env) return env;
-  if (::getuid() == 0) return "/run/xvirt/sim";
-  const char* runtime = std::getenv("XDG_RUNTIME_DIR");
-  return std::string(runtime && *runtime ? runtime : "/tmp") + "/xvirt/sim";
-}
-
 Result<GuestConfig> readConfigFile(const std::string& path) {
   XVIRT_ASSIGN_OR_RETURN(std::string text, readFile(path));
   auto json = Json::parse(text);
@@ -129,59 +124,6 @@ Result<ConsoleTarget> consoleTarget(const GuestConfig& g) {
   return ConsoleTarget{ConsoleTarget::Kind::Null, ""};
 }
 
-void registerCommands(MonitorServer& mon, Guest& guest, ConsoleServer* console, GMainLoop* loop, ExitReason* exitReason) {
-  mon.addSyncCommand("query-version", [](const Json&) -> QmpResult {
-    return Json::object({{"qemu", Json::object({{"major", 0}, {"minor", 1}, {"micro", 0}})},
-                         {"package", std::string("xvirt-helper ") + XVIRT_VERSION}});
-  });
-  mon.addSyncCommand("query-status", [&guest](const Json&) -> QmpResult {
-    return Json::object({{"running", guest.state() == RunState::Running},
-                         {"singlestep", false},
-                         {"status", runStateName(guest.state())}});
-  });
-  mon.addSyncCommand("query-domain", [&guest](const Json&) -> QmpResult { return guest.queryDomain(); });
-  mon.addSyncCommand("query-cpus", [&guest](const Json&) -> QmpResult {
-    auto cpus = guest.queryCpus();
-    if (!cpus.ok()) return qmpErrorFrom(cpus.error());
-    return *cpus;
-  });
-  mon.addSyncCommand("query-chardev", [console](const Json&) -> QmpResult {
-    Json out = Json::array();
-    if (console)
-      out.push(Json::object({{"label", console->label()},
-                             {"filename", console->filename()},
-                             {"frontend-open", true},
-                             {"dropped-bytes", static_cast<long long>(console->droppedBytes())}}));
-    return out;
-  });
-  auto simple = [](Status s) -> QmpResult {
-    if (!s.ok()) return qmpErrorFrom(s.error());
-    return Json::object();
-  };
-  mon.addSyncCommand("stop", [&guest, simple](const Json&) { return simple(guest.stop()); });
-  mon.addSyncCommand("cont", [&guest, simple](const Json&) { return simple(guest.cont()); });
-  mon.addSyncCommand("system_powerdown", [&guest, simple](const Json&) { return simple(guest.powerdown()); });
-  mon.addSyncCommand("system_reset", [&guest, &mon, simple](const Json&) {
-    QmpResult r = simple(guest.reset());
-    if (std::holds_alternative<Json>(r))
-      mon.emitEvent("RESET", Json::object({{"guest", false}, {"reason", "host-qmp-system-reset"}}));
-    return r;
-  });
-  mon.addCommand("quit", [&guest, &mon, loop, exitReason](const Json&, MonitorServer::Reply reply) {
-    reply(Json::object());
-    guest.destroy();
-    mon.emitEvent("SHUTDOWN", Json::object({{"guest", false}, {"reason", "host-qmp-quit"}}));
-    *exitReason = ExitReason::Destroyed;
-    g_main_loop_quit(loop);
-  });
-  mon.addSyncCommand("query-commands", [&mon](const Json&) -> QmpResult {
-    Json out = Json::array();
-    for (const auto& name : mon.commandNames()) out.push(Json::object({{"name", name}}));
-    return out;
-  });
-  registerSaveCommand(mon, guest, loop, exitReason);
-}
-
 struct SignalState {
   Guest* guest;
   MonitorServer* monitor;
@@ -213,9 +155,12 @@ static void dropWhatAHelperDoesNotNeed() {
   ::umask(077);
 }
 
-int main(int argc, char** argv) {
-  setLogDomain("xvirt-helper");
-  dropWhatAHelperDoesNotNeed();
+
+namespace {
+
+// Phase 1: the command line. Returns the options, or the exit status when there is nothing more to do
+// (--help, --version, a bad option).
+std::variant<HelperOptions, int> parseCommandLine(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   auto parsed = parseHelperOptions(args);
   if (!parsed.ok()) {
@@ -231,16 +176,136 @@ int main(int argc, char** argv) {
     std::printf("xvirt-helper %s\n", XVIRT_VERSION);
     return 0;
   }
+  return o;
+}
+
+// Phase 2: logging, into -D FILE when given.
+bool openLog(const HelperOptions& o) {
   setLogVerbosity(std::max(o.verbosity, 1));
-  if (!o.logFile.empty()) {
-    int fd = ::open(o.logFile.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-    if (fd < 0) {
-      std::fprintf(stderr, "xvirt-helper: cannot open the log %s\n", o.logFile.c_str());
-      return 1;
-    }
-    ::dup2(fd, STDERR_FILENO);
-    ::close(fd);
+  if (o.logFile.empty()) return true;
+  int fd = ::open(o.logFile.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    std::fprintf(stderr, "xvirt-helper: cannot open the log %s\n", o.logFile.c_str());
+    return false;
   }
+  ::dup2(fd, STDERR_FILENO);
+  ::close(fd);
+  return true;
+}
+
+// The termination signals arrive on a descriptor the main loop watches (onSignal).
+int blockTerminationSignals() {
+  ::signal(SIGPIPE, SIG_IGN);
+  sigset_t mask;
+  sigemptyset(&mask);
+  for (int sig : {SIGTERM, SIGINT, SIGQUIT, SIGHUP}) sigaddset(&mask, sig);
+  ::sigprocmask(SIG_BLOCK, &mask, nullptr);
+  return ::signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+// Phase 3: the monitor listens and greets before anything slow happens (opening the hypervisor, the
+// build): clients get the greeting at once and their commands run once the guest is built.
+Result<std::unique_ptr<MonitorServer>> listenMonitor(const HelperOptions& o) {
+  if (o.qmpPath.empty()) return std::unique_ptr<MonitorServer>();
+  // The schema (13 KB of JSON) is parsed once the greeter runs, not before.
+  auto monitor = std::make_unique<MonitorServer>(
+      &MonitorSchema::builtin, Json::object({{"qemu", Json::object({{"major", 0}, {"minor", 1}, {"micro", 0}})},
+                                              {"package", std::string("xvirt-helper ") + XVIRT_VERSION}}));
+  XVIRT_TRY(monitor->listenEarly(o.qmpPath));
+  return monitor;
+}
+
+// Phase 4: the backend. Children (the simulated device model) find the host through the environment;
+// a helper never follows a restarted host (its domain id would name another host's domain).
+Result<hv::Backend> openHelperBackend(const HelperOptions& o, hv::BackendChoice choice) {
+  hv::BackendOptions options;
+  options.choice = choice;
+  options.simDir = o.simDir;
+  options.exportToChildren = true;
+  return hv::openBackend(options);
+}
+
+// Phase 5: the console, and the VNC display that mirrors it.
+struct GuestIo {
+  std::unique_ptr<ConsoleServer> console;
+  std::unique_ptr<VncDisplay> vnc;
+};
+
+Result<GuestIo> openGuestIo(const GuestConfig& config, const hv::Backend& backend) {
+  GuestIo io;
+  XVIRT_ASSIGN_OR_RETURN(ConsoleTarget target, consoleTarget(config));
+  // Even a null console is drained, so the guest never blocks on a full ring.
+  XVIRT_ASSIGN_OR_RETURN(io.console, ConsoleServer::create(target, "console0"));
+  if (!io.console->ptyPath().empty())
+    std::fprintf(stderr, "char device redirected to %s (label console0)\n", io.console->ptyPath().c_str());
+  // QEMU serves an HVM guest's display; with a stand-in device model the helper does.
+  XVIRT_ASSIGN_OR_RETURN(io.vnc, openGuestVnc(config, backend.deviceModel.standIn));
+  if (io.vnc) {
+    io.console->setTap([display = io.vnc.get()](std::string_view bytes) { display->consoleOutput(bytes); });
+    // Keys arrive on the VNC thread; the console is the main loop's, so they are queued to it.
+    io.vnc->setKeyHandler([c = io.console.get()](std::string keys) {
+      struct Typed {
+        ConsoleServer* console;
+        std::string keys;
+      };
+      g_idle_add_full(G_PRIORITY_DEFAULT, [](gpointer p) -> gboolean {
+        auto* t = static_cast<Typed*>(p);
+        t->console->typeIn(t->keys);
+        return G_SOURCE_REMOVE;
+      }, new Typed{c, std::move(keys)}, [](gpointer p) { delete static_cast<Typed*>(p); });
+    });
+  }
+  return io;
+}
+
+// Phase 6: the domain, built or restored, paused or started as asked; the pidfile once it exists.
+Status buildGuest(const HelperOptions& o, Guest& guest, Hotplug& hotplug, std::optional<RestoreImage>& restore) {
+  XVIRT_TRY(restore ? guest.restore(restore->fd.get(), restore->info, restore->configReplaced) : guest.build());
+  hotplug.domainChanged();
+  if (!o.pidfile.empty()) {
+    Status w = writeFileAtomic(o.pidfile, std::to_string(::getpid()) + "\n", 0644);
+    if (!w.ok()) {
+      guest.destroy();
+      return w;
+    }
+  }
+  // A restored guest runs only if it should (the image says so, unless xvirtd passed -S).
+  bool paused = o.startPaused || (restore && !restore->runAfterRestore);
+  restore.reset();  // the image is no longer needed
+  if (!paused) {
+    Status started = guest.cont();
+    if (!started.ok()) {
+      guest.destroy();
+      return started;
+    }
+  }
+  logInfo("Guest '" + guest.config().name + "' is domain " + std::to_string(guest.domid()) +
+          (paused ? " (paused)." : " (running)."));
+  return okStatus();
+}
+
+// Phase 8: the guest goes, its last console output is written out, the pidfile is removed.
+void finishGuest(const HelperOptions& o, Guest& guest, ConsoleServer* console) {
+  guest.destroy();
+  if (console) console->pump();
+  if (!o.pidfile.empty()) ::unlink(o.pidfile.c_str());
+}
+
+// The exit status says why the helper ended.
+int exitStatus(ExitReason exitReason) {
+  logInfo("Exiting with status " + std::to_string(static_cast<int>(exitReason)) + ".");
+  return static_cast<int>(exitReason);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  setLogDomain("xvirt-helper");
+  dropWhatAHelperDoesNotNeed();
+  auto parsed = parseCommandLine(argc, argv);
+  if (const int* status = std::get_if<int>(&parsed)) return *status;
+  const HelperOptions& o = std::get<HelperOptions>(parsed);
+  if (!openLog(o)) return 1;
   std::optional<RestoreImage> restore;
   auto config = loadGuestConfig(o, restore);
   if (!config.ok()) {
@@ -258,133 +323,56 @@ int main(int argc, char** argv) {
     if (!o.daemonize) std::fprintf(stderr, "xvirt-helper: %s\n", why.c_str());
     return 1;
   };
-
-  ::signal(SIGPIPE, SIG_IGN);
-  sigset_t mask;
-  sigemptyset(&mask);
-  for (int sig : {SIGTERM, SIGINT, SIGQUIT, SIGHUP}) sigaddset(&mask, sig);
-  ::sigprocmask(SIG_BLOCK, &mask, nullptr);
-  int sigfd = ::signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-
+  int sigfd = blockTerminationSignals();
   auto choice = hv::parseBackendChoice(o.hypervisor);
   if (!choice.ok()) return fail(choice.error().message);
-
-  // The monitor listens and greets before anything slow happens (opening the hypervisor, the
-  // build): clients get the greeting at once and their commands run once the guest is built.
-  std::unique_ptr<MonitorServer> monitor;
-  if (!o.qmpPath.empty()) {
-    // The schema (13 KB of JSON) is parsed once the greeter runs, not before.
-    monitor = std::make_unique<MonitorServer>(
-        &MonitorSchema::builtin, Json::object({{"qemu", Json::object({{"major", 0}, {"minor", 1}, {"micro", 0}})},
-                                                {"package", std::string("xvirt-helper ") + XVIRT_VERSION}}));
-    Status listening = monitor->listenEarly(o.qmpPath);
-    if (!listening.ok()) return fail(listening.error().message);
-  }
-
-  hv::BackendChoice backend = hv::resolveBackend(*choice);
-  std::string simDir = o.simDir.empty() ? defaultSimDir() : o.simDir;
-  if (backend == hv::BackendChoice::Sim) {
-    Status sim = hv::ensureSimHost(simDir);
-    if (!sim.ok()) return fail(sim.error().message);
-    // Children that talk to the simulated host (the stand-in device model) find it through these.
-    ::setenv("XVIRT_SIM_DIR", simDir.c_str(), 1);
-    ::setenv("XENSTORED_PATH", hv::sim::xenstoreSocketPath(simDir).c_str(), 1);
-  }
-  auto hyp = hv::openHypervisor(backend, simDir);
-  if (!hyp.ok()) return fail(hyp.error().message);
-  auto xs = hv::XenStore::open(backend == hv::BackendChoice::Sim ? hv::sim::xenstoreSocketPath(simDir) : "");
+  auto listening = listenMonitor(o);
+  if (!listening.ok()) return fail(listening.error().message);
+  std::unique_ptr<MonitorServer> monitor = std::move(listening).value();
+  auto backend = openHelperBackend(o, *choice);
+  if (!backend.ok()) return fail(backend.error().message);
+  auto xs = backend->openXenStore();
   if (!xs.ok()) return fail(xs.error().message);
-
-  auto target = consoleTarget(*config);
-  if (!target.ok()) return fail(target.error().message);
-  // Even a null console is drained, so the guest never blocks on a full ring.
-  auto createdConsole = ConsoleServer::create(*target, "console0");
-  if (!createdConsole.ok()) return fail(createdConsole.error().message);
-  std::unique_ptr<ConsoleServer> console = std::move(createdConsole).value();
-  if (!console->ptyPath().empty())
-    std::fprintf(stderr, "char device redirected to %s (label console0)\n", console->ptyPath().c_str());
-  auto vnc = openGuestVnc(*config, backend == hv::BackendChoice::Sim);
-  if (!vnc.ok()) return fail(vnc.error().message);
-  if (*vnc) {
-    console->setTap([display = vnc->get()](std::string_view bytes) { display->consoleOutput(bytes); });
-    // Keys arrive on the VNC thread; the console is the main loop's, so they are queued to it.
-    (*vnc)->setKeyHandler([c = console.get()](std::string keys) {
-      struct Typed {
-        ConsoleServer* console;
-        std::string keys;
-      };
-      g_idle_add_full(G_PRIORITY_DEFAULT, [](gpointer p) -> gboolean {
-        auto* t = static_cast<Typed*>(p);
-        t->console->typeIn(t->keys);
-        return G_SOURCE_REMOVE;
-      }, new Typed{c, std::move(keys)}, [](gpointer p) { delete static_cast<Typed*>(p); });
-    });
-  }
-
+  auto io = openGuestIo(*config, *backend);
+  if (!io.ok()) return fail(io.error().message);
   // Hotplug waits on watches of a xenstore connection of its own (Guest reads all of its own).
-  auto hotplugXs = hv::XenStore::open(backend == hv::BackendChoice::Sim ? hv::sim::xenstoreSocketPath(simDir) : "");
+  auto hotplugXs = backend->openXenStore();
   if (!hotplugXs.ok()) return fail(hotplugXs.error().message);
-  std::unique_ptr<Hotplug> hotplug;
 
   // Owned, so that every early return below (a failed build, restore or start) frees it too.
   std::unique_ptr<GMainLoop, CDeleter<g_main_loop_unref>> loopOwner(g_main_loop_new(nullptr, FALSE));
   GMainLoop* loop = loopOwner.get();
   ExitReason exitReason = ExitReason::Destroyed;
-  Guest guest(std::move(config).value(), **hyp, **xs, console.get(),
-              Guest::Callbacks{[&](const std::string& ev, Json data) {
-                                 if (monitor) monitor->emitEvent(ev, std::move(data));
-                               },
-                               [&](ExitReason why) {
+  auto emit = [&](const std::string& ev, Json data) {
+    if (monitor) monitor->emitEvent(ev, std::move(data));
+  };
+  Guest guest(std::move(config).value(), *backend, **xs, io->console.get(),
+              Guest::Callbacks{emit, [&](ExitReason why) {
                                  exitReason = why;
                                  g_main_loop_quit(loop);
                                }});
-  hotplug = std::make_unique<Hotplug>(guest, **xs, std::move(hotplugXs).value(),
-                                      [&](const std::string& ev, Json data) {
-                                        if (monitor) monitor->emitEvent(ev, std::move(data));
-                                      });
+  Hotplug hotplug(guest, **xs, std::move(hotplugXs).value(), emit);
+  LiveTuning tuning(guest, **xs, emit);
+  std::optional<CommandContext> commands;
   if (monitor) {
-    registerCommands(*monitor, guest, console.get(), loop, &exitReason);
-    hotplug->registerCommands(*monitor);
+    commands.emplace(CommandContext{guest, hotplug, tuning, io->console.get(), *monitor, loop, exitReason});
+    registerHelperCommands(*commands);
   }
-  Status built = restore ? guest.restore(restore->fd.get(), restore->info, restore->configReplaced) : guest.build();
-  if (!built.ok()) return fail(built.error().message);
-  hotplug->domainChanged();
-  if (!o.pidfile.empty()) {
-    Status w = writeFileAtomic(o.pidfile, std::to_string(::getpid()) + "\n", 0644);
-    if (!w.ok()) {
-      guest.destroy();
-      return fail(w.error().message);
-    }
-  }
-  // A restored guest runs only if it should (the image says so, unless xvirtd passed -S).
-  bool paused = o.startPaused || (restore && !restore->runAfterRestore);
-  restore.reset();  // the image is no longer needed
-  if (!paused) {
-    Status started = guest.cont();
-    if (!started.ok()) {
-      guest.destroy();
-      return fail(started.error().message);
-    }
-  }
-  logInfo("Guest '" + guest.config().name + "' is domain " + std::to_string(guest.domid()) +
-          (paused ? " (paused)." : " (running)."));
+  if (Status built = buildGuest(o, guest, hotplug, restore); !built.ok()) return fail(built.error().message);
   if (!daemon.ready()) {
     guest.destroy();
     if (!o.pidfile.empty()) ::unlink(o.pidfile.c_str());
     logError("The process that started guest '" + guest.config().name + "' is gone; the guest is destroyed.");
     return static_cast<int>(ExitReason::Error);
   }
-  if (monitor) monitor->serve();
 
+  // Phase 7: serve the monitor and the signals until the guest ends.
+  if (monitor) monitor->serve();
   SignalState sigState{&guest, monitor.get(), loop, &exitReason};
   g_unix_fd_add(sigfd, G_IO_IN, onSignal, &sigState);
   g_main_loop_run(loop);
-
-  guest.destroy();
-  if (console) console->pump();
-  if (!o.pidfile.empty()) ::unlink(o.pidfile.c_str());
+  finishGuest(o, guest, io->console.get());
   monitor.reset();
   loopOwner.reset();
-  logInfo("Exiting with status " + std::to_string(static_cast<int>(exitReason)) + ".");
-  return static_cast<int>(exitReason);
+  return exitStatus(exitReason);
 }

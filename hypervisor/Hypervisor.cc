@@ -7,7 +7,7 @@
 
 #include "common/Strings.h"
 #include "hypervisor/sim/SimHypervisor.h"
-#include "hypervisor/xen/XenctrlHypervisor.h"
+#include "hypervisor/Backend.h"
 
 namespace xvirt::hv {
 
@@ -114,7 +114,11 @@ BackendChoice resolveBackend(BackendChoice choice) {
 
 Result<std::unique_ptr<Hypervisor>> openHypervisor(BackendChoice choice, const std::string& simDir) {
   switch (resolveBackend(choice)) {
-    case BackendChoice::Xen: return openXenctrlHypervisor();
+    case BackendChoice::Xen: {
+      Result<std::unique_ptr<Hypervisor>> opened = makeError(ErrorCode::Internal, "The Xen backend did not answer.");
+      xvirt_open_xen_hypervisor(&opened);
+      return opened;
+    }
     case BackendChoice::Sim:
       if (simDir.empty())
         return makeError(ErrorCode::InvalidArgument, "The simulated Xen host needs a runtime directory.");

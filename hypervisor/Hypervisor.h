@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/Result.h"
@@ -137,8 +138,8 @@ class Hypervisor {
   // `hotplug-status`, and a vbd with a block script (xl's script=) gets its `physical-device` from
   // that script. The sim's backends connect by themselves.
   virtual bool runsHotplugScripts() const { return false; }
-  // HVM guests get a stand-in device model that registers with the simulated host, not QEMU.
-  virtual bool simulatedDeviceModel() const { return false; }
+  // Where this backend's xenstored listens; "" for libxenstore's default (a Xen dom0's).
+  virtual std::string xenstorePath() const { return ""; }
   virtual Result<PhysInfo> physInfo() = 0;
 
   virtual Result<DomId> createDomain(const CreateParams& params) = 0;
@@ -182,12 +183,15 @@ class Hypervisor {
 
 enum class BackendChoice { Auto, Xen, Sim };
 Result<BackendChoice> parseBackendChoice(std::string_view text);  // "auto" | "xen" | "sim"
+// Whether `text` is exactly one of those names, as command lines accept them.
+inline bool isBackendChoiceName(std::string_view text) { return text == "auto" || text == "xen" || text == "sim"; }
 
 // Auto picks xen when /proc/xen/capabilities or /dev/xen/privcmd exists, else sim.
 BackendChoice resolveBackend(BackendChoice choice);
 
 // Opens the chosen backend. For sim, simDir is the simulated host's runtime directory
-// (it must already be running; see sim/SimHost.h to start one).
+// (it must already be running; see sim/SimHost.h to start one). Programs use openBackend
+// (Backend.h), which also starts the simulated host and applies a restart policy.
 Result<std::unique_ptr<Hypervisor>> openHypervisor(BackendChoice choice, const std::string& simDir);
 
 }  // namespace xvirt::hv

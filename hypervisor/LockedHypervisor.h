@@ -25,7 +25,7 @@ class LockedHypervisor final : public Hypervisor {
   std::string backendName() const override { return inner_->backendName(); }
   bool vbdNeedsPhysicalDevice() const override { return inner_->vbdNeedsPhysicalDevice(); }
   bool runsHotplugScripts() const override { return inner_->runsHotplugScripts(); }
-  bool simulatedDeviceModel() const override { return inner_->simulatedDeviceModel(); }
+  std::string xenstorePath() const override { return inner_->xenstorePath(); }
   Result<PhysInfo> physInfo() override { return locked([&] { return inner_->physInfo(); }); }
 
   Result<DomId> createDomain(const CreateParams& p) override { return locked([&] { return inner_->createDomain(p); }); }

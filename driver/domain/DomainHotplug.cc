@@ -8,14 +8,14 @@
 #include "common/Strings.h"
 #include "domain-xml/VdevName.h"
 #include "driver/domain/DomainManager.h"
-#include "driver/monitor/MonitorClient.h"
+#include "driver/monitor/HelperClient.h"
 
 namespace xvirt::driver {
 
 // Longer than the helper's own longest wait (25 s), so its timeout error is the one users see.
 static constexpr std::chrono::seconds kHelperCommandTimeout{40};
 
-Result<Json> DomainManager::helperCommand(const DomainRef& ref, const std::string& command, const Json& args) {
+Result<std::shared_ptr<MonitorClient>> DomainManager::runningHelper(const DomainRef& ref) {
   XVIRT_ASSIGN_OR_RETURN(auto dom, find(ref));
   std::shared_ptr<MonitorClient> monitor;
   {
@@ -25,6 +25,17 @@ Result<Json> DomainManager::helperCommand(const DomainRef& ref, const std::strin
   }
   if (!monitor)
     return makeError(ErrorCode::OperationFailed, "The helper of domain '" + ref.name + "' is not reachable.");
+  return monitor;
+}
+
+Result<Json> DomainManager::helperCall(const DomainRef& ref, const std::function<Result<Json>(HelperClient&)>& call) {
+  XVIRT_ASSIGN_OR_RETURN(auto monitor, runningHelper(ref));
+  HelperClient helper(*monitor, kHelperCommandTimeout);
+  return call(helper);
+}
+
+Result<Json> DomainManager::helperCommand(const DomainRef& ref, const std::string& command, const Json& args) {
+  XVIRT_ASSIGN_OR_RETURN(auto monitor, runningHelper(ref));
   return monitor->execute(command, args, kHelperCommandTimeout);
 }
 
@@ -37,11 +48,12 @@ static bool sameDisk(const dom::DiskDef& d, const std::string& name) {
 
 DomainManager::HelperDevices DomainManager::queryHelperDevices(MonitorClient& monitor) {
   HelperDevices out;
-  if (auto block = monitor.execute("query-block"); block.ok() && block->isArray()) {
+  HelperClient helper(monitor);
+  if (auto block = helper.queryBlock(); block.ok() && block->isArray()) {
     out.disks.emplace();
     for (const Json& b : block->asArray()) out.disks->push_back(b.getString("device"));
   }
-  if (auto nics = monitor.execute("query-nics"); nics.ok() && nics->isArray()) {
+  if (auto nics = helper.queryNics(); nics.ok() && nics->isArray()) {
     out.macs.emplace();
     for (const Json& n : nics->asArray()) out.macs->push_back(toLower(n.getString("mac")));
   }

@@ -8,9 +8,8 @@
 #include "domain-xml/DomainXml.h"
 #include "driver/domain/DomainManager.h"
 #include "driver/domain/HelperLauncher.h"
-#include "driver/monitor/MonitorClient.h"
+#include "driver/monitor/HelperClient.h"
 #include "hypervisor/XenStoreCleanup.h"
-#include "hypervisor/sim/SimProtocol.h"
 
 namespace xvirt::driver {
 
@@ -61,7 +60,7 @@ Status DomainManager::destroyOwnerless(hv::DomId domid, const Uuid& uuid) {
   if (!s.ok() && s.error().code != ErrorCode::NoDomain) return s;
   // The helper would have removed the domain's xenstore entries; it is gone, so they go here, as
   // libxl removes them at a destroy: no backend is left waiting for a frontend that is gone.
-  auto xs = hv::XenStore::open(config_.hypervisorName == "sim" ? hv::sim::xenstoreSocketPath(store_.paths().simDir) : "");
+  auto xs = hv::XenStore::open(hv_.xenstorePath());
   Status removed = xs.ok() ? hv::removeDomainTree(**xs, domid, uuid) : Status(xs.takeError());
   if (!removed.ok())
     return makeError(removed.error().code, "Cannot remove the xenstore entries of domain " + std::to_string(domid) +
@@ -155,15 +154,16 @@ Status DomainManager::startLocked(const std::shared_ptr<DomainObject>& dom, cons
     cleanupFailedStart(def.name, def.uuid);
     return makeError(e.code, "Failed to start domain '" + def.name + "': " + e.message);
   };
-  auto domInfo = helper.monitor->execute("query-domain");
+  HelperClient client(*helper.monitor);
+  auto domInfo = client.queryDomain();
   if (!domInfo.ok()) return fail(domInfo.error());
   int domid = static_cast<int>(domInfo->getInt("domid", -1));
   // The console's pty goes into the live XML (<console tty=...>, as libvirt shows it) and so into
   // the status file; opening a console asks the helper again, this is what it falls back on.
   std::string consolePty;
-  if (auto chardevs = helper.monitor->execute("query-chardev"); chardevs.ok() && chardevs->isArray())
-    for (const Json& c : chardevs->asArray())
-      if (std::string f = c.getString("filename"); f.rfind("pty:", 0) == 0 && consolePty.empty()) consolePty = f.substr(4);
+  if (auto chardevs = client.queryChardev(); chardevs.ok())
+    for (const HelperChardev& c : *chardevs)
+      if (consolePty.empty()) consolePty = c.ptyPath();
   {
     std::lock_guard lock(dom->mu());
     dom->id = domid;
@@ -184,7 +184,7 @@ Status DomainManager::startLocked(const std::shared_ptr<DomainObject>& dom, cons
   }
   attachMonitor(dom, helper.monitor);
   if (!paused) {
-    auto cont = helper.monitor->execute("cont");
+    Status cont = client.cont();
     if (!cont.ok()) {
       std::lock_guard lock(dom->mu());
       markStopped(*dom, reason::kShutoffFailed);
@@ -285,45 +285,43 @@ Status DomainManager::destroy(const DomainRef& ref, unsigned destroyFlags) {
   Status stopped = stopHelper(pid, (destroyFlags & flags::kDestroyGraceful) ? 30s : 10s);
   if (!stopped.ok()) logWarning(stopped.error().message);
   cleanupOrphanDomain(domid, ref.name, dom->uuid());
+  recordStopped(dom, reason::kShutoffDestroyed, detail::kStoppedDestroyed);
+  return okStatus();
+}
+
+void DomainManager::recordStopped(const std::shared_ptr<DomainObject>& dom, int stopReason, int stopDetail) {
   std::lock_guard lock(dom->mu());
   DomainRef before = refOf(*dom);
-  markStopped(*dom, reason::kShutoffDestroyed);
-  events_.lifecycle(before, LifecycleEvent::Stopped, detail::kStoppedDestroyed);
+  markStopped(*dom, stopReason);
+  events_.lifecycle(before, LifecycleEvent::Stopped, stopDetail);
   if (!dom->isPersistent()) {
     dom->removed = true;
     list_.remove(dom);
   }
-  return okStatus();
+}
+
+Status DomainManager::helperJob(const DomainRef& ref, const char* job,
+                                const std::function<Status(HelperClient&)>& call) {
+  XVIRT_ASSIGN_OR_RETURN(auto dom, findActive(ref));
+  XVIRT_ASSIGN_OR_RETURN(JobGuard guard, JobGuard::acquire(dom, job));
+  std::shared_ptr<MonitorClient> monitor;
+  {
+    std::lock_guard lock(dom->mu());
+    monitor = dom->monitor;
+  }
+  if (!monitor) return makeError(ErrorCode::OperationFailed, "domain's helper is not reachable");
+  HelperClient helper(*monitor);
+  return call(helper);
 }
 
 Status DomainManager::shutdown(const DomainRef& ref, unsigned shutdownFlags) {
   (void)shutdownFlags;  // every mode ends in control/shutdown=poweroff for a Xen guest
-  XVIRT_ASSIGN_OR_RETURN(auto dom, findActive(ref));
-  XVIRT_ASSIGN_OR_RETURN(JobGuard job, JobGuard::acquire(dom, "shutdown"));
-  std::shared_ptr<MonitorClient> monitor;
-  {
-    std::lock_guard lock(dom->mu());
-    monitor = dom->monitor;
-  }
-  if (!monitor) return makeError(ErrorCode::OperationFailed, "domain's helper is not reachable");
-  auto r = monitor->execute("system_powerdown");
-  if (!r.ok()) return r.takeError();
-  return okStatus();
+  return helperJob(ref, "shutdown", [](HelperClient& helper) { return helper.systemPowerdown(); });
 }
 
 Status DomainManager::reboot(const DomainRef& ref, unsigned rebootFlags) {
   (void)rebootFlags;
-  XVIRT_ASSIGN_OR_RETURN(auto dom, findActive(ref));
-  XVIRT_ASSIGN_OR_RETURN(JobGuard job, JobGuard::acquire(dom, "reboot"));
-  std::shared_ptr<MonitorClient> monitor;
-  {
-    std::lock_guard lock(dom->mu());
-    monitor = dom->monitor;
-  }
-  if (!monitor) return makeError(ErrorCode::OperationFailed, "domain's helper is not reachable");
-  auto r = monitor->execute("system_reset");
-  if (!r.ok()) return r.takeError();
-  return okStatus();
+  return helperJob(ref, "reboot", [](HelperClient& helper) { return helper.systemReset(); });
 }
 
 Status DomainManager::suspend(const DomainRef& ref) {
@@ -336,8 +334,7 @@ Status DomainManager::suspend(const DomainRef& ref) {
     monitor = dom->monitor;
   }
   if (!monitor) return makeError(ErrorCode::OperationFailed, "domain's helper is not reachable");
-  auto r = monitor->execute("stop");
-  if (!r.ok()) return r.takeError();
+  XVIRT_TRY(HelperClient(*monitor).stop());
   std::lock_guard lock(dom->mu());
   if (dom->state != DomainState::Paused) {
     dom->state = DomainState::Paused;
@@ -358,8 +355,7 @@ Status DomainManager::resume(const DomainRef& ref) {
     monitor = dom->monitor;
   }
   if (!monitor) return makeError(ErrorCode::OperationFailed, "domain's helper is not reachable");
-  auto r = monitor->execute("cont");
-  if (!r.ok()) return r.takeError();
+  XVIRT_TRY(HelperClient(*monitor).cont());
   std::lock_guard lock(dom->mu());
   if (dom->state != DomainState::Running) {
     dom->state = DomainState::Running;

@@ -24,6 +24,8 @@
 
 namespace xvirt::driver {
 
+class HelperClient;
+
 // What the wire protocol calls a domain: name, UUID and live id (-1 when inactive).
 struct DomainRef {
   std::string name;
@@ -134,6 +136,8 @@ class DomainManager {
   // Runs one command on a running guest's helper (DomainHotplug.cc). Needs no job of its own, so
   // a DefinitionEdit may call it while modifyDefinitions holds the domain's.
   Result<Json> helperCommand(const DomainRef& ref, const std::string& command, const Json& args);
+  // The same through the typed client: helperCall(ref, [&](HelperClient& h) { return h.balloon(bytes); }).
+  Result<Json> helperCall(const DomainRef& ref, const std::function<Result<Json>(HelperClient&)>& call);
 
   Status shutdown(const DomainRef& ref, unsigned flags);
   Status reboot(const DomainRef& ref, unsigned flags);
@@ -164,6 +168,8 @@ class DomainManager {
     std::optional<std::vector<std::string>> disks, macs;
   };
   static HelperDevices queryHelperDevices(MonitorClient& monitor);
+  // The monitor of a running guest's helper (helperCommand, helperCall).
+  Result<std::shared_ptr<MonitorClient>> runningHelper(const DomainRef& ref);
   void dropVanishedDevices(DomainObject& dom, const HelperDevices& devices);  // mu() held
   // Removes from `edited` the disks and NICs that went from `before` to `now` meanwhile.
   static void keepDeviceRemovals(const dom::DomainDef& before, const dom::DomainDef& now, dom::DomainDef& edited);
@@ -191,6 +197,10 @@ class DomainManager {
   Status startFromManagedSave(const std::shared_ptr<DomainObject>& dom, unsigned startFlags);
   void attachMonitor(const std::shared_ptr<DomainObject>& dom, const std::shared_ptr<MonitorClient>& monitor);
   void markStopped(DomainObject& dom, int reason);  // mu() held
+  // After its helper was stopped on request: the domain is recorded stopped, a transient one forgotten.
+  void recordStopped(const std::shared_ptr<DomainObject>& dom, int stopReason, int stopDetail);
+  // Runs `call` on an active domain's helper under the job `job` (shutdown, reboot).
+  Status helperJob(const DomainRef& ref, const char* job, const std::function<Status(HelperClient&)>& call);
   // The files of a running guest: status, helper config, pidfile, monitor socket.
   void removeRunFiles(const std::string& name, const std::string& monitorPath);
   void writeStatus(const DomainObject& dom);        // mu() held

@@ -10,7 +10,7 @@
 #include "domain-xml/DomainXml.h"
 #include "driver/domain/DomainManager.h"
 #include "driver/domain/HelperLauncher.h"
-#include "driver/monitor/MonitorClient.h"
+#include "driver/monitor/HelperClient.h"
 
 namespace xvirt::driver {
 
@@ -83,7 +83,7 @@ void DomainManager::recoverFromStatus(const std::string& name, Recovery& r) {
       stopReason = reason::kShutoffDaemon;
     } else {
       monitor = *m;
-      auto q = monitor->execute("query-domain");
+      auto q = HelperClient(*monitor).queryDomain();
       int helperDomid = q.ok() ? static_cast<int>(q->getInt("domid", -1)) : -1;
       auto info = hv_.domainInfo(static_cast<hv::DomId>(st->domid));
       if (!q.ok()) {
@@ -120,7 +120,7 @@ void DomainManager::recoverFromStatus(const std::string& name, Recovery& r) {
     return;
   }
 
-  auto status = monitor->execute("query-status");
+  auto status = HelperClient(*monitor).queryStatus();
   HelperDevices devices = queryHelperDevices(*monitor);
   {
     std::lock_guard lock(dom->mu());
@@ -132,7 +132,7 @@ void DomainManager::recoverFromStatus(const std::string& name, Recovery& r) {
     dom->monitorPath = st->monitorPath;
     dom->monitor = monitor;
     dom->logPath = store_.logPath(name);
-    bool running = status.ok() && status->getBool("running");
+    bool running = status.ok() && status->running;
     dom->state = running ? DomainState::Running : DomainState::Paused;
     dom->reason = running ? (st->state == DomainState::Running ? st->reason : reason::kRunningUnpaused)
                           : (st->state == DomainState::Paused ? st->reason : reason::kPausedUser);

@@ -12,7 +12,7 @@
 #include "domain-xml/DomainXml.h"
 #include "driver/domain/DomainManager.h"
 #include "driver/domain/HelperLauncher.h"
-#include "driver/monitor/MonitorClient.h"
+#include "driver/monitor/HelperClient.h"
 
 namespace xvirt::driver {
 
@@ -84,14 +84,12 @@ Status DomainManager::saveLocked(const std::shared_ptr<DomainObject>& dom, const
     XVIRT_TRY(checkCompatible(live, stored));
   }
   stored.id = -1;
-  Json args = Json::object({{"file", path},
-                            {"xml", dom::formatDomainXml(stored, dom::kFormatSecure | dom::kFormatInactive)},
-                            {"after", "paused"}});
-  if (saveFlags & flags::kSaveRunning) args.set("running", true);
-  if (saveFlags & flags::kSavePaused) args.set("running", false);
+  HelperSaveArgs args{path, dom::formatDomainXml(stored, dom::kFormatSecure | dom::kFormatInactive), "paused", {}};
+  if (saveFlags & flags::kSaveRunning) args.running = true;
+  if (saveFlags & flags::kSavePaused) args.running = false;
   // The helper writes the image atomically; on failure it removes its temporary file and resumes
   // a guest that was running, so the domain stays as it was.
-  auto saved = monitor->execute("save", args, kSaveTimeout);
+  auto saved = HelperClient(*monitor).save(args, kSaveTimeout);
   if (!saved.ok())
     return makeError(saved.error().code == ErrorCode::Timeout ? ErrorCode::OperationFailed : saved.error().code,
                      "Failed to save domain '" + live.name + "': " + saved.error().message);
@@ -109,14 +107,7 @@ Status DomainManager::saveLocked(const std::shared_ptr<DomainObject>& dom, const
   Status stopped = stopHelper(pid, 10s);
   if (!stopped.ok()) logWarning(stopped.error().message);
   cleanupOrphanDomain(domid, live.name, dom->uuid());
-  std::lock_guard lock(dom->mu());
-  DomainRef before = refOf(*dom);
-  markStopped(*dom, reason::kShutoffSaved);
-  events_.lifecycle(before, LifecycleEvent::Stopped, detail::kStoppedSaved);
-  if (!dom->isPersistent()) {
-    dom->removed = true;
-    list_.remove(dom);
-  }
+  recordStopped(dom, reason::kShutoffSaved, detail::kStoppedSaved);
   logInfo("Saved domain '" + live.name + "' to " + path + ".");
   return okStatus();
 }

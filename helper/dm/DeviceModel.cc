@@ -14,7 +14,6 @@
 #include "common/Strings.h"
 #include "helper/boot/ChildProcess.h"
 #include "helper/dm/DeviceModelArgs.h"
-#include "hypervisor/sim/SimHost.h"
 
 extern char** environ;
 
@@ -49,15 +48,15 @@ bool waitExit(pid_t pid, int pidfd, int ms, int* status) {
 
 }  // namespace
 
-Result<std::unique_ptr<DeviceModel>> DeviceModel::start(const GuestConfig& config, uint32_t domid, bool simulated,
-                                                        hv::XenStore& xs, std::function<void(const std::string&)> onDeath,
+Result<std::unique_ptr<DeviceModel>> DeviceModel::start(const GuestConfig& config, uint32_t domid,
+                                                        const hv::DeviceModelProgram& program, hv::XenStore& xs, std::function<void(const std::string&)> onDeath,
                                                         int timeoutMs) {
   DeviceModelContext ctx;
   ctx.domid = domid;
-  if (simulated) {
+  if (program.standIn) {
     // The stand-in gets qemu's command line; only the program differs.
-    ctx.emulator = hv::findSimDeviceModelBinary();
-    if (ctx.emulator.empty())
+    ctx.emulator = program.binary;
+    if (!program.found())
       return makeError(ErrorCode::OperationFailed, "No xvirt-sim-dm device model was found for HVM guest '" + config.name +
                                                        "' (set XVIRT_SIM_DM or put it on PATH).");
   }

@@ -13,6 +13,7 @@
 #include "common/GuestConfig.h"
 #include "common/Result.h"
 #include "helper/dm/DeviceModelArgs.h"
+#include "hypervisor/Backend.h"
 #include "hypervisor/XenStore.h"
 
 namespace xvirt::helper {
@@ -21,8 +22,8 @@ class DeviceModel {
  public:
   // Starts it for `domid` and waits (up to `timeoutMs`) for it to report running. `onDeath` is called
   // from the main loop, with a sentence saying how it ended, if it exits before stop().
-  static Result<std::unique_ptr<DeviceModel>> start(const GuestConfig& config, uint32_t domid, bool simulated,
-                                                    hv::XenStore& xs, std::function<void(const std::string&)> onDeath,
+  static Result<std::unique_ptr<DeviceModel>> start(const GuestConfig& config, uint32_t domid,
+                                                    const hv::DeviceModelProgram& program, hv::XenStore& xs, std::function<void(const std::string&)> onDeath,
                                                     int timeoutMs = 30000);
   // A PV guest's QEMU serving its qdisk backends (pvBackendCommand), started and watched alike.
   static Result<std::unique_ptr<DeviceModel>> startPvBackend(const GuestConfig& config, uint32_t domid,

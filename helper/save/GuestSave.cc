@@ -136,31 +136,6 @@ Result<SaveOutcome> saveGuest(Guest& guest, const SaveRequest& req) {
   return out;
 }
 
-void registerSaveCommand(MonitorServer& mon, Guest& guest, GMainLoop* loop, ExitReason* exitReason) {
-  mon.addCommand("save", [&guest, &mon, loop, exitReason](const Json& args, MonitorServer::Reply reply) {
-    SaveRequest req;
-    req.file = args.getString("file");
-    req.domainXml = args.getString("xml");
-    if (const Json* r = args.get("running")) req.runAfterRestore = r->asBool();
-    std::string after = args.getString("after", "destroy");
-    if (after == "paused") req.after = SaveRequest::After::Paused;
-    else if (after == "running") req.after = SaveRequest::After::Running;
-    else if (after != "destroy")
-      return reply(QmpError{"GenericError", "Parameter 'after' must be one of destroy, paused, running."});
-    auto out = saveGuest(guest, req);
-    if (!out.ok()) return reply(qmpErrorFrom(out.error()));
-    reply(Json::object({{"file", req.file},
-                        {"size", static_cast<long long>(out->imageBytes)},
-                        {"memory-size", static_cast<long long>(out->memoryBytes)},
-                        {"status", runStateName(req.after == SaveRequest::After::Destroy ? RunState::Shutdown : guest.state())}}));
-    if (req.after != SaveRequest::After::Destroy) return;
-    guest.destroy();
-    mon.emitEvent("SHUTDOWN", Json::object({{"guest", false}, {"reason", "host-qmp-save"}}));
-    *exitReason = ExitReason::Saved;
-    g_main_loop_quit(loop);
-  });
-}
-
 Result<RestoreImage> openRestoreImage(const std::string& path, std::optional<GuestConfig> replacement) {
   RestoreImage img;
   img.fd = UniqueFd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));

@@ -1,5 +1,5 @@
-// GuestSave: the helper's side of save images (docs/save-image.md) — the monitor's `save` command,
-// which writes a running or paused guest to an image, and the checks `--restore FILE` makes before
+// GuestSave: the helper's side of save images (docs/save-image.md) — what the monitor's `save` command
+// runs (helper/HelperCommands.cc), which writes a running or paused guest to an image, and the checks `--restore FILE` makes before
 // any domain exists (the restore itself is Guest::restore, helper/save/GuestRestore.cc).
 #pragma once
 
@@ -36,10 +36,6 @@ struct SaveOutcome {
 // (Destroy leaves it paused: the caller destroys it after replying). On failure no image is left
 // and a guest that was running runs again.
 Result<SaveOutcome> saveGuest(Guest& guest, const SaveRequest& request);
-
-// Registers `save` on the monitor. After a save with after=destroy the domain is destroyed,
-// SHUTDOWN is emitted and the helper ends with ExitReason::Saved.
-void registerSaveCommand(MonitorServer& mon, Guest& guest, GMainLoop* loop, ExitReason* exitReason);
 
 // --restore FILE: the image, verified completely, with the GuestConfig to build from.
 struct RestoreImage {

@@ -34,8 +34,9 @@ class VncDisplay {
 Result<std::unique_ptr<VncDisplay>> openVncDisplay(const VncOptions& options);
 
 // The display the helper itself serves for `config`'s VNC graphics, or null when it serves none: no
-// VNC configured, or an HVM guest on Xen, whose device model (QEMU) serves its VNC.
-Result<std::unique_ptr<VncDisplay>> openGuestVnc(const GuestConfig& config, bool simulated);
+// VNC configured, or an HVM guest whose device model is QEMU, which serves its VNC (helperServesHvm
+// is false then).
+Result<std::unique_ptr<VncDisplay>> openGuestVnc(const GuestConfig& config, bool helperServesHvm);
 
 }  // namespace xvirt::helper
 

@@ -29,14 +29,14 @@ Result<std::unique_ptr<VncDisplay>> openVncDisplay(const VncOptions& options) {
   return std::unique_ptr<VncDisplay>(display);
 }
 
-Result<std::unique_ptr<VncDisplay>> openGuestVnc(const GuestConfig& config, bool simulated) {
+Result<std::unique_ptr<VncDisplay>> openGuestVnc(const GuestConfig& config, bool helperServesHvm) {
   const GuestGraphics* vnc = nullptr;
   for (const auto& g : config.graphics)
     if (g.type == "vnc") {
       vnc = &g;
       break;
     }
-  if (!vnc || (config.kind == "hvm" && !simulated)) return std::unique_ptr<VncDisplay>();
+  if (!vnc || (config.kind == "hvm" && !helperServesHvm)) return std::unique_ptr<VncDisplay>();
   VncOptions o;
   if (!vnc->listen.empty()) o.listen = vnc->listen;
   o.port = vnc->port;

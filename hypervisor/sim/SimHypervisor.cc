@@ -216,6 +216,8 @@ Result<Json> SimConnection::call(const std::string& op, Json args) {
 SimHypervisor::SimHypervisor(std::string simDir, SimConnection conn)
     : simDir_(std::move(simDir)), conn_(std::move(conn)) {}
 
+std::string SimHypervisor::xenstorePath() const { return xenstoreSocketPath(simDir_); }
+
 Result<Json> SimHypervisor::call(const std::string& op, Json args) {
   std::lock_guard lock(mutex_);
   return conn_.call(op, std::move(args));

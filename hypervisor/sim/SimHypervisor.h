@@ -47,7 +47,7 @@ class SimHypervisor final : public Hypervisor {
   SimHypervisor(std::string simDir, SimConnection conn);
 
   std::string backendName() const override { return "sim"; }
-  bool simulatedDeviceModel() const override { return true; }
+  std::string xenstorePath() const override;
   Result<PhysInfo> physInfo() override;
   Result<DomId> createDomain(const CreateParams& params) override;
   Status setMaxMemory(DomId domid, uint64_t kib) override;

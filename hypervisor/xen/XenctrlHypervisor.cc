@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "hypervisor/Backend.h"
 #include "hypervisor/xen/XenCompat.h"
 #include "hypervisor/xen/XenctrlBackend.h"
 
@@ -378,3 +379,7 @@ Result<CpuMap> XenctrlHypervisor::vcpuAffinity(DomId domid, unsigned vcpu) {
 
 }  // namespace xen
 }  // namespace xvirt::hv
+
+extern "C" void xvirt_open_xen_hypervisor(xvirt::Result<std::unique_ptr<xvirt::hv::Hypervisor>>* out) {
+  *out = xvirt::hv::openXenctrlHypervisor();
+}

@@ -2,6 +2,7 @@
 // reason names and the backend choice.
 #include <gtest/gtest.h>
 
+#include "hypervisor/Backend.h"
 #include "hypervisor/Hypervisor.h"
 
 namespace xvirt::hv {
@@ -103,6 +104,25 @@ TEST(OpenHypervisor, SimNeedsADirectory) {
   auto r = openHypervisor(BackendChoice::Sim, "");
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, ErrorCode::InvalidArgument);
+}
+
+TEST(BackendChoice, CommandLineNamesAreExact) {
+  EXPECT_TRUE(isBackendChoiceName("auto"));
+  EXPECT_TRUE(isBackendChoiceName("xen"));
+  EXPECT_TRUE(isBackendChoiceName("sim"));
+  EXPECT_FALSE(isBackendChoiceName("SIM"));
+  EXPECT_FALSE(isBackendChoiceName("kvm"));
+}
+
+// Off Xen, the Xen backend is reached through its extern "C" entry point and refuses clearly.
+TEST(OpenBackend, XenOffXenFailsWithASentence) {
+  if (::access("/dev/xen/privcmd", F_OK) == 0) GTEST_SKIP() << "this host runs Xen";
+  BackendOptions options;
+  options.choice = BackendChoice::Xen;
+  auto b = openBackend(options);
+  ASSERT_FALSE(b.ok());
+  EXPECT_EQ(b.error().code, ErrorCode::OperationFailed);
+  EXPECT_NE(b.error().message.find("Cannot open the Xen control interface"), std::string::npos) << b.error().message;
 }
 
 }  // namespace

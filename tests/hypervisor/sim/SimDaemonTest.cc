@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "common/Json.h"
+#include "hypervisor/Backend.h"
 #include "tests/hypervisor/sim/SimFixture.h"
 
 namespace xvirt::hv::sim::test {
@@ -66,6 +67,24 @@ TEST_F(SimDaemonTest, SecondInstanceOnSameDirectoryIsRefused) {
   pid_t before = daemonPid();
   ASSERT_TRUE(ensureSimHost(dir_).ok());
   EXPECT_EQ(daemonPid(), before);
+}
+
+// What a program gets of the simulated host from hv::openBackend (hypervisor/Backend.h).
+TEST_F(SimDaemonTest, OpenBackendGivesWhatAProgramNeeds) {
+  BackendOptions options;
+  options.choice = BackendChoice::Sim;
+  options.simDir = dir_;
+  auto b = openBackend(options);
+  ASSERT_TRUE(b.ok()) << b.error().message;
+  EXPECT_EQ(b->name, "sim");
+  EXPECT_EQ(b->simDir, dir_);
+  EXPECT_EQ(b->hypervisor->xenstorePath(), xenstoreSocketPath(dir_));
+  EXPECT_TRUE(b->deviceModel.standIn);
+  auto xs = b->openXenStore();
+  ASSERT_TRUE(xs.ok()) << xs.error().message;
+  auto dom0 = (*xs)->tryRead("/local/domain/0/name");
+  ASSERT_TRUE(dom0.ok()) << dom0.error().message;
+  EXPECT_TRUE(dom0->has_value());
 }
 
 TEST_F(SimDaemonTest, HostLooksLikeXen417WithDom0) {
