@@ -7,6 +7,7 @@
 #include "common/Log.h"
 #include "common/Strings.h"
 #include "domain-xml/VdevName.h"
+#include "driver/LibvirtRules.h"
 #include "driver/domain/DomainManager.h"
 #include "driver/monitor/MonitorClient.h"
 
@@ -20,7 +21,7 @@ Result<Json> DomainManager::helperCommand(const DomainRef& ref, const std::strin
   std::shared_ptr<MonitorClient> monitor;
   {
     std::lock_guard lock(dom->mu());
-    if (!dom->isActive()) return makeError(ErrorCode::OperationInvalid, "Domain '" + dom->name() + "' is not running.");
+    XVIRT_TRY(rules::requireActive(dom->isActive()));
     monitor = dom->monitor;
   }
   if (!monitor)

@@ -28,7 +28,7 @@ void publishFromFifo(xvirt::driver::EventBus& bus, const std::string& path) {
     if (!(in >> name >> uuid >> id >> event >> detail)) continue;
     auto parsed = xvirt::Uuid::parse(uuid);
     if (!parsed) continue;
-    bus.publishLifecycle(xvirt::rpc::RemoteDomain{name, *parsed, id}, event, detail);
+    bus.publishLifecycle(xvirt::driver::DomainRef{name, *parsed, id}, event, detail);
   }
 }
 
