@@ -12,15 +12,11 @@
 #include <vector>
 
 #include "common/Result.h"
+#include "driver/LibvirtConstants.h"
 #include "driver/rpc/Connection.h"
 #include "driver/rpc/DomainRef.h"
 
 namespace xvirt::driver {
-
-inline constexpr int32_t kEventIdLifecycle = 0;  // VIR_DOMAIN_EVENT_ID_LIFECYCLE
-inline constexpr int32_t kEventIdBalloonChange = 13;  // VIR_DOMAIN_EVENT_ID_BALLOON_CHANGE
-inline constexpr int32_t kEventIdDeviceRemoved = 15;  // VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED
-inline constexpr int32_t kEventIdDeviceAdded = 19;    // VIR_DOMAIN_EVENT_ID_DEVICE_ADDED
 
 class EventBus {
  public:

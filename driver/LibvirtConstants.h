@@ -1,6 +1,6 @@
 // The libvirt numbers xvirtd speaks, defined once: error numbers and domains, API flags, the
-// VIR_DOMAIN_AFFECT_* bits and the remote protocol's limits. Values are facts of libvirt 9.0's
-// public headers (include/libvirt/*.h) and remote_protocol.x; the names follow libvirt's.
+// VIR_DOMAIN_AFFECT_* bits, domain states and event codes, and the remote protocol's limits.
+// Values are facts of libvirt 9.0's public headers and remote_protocol.x; names follow libvirt's.
 #pragma once
 
 #include <cstdint>
@@ -26,6 +26,8 @@ inline constexpr int32_t kConfigUnsupported = 67;
 inline constexpr int32_t kOperationTimeout = 68;
 inline constexpr int32_t kDeviceMissing = 99;
 }  // namespace virerr
+
+inline constexpr int32_t kErrLevelError = 2;  // virErrorLevel VIR_ERR_ERROR
 
 // virErrorDomain values.
 namespace virfrom {
@@ -71,7 +73,73 @@ inline constexpr unsigned kMemMaximum = 4;                                      
 inline constexpr unsigned kDeviceModifyForce = 4;  // virDomainDeviceModifyFlags (update-device)
 inline constexpr unsigned kConsoleForce = 1, kConsoleSafe = 2;  // virDomainConsoleFlags
 inline constexpr unsigned kGetHostnameLease = 1, kGetHostnameAgent = 2;  // virDomainGetHostnameFlags
+inline constexpr unsigned kTypedParamStringOkay = 4;                     // VIR_TYPED_PARAM_STRING_OKAY
+// virDomainStatsTypes, and virConnectGetAllDomainStatsFlags (the list filters are
+// VIR_CONNECT_GET_ALL_DOMAINS_STATS_ACTIVE..OTHER, listAllDomains' bits).
+inline constexpr unsigned kStatsState = 1, kStatsCpuTotal = 2, kStatsBalloon = 4, kStatsVcpu = 8,
+                          kStatsInterface = 16, kStatsBlock = 32;
+inline constexpr unsigned kStatsListFilters = 0xff, kStatsNowait = 1u << 29, kStatsBacking = 1u << 30,
+                          kStatsEnforce = 1u << 31;
+inline constexpr int32_t kMemStatAvailable = 5, kMemStatActualBalloon = 6;  // virDomainMemoryStatTags
 }  // namespace flags
+
+// virDomainState, the state reasons (virDomain*Reason), virDomainEventType and its details, with
+// the numbers the wire protocol carries.
+enum class DomainState : int {
+  NoState = 0,
+  Running = 1,
+  Blocked = 2,
+  Paused = 3,
+  Shutdown = 4,
+  Shutoff = 5,
+  Crashed = 6,
+  PmSuspended = 7,
+};
+
+namespace reason {
+// VIR_DOMAIN_RUNNING_*
+inline constexpr int kRunningBooted = 1, kRunningRestored = 3, kRunningUnpaused = 5, kRunningSaveCanceled = 7;
+// VIR_DOMAIN_PAUSED_*
+inline constexpr int kPausedUser = 1, kPausedSave = 3, kPausedShuttingDown = 8, kPausedStartingUp = 11;
+// VIR_DOMAIN_SHUTDOWN_*
+inline constexpr int kShutdownUser = 1;
+// VIR_DOMAIN_SHUTOFF_*
+inline constexpr int kShutoffUnknown = 0, kShutoffShutdown = 1, kShutoffDestroyed = 2, kShutoffCrashed = 3,
+                     kShutoffSaved = 5, kShutoffFailed = 6, kShutoffDaemon = 8;
+// VIR_DOMAIN_CRASHED_*
+inline constexpr int kCrashedPanicked = 1;
+}  // namespace reason
+
+// virDomainEventType and the details virsh prints ("Started Booted", "Stopped Destroyed", ...).
+enum class LifecycleEvent : int {
+  Defined = 0,
+  Undefined = 1,
+  Started = 2,
+  Suspended = 3,
+  Resumed = 4,
+  Stopped = 5,
+  Shutdown = 6,
+  PmSuspended = 7,
+  Crashed = 8,
+};
+
+namespace detail {
+inline constexpr int kDefinedAdded = 0, kDefinedUpdated = 1, kDefinedRenamed = 2, kDefinedFromSnapshot = 3;
+inline constexpr int kUndefinedRemoved = 0;
+inline constexpr int kStartedBooted = 0, kStartedRestored = 2;
+inline constexpr int kSuspendedPaused = 0;
+inline constexpr int kResumedUnpaused = 0;
+inline constexpr int kStoppedShutdown = 0, kStoppedDestroyed = 1, kStoppedCrashed = 2, kStoppedSaved = 4,
+                     kStoppedFailed = 5;
+inline constexpr int kShutdownFinished = 0, kShutdownGuest = 1, kShutdownHost = 2;
+inline constexpr int kCrashedPanicked = 0;
+}  // namespace detail
+
+// virDomainEventID values xvirtd emits.
+inline constexpr int32_t kEventIdLifecycle = 0;       // VIR_DOMAIN_EVENT_ID_LIFECYCLE
+inline constexpr int32_t kEventIdBalloonChange = 13;  // VIR_DOMAIN_EVENT_ID_BALLOON_CHANGE
+inline constexpr int32_t kEventIdDeviceRemoved = 15;  // VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED
+inline constexpr int32_t kEventIdDeviceAdded = 19;    // VIR_DOMAIN_EVENT_ID_DEVICE_ADDED
 
 // remote_protocol.x's limits (REMOTE_STRING_MAX is rpc::kXdrStringMax), and Xen's.
 namespace limits {

@@ -19,15 +19,12 @@ using rpc::TypedParam;
 using namespace tuning;
 using limits::kCpuStatsNcpusMax, limits::kMemoryStatsMax, limits::kNodeCpuStatsMax;
 
-// virDomainStatsTypes xvirt serves, and CONNECT_GET_ALL_DOMAIN_STATS's own flags.
-constexpr uint32_t kStatsState = 1, kStatsCpuTotal = 2, kStatsBalloon = 4, kStatsVcpu = 8, kStatsInterface = 16,
-                   kStatsBlock = 32;
-constexpr uint32_t kStatsSupported = kStatsState | kStatsCpuTotal | kStatsBalloon | kStatsVcpu | kStatsInterface | kStatsBlock;
-constexpr uint32_t kListFilters = 0xff;  // VIR_CONNECT_GET_ALL_DOMAINS_STATS_{ACTIVE..OTHER}: listAll's bits
-constexpr uint32_t kStatsNowait = 1u << 29, kStatsBacking = 1u << 30, kStatsEnforce = 1u << 31;
+using flags::kStatsBalloon, flags::kStatsBlock, flags::kStatsCpuTotal, flags::kStatsInterface, flags::kStatsState,
+    flags::kStatsVcpu, flags::kStatsBacking, flags::kStatsEnforce, flags::kStatsListFilters, flags::kStatsNowait;
+using flags::kMemStatActualBalloon, flags::kMemStatAvailable;
 
-// virDomainMemoryStatTags.
-constexpr int32_t kMemStatAvailable = 5, kMemStatActualBalloon = 6;
+// The virDomainStatsTypes xvirt serves.
+constexpr uint32_t kStatsSupported = kStatsState | kStatsCpuTotal | kStatsBalloon | kStatsVcpu | kStatsInterface | kStatsBlock;
 
 struct LiveFigures {
   hv::DomainInfo info;
@@ -119,7 +116,7 @@ Status domainGetCpuStats(Call& c) {
   uint32_t ncpus = c.args.u32();
   uint32_t flags = c.args.u32();
   XVIRT_TRY(c.args.finish());
-  XVIRT_TRY(rules::checkFlags(flags, rpc::kTypedParamStringOkay, "virDomainGetCPUStats"));
+  XVIRT_TRY(rules::checkFlags(flags, flags::kTypedParamStringOkay, "virDomainGetCPUStats"));
   if (nparams > kNodeCpuStatsMax)
     return makeError(ErrorCode::InvalidArgument, "At most 16 CPU statistics can be asked for at once, not " +
                                                      std::to_string(nparams) + ".");
@@ -200,8 +197,8 @@ Status connectGetAllDomainStats(Call& c) {
   uint32_t stats = c.args.u32();
   uint32_t flags = c.args.u32();
   XVIRT_TRY(c.args.finish());
-  XVIRT_TRY(rules::checkFlags(flags, kListFilters | kStatsNowait | kStatsBacking | kStatsEnforce, "virConnectGetAllDomainStats"));
-  if (!doms.empty() && (flags & kListFilters))
+  XVIRT_TRY(rules::checkFlags(flags, kStatsListFilters | kStatsNowait | kStatsBacking | kStatsEnforce, "virConnectGetAllDomainStats"));
+  if (!doms.empty() && (flags & kStatsListFilters))
     return makeError(ErrorCode::InvalidArgument, "Domain list filters cannot be combined with a list of domains.");
   if ((flags & kStatsEnforce) && (stats & ~kStatsSupported))
     return makeError(ErrorCode::NoSupport, "xvirtd serves the statistics groups state, cpu-total, balloon, vcpu, "
@@ -210,7 +207,7 @@ Status connectGetAllDomainStats(Call& c) {
   stats = stats == 0 ? kStatsSupported : (stats & kStatsSupported);
 
   const bool listed = doms.empty();
-  if (listed) doms = c.ctx.domains.listAll(flags & kListFilters);
+  if (listed) doms = c.ctx.domains.listAll(flags & kStatsListFilters);
   std::vector<std::pair<Dom, std::vector<TypedParam>>> records;
   for (const auto& d : doms) {
     auto defs = c.ctx.domains.definitions(d);

@@ -249,7 +249,10 @@ Result<DomainRef> DomainManager::startFromDef(const dom::DomainDef& def, bool pa
   XVIRT_ASSIGN_OR_RETURN(JobGuard job, JobGuard::acquire(dom, jobName));
   {
     std::lock_guard lock(dom->mu());
-    if (dom->isActive()) return makeError(ErrorCode::OperationInvalid, "domain '" + def.name + "' is already active");
+    // libvirt's wording for this case (virDomainObjListAdd), with its error number's prefix.
+    if (dom->isActive())
+      return makeError(ErrorCode::OperationInvalid,
+                       "Requested operation is not valid: domain '" + def.name + "' is already active");
   }
   Status started = startLocked(dom, def, paused, restoreFrom);
   if (!started.ok()) {
