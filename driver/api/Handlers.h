@@ -8,7 +8,6 @@
 
 namespace xvirt::driver::api {
 
-
 // Connect.cc (connection and host)
 Status connectOpen(Call&);
 Status connectClose(Call&);

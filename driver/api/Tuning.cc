@@ -2,7 +2,6 @@
 // affinity of a running guest come straight from the hypervisor (hypercalls on Xen), never from its
 // helper; changes to definitions go through DomainManager::modifyDefinitions (one job, atomic save).
 #include <algorithm>
-#include <cstdio>
 
 #include "domain-xml/DomainXmlValues.h"
 #include "driver/LibvirtRules.h"

@@ -104,7 +104,7 @@ class DomainManager {
   Status setAutostart(const DomainRef& ref, bool on);
   Result<bool> hasManagedSave(const DomainRef& ref) const;
 
-  // Tuning (DomainTuning.cc). modifyDefinitions resolves libvirt's VIR_DOMAIN_AFFECT_* bits in
+  // Tuning (DomainTuning.cc). modifyDefinitions resolves libvirt's VIR_DOMAIN_AFFECT_* bits (rules::resolveAffect) in
   // `affect` (0 current, 1 live, 2 config), then, under the domain's job, edits copies of the chosen
   // definitions (config first, as it has no side effects, then live). Only when every edit succeeded
   // is the persistent one saved atomically and the live one recorded in the status file.
