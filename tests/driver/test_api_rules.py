@@ -7,8 +7,10 @@ Xen host, real python3-libvirt and virsh.
 
 Usage (meson does this): test_api_rules.py XVIRTD."""
 import os
+import struct
 import sys
 import unittest
+import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import test_xvirtd  # noqa: E402
@@ -105,6 +107,21 @@ class ApiRulesTest(unittest.TestCase):
                 self.assert_error(lambda: call(UNKNOWN), self.libvirt.VIR_ERR_INVALID_ARG,
                                   f"invalid argument: unsupported flags (0x{UNKNOWN:x}) in function libxl{api[3:]}")
         self.assertTrue(dom.isActive(), "no call with an unknown flag may act")
+
+    def test_memory_stats_flags_on_the_wire(self):
+        # python3-libvirt's memoryStats() has no flags argument: DOMAIN_MEMORY_STATS (159) as bytes,
+        # args `dom; u32 maxStats; u32 flags`.
+        rawrpc = test_xvirtd.rawrpc
+        c = rawrpc.Client(self.d.sock)
+        self.addCleanup(c.close)
+        c.handshake()
+        dom = rawrpc.xdr_str(self.running.name()) + uuid.UUID(self.running.UUIDString()).bytes
+        dom += struct.pack(">i", self.running.ID())
+        c.send(rawrpc.call(159, 7, dom + struct.pack(">II", 8, UNKNOWN)))
+        hdr, body = c.read_reply()
+        self.assertEqual(hdr[5], rawrpc.ERROR)
+        self.assertEqual(c.error_of(body), {"code": self.libvirt.VIR_ERR_INVALID_ARG, "domain": 1, "message":
+                         f"invalid argument: unsupported flags (0x{UNKNOWN:x}) in function libxlDomainMemoryStats"})
 
     def test_the_issues_examples(self):
         self.assert_error(lambda: self.running.shutdownFlags(0x100), self.libvirt.VIR_ERR_INVALID_ARG,
