@@ -6,6 +6,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <climits>
+
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -15,9 +17,11 @@
 #include "common/Log.h"
 #include "common/Strings.h"
 #include "driver/DaemonConfig.h"
-#include "driver/DomainRegistry.h"
+#include "domain-xml/GuestConfigBuilder.h"
 #include "driver/EventBus.h"
 #include "driver/RemoteDispatch.h"
+#include "driver/api/Events.h"
+#include "driver/domain/DomainManager.h"
 #include "driver/rpc/Server.h"
 #include "hypervisor/LockedHypervisor.h"
 #include "xvirt-config.h"
@@ -193,7 +197,52 @@ int fail(const Error& e) {
   return 1;
 }
 
+// The domain manager over the daemon's paths and backend. It loads the persistent configs and
+// reconnects to running helpers before it returns.
+Result<std::unique_ptr<DomainManager>> openDomainManager(const DaemonOptions& options, const DaemonPaths& paths,
+                                                        hv::Hypervisor& hypervisor, DomainEventSink& events) {
+  DomainPaths dp = domainPathsFor(options, paths);
+  XVIRT_TRY(dp.create());
+  DomainManagerConfig config;
+  config.helperBinary = findHelperBinary();
+  config.hypervisorName = hypervisor.backendName();
+  config.managedSaveOnStop = options.managedSaveOnStop;
+  config.guestConfigJson = [](const dom::DomainDef& def) -> Result<std::string> {
+    XVIRT_ASSIGN_OR_RETURN(GuestConfig gc, dom::buildGuestConfig(def));
+    return gc.toJson().dump();
+  };
+  auto manager = std::make_unique<DomainManager>(std::move(config), DomainStore(dp), hypervisor, events);
+  manager->load();
+  return manager;
+}
+
 }  // namespace
+
+DomainPaths domainPathsFor(const DaemonOptions& options, const DaemonPaths& paths) {
+  DomainPaths d;
+  d.configDir = paths.configDir;
+  d.autostartDir = paths.configDir + "/autostart";
+  d.statusDir = paths.runtimeDir + "/domains";
+  d.runDir = paths.runtimeDir + "/guests";
+  d.saveDir = paths.stateDir + "/save";
+  d.logDir = paths.logDir;
+  d.simDir = paths.simDir;
+  d.privileged = options.systemMode;
+  return d;
+}
+
+std::string findHelperBinary() {
+  if (const char* env = std::getenv("XVIRT_HELPER"); env && *env) return env;
+  char self[PATH_MAX];
+  ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n > 0) {
+    std::string beside = dirName(std::string(self, static_cast<size_t>(n))) + "/xvirt-helper";
+    if (::access(beside.c_str(), X_OK) == 0) return beside;
+  }
+  std::string built = std::string(XVIRT_BUILD_ROOT) + "/helper/xvirt-helper";
+  if (::access(built.c_str(), X_OK) == 0) return built;
+  return "xvirt-helper";
+}
 
 int runDaemon(int argc, char** argv, const HypervisorFactory& openHypervisor, const DaemonHooks& hooks) {
   setLogDomain("xvirtd");
@@ -240,21 +289,18 @@ int runDaemon(int argc, char** argv, const HypervisorFactory& openHypervisor, co
   logInfo("Using the " + hypervisor->backendName() + " hypervisor backend.");
 
   EventBus events;
-  std::unique_ptr<DomainRegistry> domains;
-  if (hooks.domains) {
-    auto made = hooks.domains(o, p, *hypervisor, events);
-    if (!made) return fail(made.error());
-    domains = std::move(made).value();
-  } else {
-    domains = std::make_unique<EmptyDomainRegistry>();
-  }
-  DriverContext ctx{*hypervisor, *domains, events, o.systemMode};
+  EventBusSink sink(events);
+  auto domains = openDomainManager(o, p, *hypervisor, sink);
+  if (!domains) return fail(domains.error());
+  DomainManager& manager = **domains;
+  DriverContext ctx{*hypervisor, manager, events, o.systemMode};
   rpc::Server server(serverOptionsFrom(config.value(), o.systemMode),
                      [&ctx](rpc::Connection& conn) { return std::make_unique<ClientSession>(ctx, conn); });
   if (auto st = listenAll(server, o, p, config.value()); !st) return fail(st.error());
   // As libvirtd: clients queue on the listening sockets until managed-saved guests are back and
   // autostart guests are started, so the first answer a client gets is the settled state.
-  domains->start();
+  manager.resumeSavedOnStop();
+  manager.autostartAll();
   if (auto st = server.start(); !st) return fail(st.error());
   if (!o.pidFile.empty()) {
     if (auto st = writeFileAtomic(o.pidFile, std::to_string(::getpid()) + "\n", 0644); !st) {
@@ -273,7 +319,9 @@ int runDaemon(int argc, char** argv, const HypervisorFactory& openHypervisor, co
     break;
   }
   server.stop();
-  domains->stop();  // guests keep running (or are managed-saved); a restarted xvirtd reconnects to their helpers
+  // Guests keep running (or are managed-saved); a restarted xvirtd reconnects to their helpers.
+  manager.managedSaveAllOnStop();
+  manager.detachAll();
   if (!o.pidFile.empty()) ::unlink(o.pidFile.c_str());
   return 0;
 }

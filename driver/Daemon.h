@@ -48,18 +48,18 @@ using HypervisorFactory =
     std::function<Result<std::unique_ptr<hv::Hypervisor>>(const DaemonOptions&, const DaemonPaths&)>;
 
 struct DriverContext;
-class DomainRegistry;
-class EventBus;
+struct DomainPaths;
 
-using DomainRegistryFactory = std::function<Result<std::unique_ptr<DomainRegistry>>(
-    const DaemonOptions&, const DaemonPaths&, hv::Hypervisor&, EventBus&)>;
-
-// Extension points for the daemon's builds: `domains` serves the domains (none when unset);
-// `started` runs once the sockets accept clients.
+// Extension points for test builds: `started` runs once the sockets accept clients.
 struct DaemonHooks {
-  DomainRegistryFactory domains;
   std::function<void(DriverContext&)> started;
 };
+
+// Where the daemon keeps domain files for its mode and options (DESIGN.md "Files on the host").
+DomainPaths domainPathsFor(const DaemonOptions& options, const DaemonPaths& paths);
+
+// The xvirt-helper binary: $XVIRT_HELPER, beside xvirtd, in the build tree, else from PATH.
+std::string findHelperBinary();
 
 // Runs until SIGTERM or SIGINT; returns the process exit status.
 int runDaemon(int argc, char** argv, const HypervisorFactory& openHypervisor, const DaemonHooks& hooks = {});

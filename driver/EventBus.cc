@@ -47,7 +47,7 @@ size_t EventBus::activeSize() const {
   return static_cast<size_t>(std::count_if(regs_.begin(), regs_.end(), [](const auto& kv) { return kv.second.active; }));
 }
 
-EventBus::Targets EventBus::targetsLocked(const rpc::RemoteDomain& dom, int32_t eventId) const {
+EventBus::Targets EventBus::targetsLocked(const DomainRef& dom, int32_t eventId) const {
   Targets out;
   for (auto& [id, reg] : regs_) {
     if (!reg.active || reg.eventId != eventId) continue;
@@ -57,7 +57,7 @@ EventBus::Targets EventBus::targetsLocked(const rpc::RemoteDomain& dom, int32_t 
   return out;
 }
 
-void EventBus::publishLifecycle(const rpc::RemoteDomain& dom, int32_t event, int32_t detail) {
+void EventBus::publishLifecycle(const DomainRef& dom, int32_t event, int32_t detail) {
   // Connection's queue lock nests inside ours; Connection never calls back into the bus. The targets
   // outlive the lock: dropping a last connection reference must not happen while we hold it.
   Targets targets;
@@ -73,7 +73,7 @@ void EventBus::publishLifecycle(const rpc::RemoteDomain& dom, int32_t event, int
   }
 }
 
-void EventBus::publishDevice(const rpc::RemoteDomain& dom, bool added, const std::string& alias) {
+void EventBus::publishDevice(const DomainRef& dom, bool added, const std::string& alias) {
   Targets targets;
   std::shared_lock lock(mu_);
   targets = targetsLocked(dom, added ? kEventIdDeviceAdded : kEventIdDeviceRemoved);
@@ -88,7 +88,7 @@ void EventBus::publishDevice(const rpc::RemoteDomain& dom, bool added, const std
   }
 }
 
-void EventBus::publishBalloon(const rpc::RemoteDomain& dom, uint64_t actualKib) {
+void EventBus::publishBalloon(const DomainRef& dom, uint64_t actualKib) {
   Targets targets;
   std::shared_lock lock(mu_);
   targets = targetsLocked(dom, kEventIdBalloonChange);

@@ -12,15 +12,11 @@
 #include <vector>
 
 #include "common/Result.h"
+#include "driver/LibvirtConstants.h"
 #include "driver/rpc/Connection.h"
-#include "driver/rpc/RemoteDomain.h"
+#include "driver/rpc/DomainRef.h"
 
 namespace xvirt::driver {
-
-inline constexpr int32_t kEventIdLifecycle = 0;  // VIR_DOMAIN_EVENT_ID_LIFECYCLE
-inline constexpr int32_t kEventIdBalloonChange = 13;  // VIR_DOMAIN_EVENT_ID_BALLOON_CHANGE
-inline constexpr int32_t kEventIdDeviceRemoved = 15;  // VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED
-inline constexpr int32_t kEventIdDeviceAdded = 19;    // VIR_DOMAIN_EVENT_ID_DEVICE_ADDED
 
 class EventBus {
  public:
@@ -36,11 +32,11 @@ class EventBus {
 
   // Sends (event, detail) for dom to every active lifecycle registration that matches it.
   // Thread-safe; called by the domain code.
-  void publishLifecycle(const rpc::RemoteDomain& dom, int32_t event, int32_t detail);
+  void publishLifecycle(const DomainRef& dom, int32_t event, int32_t detail);
   // Sends DEVICE_ADDED / DEVICE_REMOVED (the device's alias) to the matching registrations.
-  void publishDevice(const rpc::RemoteDomain& dom, bool added, const std::string& alias);
+  void publishDevice(const DomainRef& dom, bool added, const std::string& alias);
   // Sends BALLOON_CHANGE (the guest's memory in KiB).
-  void publishBalloon(const rpc::RemoteDomain& dom, uint64_t actualKib);
+  void publishBalloon(const DomainRef& dom, uint64_t actualKib);
 
  private:
   struct Registration {
@@ -57,7 +53,7 @@ class EventBus {
   mutable std::shared_mutex mu_;
   // The active registrations for eventId that match dom, with their connections; the caller holds mu_.
   using Targets = std::vector<std::pair<int32_t, std::shared_ptr<rpc::Connection>>>;
-  Targets targetsLocked(const rpc::RemoteDomain& dom, int32_t eventId) const;
+  Targets targetsLocked(const DomainRef& dom, int32_t eventId) const;
   std::map<int32_t, Registration> regs_;
   int32_t nextId_ = 1;
 };

@@ -1,5 +1,5 @@
 // RemoteDispatch: the procedure table of REMOTE_PROGRAM (one row per libvirt API: number, name,
-// handler, flags) and ClientSession, the per-connection state that runs calls through it.
+// handler in driver/api/, flags) and ClientSession, the per-connection state that runs calls through it.
 #pragma once
 
 #include <cstdint>
@@ -12,8 +12,8 @@
 
 #include "common/Result.h"
 #include "driver/ConsoleStream.h"
-#include "driver/DomainRegistry.h"
 #include "driver/EventBus.h"
+#include "driver/domain/DomainManager.h"
 #include "driver/rpc/Connection.h"
 #include "driver/rpc/Xdr.h"
 #include "hypervisor/Hypervisor.h"
@@ -22,11 +22,11 @@ namespace xvirt::driver {
 
 // What every handler can reach: one per daemon.
 struct DriverContext {
-  DriverContext(hv::Hypervisor& h, DomainRegistry& d, EventBus& e, bool system)
+  DriverContext(hv::Hypervisor& h, DomainManager& d, EventBus& e, bool system)
       : hypervisor(h), domains(d), events(e), systemMode(system) {}
 
   hv::Hypervisor& hypervisor;
-  DomainRegistry& domains;
+  DomainManager& domains;  // the domain logic behind every domain procedure
   EventBus& events;
   bool systemMode = false;  // xen:///system, else xen:///session
   ConsoleSessions consoles;  // the open console of each domain
@@ -109,102 +109,5 @@ class ClientSession final : public rpc::CallHandler {
   bool closeCallback_ = false;
   std::map<uint32_t, std::shared_ptr<ConsoleStream>> streams_;
 };
-
-// Handlers, defined in ConnectProcedures.cc (connection and host) and EventProcedures.cc.
-Status handleAuthList(Call&);
-Status handleSupportsFeature(Call&);
-Status handleConnectOpen(Call&);
-Status handleConnectClose(Call&);
-Status handleRegisterCloseCallback(Call&);
-Status handleUnregisterCloseCallback(Call&);
-Status handleGetType(Call&);
-Status handleGetVersion(Call&);
-Status handleGetLibVersion(Call&);
-Status handleGetHostname(Call&);
-Status handleGetUri(Call&);
-Status handleIsSecure(Call&);
-Status handleGetMaxVcpus(Call&);
-Status handleGetCapabilities(Call&);
-Status handleGetDomainCapabilities(Call&);
-Status handleNodeGetInfo(Call&);
-Status handleNodeGetCpuMap(Call&);
-Status handleNodeGetFreeMemory(Call&);
-Status handleNodeGetSecurityModel(Call&);
-Status handleListAllDomains(Call&);
-Status handleDomainLookupById(Call&);
-Status handleDomainLookupByName(Call&);
-Status handleDomainLookupByUuid(Call&);
-Status handleDomainEventRegisterAny(Call&);
-Status handleDomainEventDeregisterAny(Call&);
-
-// Defined in HotplugProcedures.cc (attach, detach and update of disks and interfaces).
-Status handleDomainAttachDevice(Call&);
-Status handleDomainAttachDeviceFlags(Call&);
-Status handleDomainDetachDevice(Call&);
-Status handleDomainDetachDeviceFlags(Call&);
-Status handleDomainUpdateDeviceFlags(Call&);
-
-// Defined in TuningProcedures.cc (vCPUs, pinning, memory), StatsProcedures.cc (CPU, memory and
-// all-domain statistics) and NativeFormatProcedures.cc (xl/xm configs).
-Status handleDomainGetVcpus(Call&);
-Status handleDomainGetVcpuPinInfo(Call&);
-Status handleDomainPinVcpu(Call&);
-Status handleDomainPinVcpuFlags(Call&);
-Status handleDomainGetVcpusFlags(Call&);
-Status handleDomainGetMaxVcpus(Call&);
-Status handleDomainSetVcpus(Call&);
-Status handleDomainSetVcpusFlags(Call&);
-Status handleDomainSetMemory(Call&);
-Status handleDomainSetMaxMemory(Call&);
-Status handleDomainSetMemoryFlags(Call&);
-Status handleDomainGetCpuStats(Call&);
-Status handleDomainMemoryStats(Call&);
-Status handleConnectGetAllDomainStats(Call&);
-Status handleDomainXmlFromNative(Call&);
-Status handleDomainXmlToNative(Call&);
-
-// Defined in DomainProcedures.cc.
-Status handleListDomains(Call&);
-Status handleNumOfDomains(Call&);
-Status handleListDefinedDomains(Call&);
-Status handleNumOfDefinedDomains(Call&);
-Status handleDomainDefineXml(Call&);
-Status handleDomainDefineXmlFlags(Call&);
-Status handleDomainUndefine(Call&);
-Status handleDomainUndefineFlags(Call&);
-Status handleDomainCreateXml(Call&);
-Status handleDomainCreate(Call&);
-Status handleDomainCreateWithFlags(Call&);
-Status handleDomainShutdown(Call&);
-Status handleDomainShutdownFlags(Call&);
-Status handleDomainReboot(Call&);
-Status handleDomainDestroy(Call&);
-Status handleDomainDestroyFlags(Call&);
-Status handleDomainSuspend(Call&);
-Status handleDomainResume(Call&);
-Status handleDomainSetAutostart(Call&);
-Status handleDomainIsActive(Call&);
-Status handleDomainIsPersistent(Call&);
-Status handleDomainIsUpdated(Call&);
-Status handleDomainGetAutostart(Call&);
-Status handleDomainHasManagedSaveImage(Call&);
-Status handleDomainGetInfo(Call&);
-Status handleDomainGetState(Call&);
-Status handleDomainGetOsType(Call&);
-Status handleDomainGetMaxMemory(Call&);
-Status handleDomainGetXmlDesc(Call&);
-
-// Defined in SaveProcedures.cc.
-Status handleDomainSave(Call&);
-Status handleDomainSaveFlags(Call&);
-Status handleDomainRestore(Call&);
-Status handleDomainRestoreFlags(Call&);
-Status handleDomainManagedSave(Call&);
-Status handleDomainManagedSaveRemove(Call&);
-Status handleDomainSaveImageGetXmlDesc(Call&);
-Status handleDomainSaveImageDefineXml(Call&);
-
-// Defined in ConsoleProcedures.cc.
-Status handleDomainOpenConsole(Call&);
 
 }  // namespace xvirt::driver

@@ -1,7 +1,6 @@
 // xvirtd: the libvirt driver daemon for Xen. Opens the real backend (Xen, or the simulated host,
 // started on demand) and serves the libvirt remote protocol until SIGTERM.
 #include "driver/Daemon.h"
-#include "driver/DomainBridge.h"
 #include "hypervisor/Backend.h"
 
 namespace {
@@ -20,7 +19,5 @@ xvirt::Result<std::unique_ptr<xvirt::hv::Hypervisor>> openBackend(const xvirt::d
 }  // namespace
 
 int main(int argc, char** argv) {
-  xvirt::driver::DaemonHooks hooks;
-  hooks.domains = xvirt::driver::makeManagerDomainRegistry;
-  return xvirt::driver::runDaemon(argc, argv, openBackend, hooks);
+  return xvirt::driver::runDaemon(argc, argv, openBackend);
 }

@@ -1,17 +1,19 @@
 // Fuzz target "rpc": a client's byte stream as xvirtd frames it (length, header, payload) and every
 // call through the real procedure table, so each implemented procedure decodes its args. The
-// handlers run against the fake hypervisor of the driver tests and a registry of one defined,
-// inactive domain ("demo") held in memory: lookups, the definitions the tuning procedures read and
-// the edits they make (applied to a copy, as DomainManager::modifyDefinitions does, and dropped)
-// run whole; everything that would start, save or store something answers NoSupport. Nothing is
-// started or written.
+// handlers run against the real DomainManager over the fake hypervisor of the driver tests
+// (tests/driver/FakeDomains.h), its files in a temp dir, with one defined, inactive domain ("demo"):
+// lookups, definitions, the tuning edits (written to its config) and undefine run whole; a start
+// fails before any helper is launched, so nothing runs. "demo" is defined again when an input
+// undefined it.
 //
 // Input: one byte of options (bit 0: the read-only socket; bit 1: skip the implicit CONNECT_OPEN),
 // then packets exactly as a client sends them.
 #include <cstdint>
 #include <cstdlib>
+#include <filesystem>
 #include <memory>
 #include <span>
+#include <string>
 
 #include "domain-xml/DomainXml.h"
 #include "driver/EventBus.h"
@@ -19,14 +21,12 @@
 #include "driver/rpc/Connection.h"
 #include "driver/rpc/Packet.h"
 #include "driver/rpc/WorkerPool.h"
+#include "tests/driver/FakeDomains.h"
 #include "tests/driver/FakeHypervisor.h"
 
 using namespace xvirt;
 
 namespace {
-
-using Dom = rpc::RemoteDomain;
-
 
 constexpr const char* kDemoXml = R"(<domain type='xen'>
   <name>demo</name>
@@ -43,46 +43,27 @@ constexpr const char* kDemoXml = R"(<domain type='xen'>
   </devices>
 </domain>)";
 
-class OneDomainRegistry final : public driver::DomainRegistry {
- public:
-  OneDomainRegistry() {
-    auto parsed = dom::parseDomainXml(kDemoXml);
-    if (!parsed) std::abort();
-    def_ = std::move(parsed).value();
-    ref_ = Dom{def_.name, def_.uuid, -1};
-  }
-  Result<std::vector<Dom>> listAll(unsigned) override { return std::vector<Dom>{ref_}; }
-  Result<Dom> lookupByName(const std::string& name) override { return match(name == ref_.name); }
-  Result<Dom> lookupByUuid(const Uuid& uuid) override { return match(uuid == ref_.uuid); }
-  Result<Dom> lookupById(int) override { return match(false); }  // it is not running
-  Result<std::vector<int>> activeIds() override { return std::vector<int>{}; }
-  Result<std::vector<std::string>> definedNames() override { return std::vector<std::string>{ref_.name}; }
-  Result<driver::RemoteDomainDefs> definitions(const Dom& d) override {
-    XVIRT_TRY(match(d.uuid == ref_.uuid));
-    return driver::RemoteDomainDefs{ref_, 5, 0, std::nullopt, def_};  // shut off
-  }
-  Status modifyDefinitions(const Dom& d, unsigned affect, const std::string&, const driver::DefinitionEdit& edit) override {
-    XVIRT_TRY(match(d.uuid == ref_.uuid));
-    if (affect & 1) return makeError(ErrorCode::OperationInvalid, "Domain 'demo' is not running.");
-    dom::DomainDef copy = def_;
-    return edit(copy, false, -1);
-  }
-
- private:
-  Result<Dom> match(bool found) const {
-    if (!found) return makeError(ErrorCode::NoDomain, "Domain not found.");
-    return ref_;
-  }
-  dom::DomainDef def_;
-  Dom ref_;
-};
+// Removed when the process exits normally (a crash keeps it for the post-mortem).
+std::string tempDir() {
+  static char tmpl[] = "/tmp/xvirt-fuzz-rpc-XXXXXX";
+  if (!::mkdtemp(tmpl)) std::abort();
+  std::atexit([] {
+    std::error_code ec;
+    std::filesystem::remove_all(tmpl, ec);
+  });
+  return tmpl;
+}
 
 struct Daemon {
   test::FakeHypervisor hypervisor;
-  OneDomainRegistry domains;
   driver::EventBus events;
-  driver::DriverContext ctx{hypervisor, domains, events, false};
+  test::FakeDomains domains{tempDir(), hypervisor, events};
+  driver::DriverContext ctx{hypervisor, domains.manager, events, false};
   rpc::WorkerPool pool{1};  // Connection wants one; calls here never reach it
+
+  void defineDemo() {
+    if (!domains.manager.lookupByName("demo").ok() && !domains.manager.defineXml(kDemoXml, 0).ok()) std::abort();
+  }
 };
 
 Daemon& daemon() {
@@ -98,6 +79,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::span<const uint8_t> in(data + 1, size - 1);
 
   Daemon& d = daemon();
+  d.defineDemo();
   auto conn = std::make_shared<rpc::Connection>(1, UniqueFd(), (options & 1) != 0, rpc::PeerCredentials{}, d.pool, 1);
   driver::ClientSession session(d.ctx, *conn);
   if (!(options & 2)) (void)session.open(false);

@@ -7,6 +7,7 @@
 #include "common/Log.h"
 #include "common/Strings.h"
 #include "domain-xml/VdevName.h"
+#include "driver/LibvirtRules.h"
 #include "driver/domain/DomainManager.h"
 #include "driver/monitor/HelperClient.h"
 
@@ -20,7 +21,7 @@ Result<std::shared_ptr<MonitorClient>> DomainManager::runningHelper(const Domain
   std::shared_ptr<MonitorClient> monitor;
   {
     std::lock_guard lock(dom->mu());
-    if (!dom->isActive()) return makeError(ErrorCode::OperationInvalid, "Domain '" + dom->name() + "' is not running.");
+    XVIRT_TRY(rules::requireActive(dom->isActive()));
     monitor = dom->monitor;
   }
   if (!monitor)
@@ -32,11 +33,6 @@ Result<Json> DomainManager::helperCall(const DomainRef& ref, const std::function
   XVIRT_ASSIGN_OR_RETURN(auto monitor, runningHelper(ref));
   HelperClient helper(*monitor, kHelperCommandTimeout);
   return call(helper);
-}
-
-Result<Json> DomainManager::helperCommand(const DomainRef& ref, const std::string& command, const Json& args) {
-  XVIRT_ASSIGN_OR_RETURN(auto monitor, runningHelper(ref));
-  return monitor->execute(command, args, kHelperCommandTimeout);
 }
 
 static bool sameDisk(const dom::DiskDef& d, const std::string& name) {

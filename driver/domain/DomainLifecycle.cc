@@ -6,6 +6,7 @@
 #include "common/File.h"
 #include "common/Log.h"
 #include "domain-xml/DomainXml.h"
+#include "driver/LibvirtRules.h"
 #include "driver/domain/DomainManager.h"
 #include "driver/domain/HelperLauncher.h"
 #include "driver/monitor/HelperClient.h"
@@ -205,25 +206,21 @@ Status DomainManager::startLocked(const std::shared_ptr<DomainObject>& dom, cons
   return okStatus();
 }
 
-static Status checkStartFlags(unsigned f) {
-  const unsigned known = flags::kStartPaused | flags::kStartAutodestroy | flags::kStartBypassCache |
-                         flags::kStartForceBoot | flags::kStartValidate;
-  if (f & ~known)
-    return makeError(ErrorCode::InvalidArgument,
-                     "unsupported flags (0x" + std::to_string(f & ~known) + ") in function xvirtDomainCreateWithFlags");
+static Status checkStartFlags(unsigned f, const char* api) {
+  XVIRT_TRY(rules::checkFlags(f, flags::kStartAll, api));
   if (f & flags::kStartAutodestroy)
     return makeError(ErrorCode::NoSupport, "autodestroy is not supported by xvirt yet");
   return okStatus();
 }
 
 Result<DomainRef> DomainManager::create(const DomainRef& ref, unsigned startFlags) {
-  XVIRT_TRY(checkStartFlags(startFlags));
+  XVIRT_TRY(checkStartFlags(startFlags, "virDomainCreateWithFlags"));
   XVIRT_ASSIGN_OR_RETURN(auto dom, find(ref));
   XVIRT_ASSIGN_OR_RETURN(JobGuard job, JobGuard::acquire(dom, "create"));
   dom::DomainDef def;
   {
     std::lock_guard lock(dom->mu());
-    if (dom->isActive()) return makeError(ErrorCode::OperationInvalid, "domain is already running");
+    XVIRT_TRY(rules::requireInactive(dom->isActive()));
     def = *dom->persistentDef;
   }
   // A managed save image resumes the guest; --force-boot discards it and boots afresh (libvirt's rule).
@@ -238,7 +235,7 @@ Result<DomainRef> DomainManager::create(const DomainRef& ref, unsigned startFlag
 }
 
 Result<DomainRef> DomainManager::createXml(const std::string& xml, unsigned startFlags) {
-  XVIRT_TRY(checkStartFlags(startFlags & ~flags::kStartValidate));
+  XVIRT_TRY(checkStartFlags(startFlags, "virDomainCreateXML"));
   unsigned parseFlags = (startFlags & flags::kStartValidate) ? unsigned(dom::kParseValidate) : 0u;
   XVIRT_ASSIGN_OR_RETURN(dom::DomainDef def, dom::parseDomainXml(xml, parseFlags | dom::kParseInactive));
   def.id = -1;
@@ -252,7 +249,10 @@ Result<DomainRef> DomainManager::startFromDef(const dom::DomainDef& def, bool pa
   XVIRT_ASSIGN_OR_RETURN(JobGuard job, JobGuard::acquire(dom, jobName));
   {
     std::lock_guard lock(dom->mu());
-    if (dom->isActive()) return makeError(ErrorCode::OperationInvalid, "domain '" + def.name + "' is already active");
+    // libvirt's wording for this case (virDomainObjListAdd), with its error number's prefix.
+    if (dom->isActive())
+      return makeError(ErrorCode::OperationInvalid,
+                       "Requested operation is not valid: domain '" + def.name + "' is already active");
   }
   Status started = startLocked(dom, def, paused, restoreFrom);
   if (!started.ok()) {
@@ -264,9 +264,7 @@ Result<DomainRef> DomainManager::startFromDef(const dom::DomainDef& def, bool pa
 }
 
 Status DomainManager::destroy(const DomainRef& ref, unsigned destroyFlags) {
-  if (destroyFlags & ~flags::kDestroyGraceful)
-    return makeError(ErrorCode::InvalidArgument, "unsupported flags (0x" + std::to_string(destroyFlags) +
-                                                     ") in function xvirtDomainDestroyFlags");
+  XVIRT_TRY(rules::checkFlags(destroyFlags, flags::kDestroyGraceful, "virDomainDestroyFlags"));
   XVIRT_ASSIGN_OR_RETURN(auto dom, findActive(ref));
   XVIRT_ASSIGN_OR_RETURN(JobGuard job, JobGuard::acquire(dom, "destroy"));
   pid_t pid;
@@ -274,7 +272,7 @@ Status DomainManager::destroy(const DomainRef& ref, unsigned destroyFlags) {
   std::shared_ptr<MonitorClient> monitor;
   {
     std::lock_guard lock(dom->mu());
-    if (!dom->isActive()) return makeError(ErrorCode::OperationInvalid, "domain is not running");
+    XVIRT_TRY(rules::requireActive(dom->isActive()));
     pid = dom->helperPid;
     domid = dom->id;
     monitor = dom->monitor;
@@ -315,12 +313,13 @@ Status DomainManager::helperJob(const DomainRef& ref, const char* job,
 }
 
 Status DomainManager::shutdown(const DomainRef& ref, unsigned shutdownFlags) {
-  (void)shutdownFlags;  // every mode ends in control/shutdown=poweroff for a Xen guest
+  // Every mode ends in control/shutdown=poweroff for a Xen guest.
+  XVIRT_TRY(rules::checkFlags(shutdownFlags, flags::kShutdownModesAll, "virDomainShutdownFlags"));
   return helperJob(ref, "shutdown", [](HelperClient& helper) { return helper.systemPowerdown(); });
 }
 
 Status DomainManager::reboot(const DomainRef& ref, unsigned rebootFlags) {
-  (void)rebootFlags;
+  XVIRT_TRY(rules::checkFlags(rebootFlags, flags::kShutdownModesAll, "virDomainReboot"));
   return helperJob(ref, "reboot", [](HelperClient& helper) { return helper.systemReset(); });
 }
 

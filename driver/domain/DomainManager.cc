@@ -1,4 +1,5 @@
 // Definitions, lookups, listings and read-only queries. Lifecycle is in DomainLifecycle.cc.
+#include "driver/LibvirtRules.h"
 #include "driver/domain/DomainManager.h"
 
 #include <unistd.h>
@@ -42,7 +43,7 @@ Result<std::shared_ptr<DomainObject>> DomainManager::find(const DomainRef& ref) 
 Result<std::shared_ptr<DomainObject>> DomainManager::findActive(const DomainRef& ref) const {
   XVIRT_ASSIGN_OR_RETURN(auto dom, find(ref));
   std::lock_guard lock(dom->mu());
-  if (!dom->isActive()) return makeError(ErrorCode::OperationInvalid, "domain is not running");
+  XVIRT_TRY(rules::requireActive(dom->isActive()));
   return dom;
 }
 
@@ -65,9 +66,7 @@ Result<std::pair<std::shared_ptr<DomainObject>, bool>> DomainManager::findOrAdd(
 }
 
 Result<DomainRef> DomainManager::defineXml(const std::string& xml, unsigned defineFlags) {
-  if (defineFlags & ~flags::kDefineValidate)
-    return makeError(ErrorCode::InvalidArgument, "unsupported flags (0x" + std::to_string(defineFlags) +
-                                                     ") in function xvirtDomainDefineXMLFlags");
+  XVIRT_TRY(rules::checkFlags(defineFlags, flags::kDefineValidate, "virDomainDefineXMLFlags"));
   unsigned parseFlags = dom::kParseInactive | ((defineFlags & flags::kDefineValidate) ? unsigned(dom::kParseValidate) : 0u);
   XVIRT_ASSIGN_OR_RETURN(dom::DomainDef def, dom::parseDomainXml(xml, parseFlags));
   def.id = -1;
@@ -110,16 +109,11 @@ Result<DomainRef> DomainManager::defineXml(const std::string& xml, unsigned defi
 }
 
 Status DomainManager::undefine(const DomainRef& ref, unsigned undefineFlags) {
-  const unsigned known = flags::kUndefineManagedSave | flags::kUndefineSnapshotsMetadata | flags::kUndefineNvram |
-                         flags::kUndefineKeepNvram | flags::kUndefineCheckpointsMetadata | flags::kUndefineTpm |
-                         flags::kUndefineKeepTpm;
-  if (undefineFlags & ~known)
-    return makeError(ErrorCode::InvalidArgument, "unsupported flags (0x" + std::to_string(undefineFlags & ~known) +
-                                                     ") in function xvirtDomainUndefineFlags");
+  XVIRT_TRY(rules::checkFlags(undefineFlags, flags::kUndefineAll, "virDomainUndefineFlags"));
   XVIRT_ASSIGN_OR_RETURN(auto dom, find(ref));
   XVIRT_ASSIGN_OR_RETURN(JobGuard job, JobGuard::acquire(dom, "undefine"));
   std::lock_guard lock(dom->mu());
-  if (!dom->isPersistent()) return makeError(ErrorCode::OperationInvalid, "cannot undefine transient domain");
+  XVIRT_TRY(rules::requirePersistent(dom->isPersistent(), "undefine"));
   std::string save = store_.managedSavePath(dom->name());
   if (pathExists(save)) {
     if (!(undefineFlags & flags::kUndefineManagedSave))
@@ -270,6 +264,7 @@ Result<uint64_t> DomainManager::getMaxMemory(const DomainRef& ref) const {
 }
 
 Result<std::string> DomainManager::getXmlDesc(const DomainRef& ref, unsigned xmlFlags) const {
+  XVIRT_TRY(rules::checkFlags(xmlFlags, flags::kXmlAll, "virDomainGetXMLDesc"));
   XVIRT_ASSIGN_OR_RETURN(auto dom, find(ref));
   std::lock_guard lock(dom->mu());
   unsigned fmt = 0;
@@ -292,7 +287,7 @@ Status DomainManager::setAutostart(const DomainRef& ref, bool on) {
   XVIRT_ASSIGN_OR_RETURN(auto dom, find(ref));
   XVIRT_ASSIGN_OR_RETURN(JobGuard job, JobGuard::acquire(dom, "setAutostart"));
   std::lock_guard lock(dom->mu());
-  if (!dom->isPersistent()) return makeError(ErrorCode::OperationInvalid, "cannot set autostart for transient domain");
+  XVIRT_TRY(rules::requirePersistent(dom->isPersistent(), "set autostart for"));
   XVIRT_TRY(store_.setAutostart(dom->name(), on));
   dom->autostart = on;
   return okStatus();

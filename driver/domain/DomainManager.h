@@ -18,6 +18,8 @@
 #include "common/Json.h"
 #include "common/Result.h"
 #include "domain-xml/DomainDef.h"
+#include "driver/rpc/DomainRef.h"
+#include "driver/LibvirtConstants.h"
 #include "driver/domain/DomainList.h"
 #include "driver/domain/DomainStore.h"
 #include "hypervisor/Hypervisor.h"
@@ -25,13 +27,6 @@
 namespace xvirt::driver {
 
 class HelperClient;
-
-// What the wire protocol calls a domain: name, UUID and live id (-1 when inactive).
-struct DomainRef {
-  std::string name;
-  Uuid uuid;
-  int id = -1;
-};
 
 class DomainEventSink {
  public:
@@ -58,27 +53,11 @@ struct DomainDefinitions {
   int reason = 0;
   std::optional<dom::DomainDef> live;        // while active
   std::optional<dom::DomainDef> persistent;  // absent for a transient domain
+  bool active() const { return ref.active(); }
 };
 
 // Changes one copy of a definition: `live` says which, `domid` is the running domain's id (else -1).
 using DefinitionEdit = std::function<Status(dom::DomainDef& def, bool live, int domid)>;
-
-// libvirt's flag values the manager honours.
-namespace flags {
-inline constexpr unsigned kDefineValidate = 1;              // VIR_DOMAIN_DEFINE_VALIDATE
-inline constexpr unsigned kStartPaused = 1;                 // VIR_DOMAIN_START_PAUSED
-inline constexpr unsigned kStartAutodestroy = 2;
-inline constexpr unsigned kStartBypassCache = 4;
-inline constexpr unsigned kStartForceBoot = 8;
-inline constexpr unsigned kStartValidate = 16;
-inline constexpr unsigned kXmlSecure = 1, kXmlInactive = 2, kXmlUpdateCpu = 4, kXmlMigratable = 8;
-inline constexpr unsigned kUndefineManagedSave = 1, kUndefineSnapshotsMetadata = 2, kUndefineNvram = 4,
-                          kUndefineKeepNvram = 8, kUndefineCheckpointsMetadata = 16, kUndefineTpm = 32,
-                          kUndefineKeepTpm = 64;
-inline constexpr unsigned kDestroyGraceful = 1;
-inline constexpr unsigned kSaveBypassCache = 1, kSaveRunning = 2, kSavePaused = 4, kSaveResetNvram = 8;  // VIR_DOMAIN_SAVE_*
-inline constexpr unsigned kSaveImageXmlSecure = 1;  // VIR_DOMAIN_SAVE_IMAGE_XML_SECURE
-}  // namespace flags
 
 struct DomainManagerConfig {
   std::string helperBinary;
@@ -127,17 +106,19 @@ class DomainManager {
   Status setAutostart(const DomainRef& ref, bool on);
   Result<bool> hasManagedSave(const DomainRef& ref) const;
 
-  // Tuning (DomainTuning.cc). modifyDefinitions resolves libvirt's VIR_DOMAIN_AFFECT_* bits in
+  // Tuning (DomainTuning.cc). modifyDefinitions resolves libvirt's VIR_DOMAIN_AFFECT_* bits (rules::resolveAffect) in
   // `affect` (0 current, 1 live, 2 config), then, under the domain's job, edits copies of the chosen
   // definitions (config first, as it has no side effects, then live). Only when every edit succeeded
   // is the persistent one saved atomically and the live one recorded in the status file.
   Result<DomainDefinitions> definitions(const DomainRef& ref) const;
   Status modifyDefinitions(const DomainRef& ref, unsigned affect, const std::string& job, const DefinitionEdit& edit);
-  // Runs one command on a running guest's helper (DomainHotplug.cc). Needs no job of its own, so
+  // Runs commands on a running guest's helper through its typed client (DomainHotplug.cc):
+  // helperCall(ref, [&](HelperClient& h) { return h.balloon(bytes); }). Needs no job of its own, so
   // a DefinitionEdit may call it while modifyDefinitions holds the domain's.
-  Result<Json> helperCommand(const DomainRef& ref, const std::string& command, const Json& args);
-  // The same through the typed client: helperCall(ref, [&](HelperClient& h) { return h.balloon(bytes); }).
   Result<Json> helperCall(const DomainRef& ref, const std::function<Result<Json>(HelperClient&)>& call);
+  // The pty of a running domain's console (DomainConsole.cc): the first console when devName is
+  // empty, else the one with that alias ("console0"); asks the helper's monitor (query-chardev).
+  Result<std::string> consolePty(const DomainRef& ref, const std::string& devName);
 
   Status shutdown(const DomainRef& ref, unsigned flags);
   Status reboot(const DomainRef& ref, unsigned flags);
@@ -168,7 +149,7 @@ class DomainManager {
     std::optional<std::vector<std::string>> disks, macs;
   };
   static HelperDevices queryHelperDevices(MonitorClient& monitor);
-  // The monitor of a running guest's helper (helperCommand, helperCall).
+  // The monitor of a running guest's helper (helperCall).
   Result<std::shared_ptr<MonitorClient>> runningHelper(const DomainRef& ref);
   void dropVanishedDevices(DomainObject& dom, const HelperDevices& devices);  // mu() held
   // Removes from `edited` the disks and NICs that went from `before` to `now` meanwhile.

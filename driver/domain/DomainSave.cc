@@ -10,6 +10,7 @@
 #include "common/SaveImage.h"
 #include "common/Strings.h"
 #include "domain-xml/DomainXml.h"
+#include "driver/LibvirtRules.h"
 #include "driver/domain/DomainManager.h"
 #include "driver/domain/HelperLauncher.h"
 #include "driver/monitor/HelperClient.h"
@@ -24,10 +25,8 @@ constexpr unsigned kSaveFlags = flags::kSaveBypassCache | flags::kSaveRunning | 
 // A save writes the whole guest memory: give it time (30 GiB at 100 MB/s is five minutes).
 constexpr auto kSaveTimeout = std::chrono::minutes(30);
 
-Status checkSaveFlags(unsigned f, const char* function) {
-  if (f & ~kSaveFlags)
-    return makeError(ErrorCode::InvalidArgument, "unsupported flags (0x" + std::to_string(f & ~kSaveFlags) +
-                                                     ") in function " + function);
+Status checkSaveFlags(unsigned f, const char* api) {
+  XVIRT_TRY(rules::checkFlags(f, kSaveFlags, api));
   if ((f & flags::kSaveRunning) && (f & flags::kSavePaused))
     return makeError(ErrorCode::InvalidArgument, "Flags 'running' and 'paused' are mutually exclusive.");
   return okStatus();
@@ -60,7 +59,7 @@ Status checkCompatible(const dom::DomainDef& saved, const dom::DomainDef& repl) 
 }  // namespace
 
 Status DomainManager::save(const DomainRef& ref, const std::string& path, const std::string& xml, unsigned saveFlags) {
-  XVIRT_TRY(checkSaveFlags(saveFlags, "xvirtDomainSaveFlags"));
+  XVIRT_TRY(checkSaveFlags(saveFlags, "virDomainSaveFlags"));
   XVIRT_TRY(checkPath(path));
   XVIRT_ASSIGN_OR_RETURN(auto dom, findActive(ref));
   XVIRT_ASSIGN_OR_RETURN(JobGuard job, JobGuard::acquire(dom, "save"));
@@ -73,7 +72,7 @@ Status DomainManager::saveLocked(const std::shared_ptr<DomainObject>& dom, const
   dom::DomainDef live;
   {
     std::lock_guard lock(dom->mu());
-    if (!dom->isActive() || !dom->liveDef) return makeError(ErrorCode::OperationInvalid, "domain is not running");
+    XVIRT_TRY(rules::requireActive(dom->isActive() && dom->liveDef));
     monitor = dom->monitor;
     live = *dom->liveDef;
   }
@@ -113,7 +112,7 @@ Status DomainManager::saveLocked(const std::shared_ptr<DomainObject>& dom, const
 }
 
 Result<DomainRef> DomainManager::restore(const std::string& path, const std::string& xml, unsigned restoreFlags) {
-  XVIRT_TRY(checkSaveFlags(restoreFlags, "xvirtDomainRestoreFlags"));
+  XVIRT_TRY(checkSaveFlags(restoreFlags, "virDomainRestoreFlags"));
   XVIRT_TRY(checkPath(path));
   // Its structure and small records are read here; the checksum over the whole image is the
   // helper's to check, before it creates any domain (one pass over the image instead of two:
@@ -160,13 +159,12 @@ Status DomainManager::startFromManagedSave(const std::shared_ptr<DomainObject>& 
 }
 
 Status DomainManager::managedSave(const DomainRef& ref, unsigned saveFlags) {
-  XVIRT_TRY(checkSaveFlags(saveFlags, "xvirtDomainManagedSave"));
+  XVIRT_TRY(checkSaveFlags(saveFlags, "virDomainManagedSave"));
   XVIRT_ASSIGN_OR_RETURN(auto dom, findActive(ref));
   XVIRT_ASSIGN_OR_RETURN(JobGuard job, JobGuard::acquire(dom, "managedSave"));
   {
     std::lock_guard lock(dom->mu());
-    if (!dom->isPersistent())
-      return makeError(ErrorCode::OperationInvalid, "cannot do managed save for transient domain");
+    XVIRT_TRY(rules::requirePersistent(dom->isPersistent(), "do managed save for"));
   }
   XVIRT_TRY(saveLocked(dom, store_.managedSavePath(dom->name()), "", saveFlags));
   std::lock_guard lock(dom->mu());
@@ -175,9 +173,7 @@ Status DomainManager::managedSave(const DomainRef& ref, unsigned saveFlags) {
 }
 
 Status DomainManager::managedSaveRemove(const DomainRef& ref, unsigned removeFlags) {
-  if (removeFlags)
-    return makeError(ErrorCode::InvalidArgument, "unsupported flags (0x" + std::to_string(removeFlags) +
-                                                     ") in function xvirtDomainManagedSaveRemove");
+  XVIRT_TRY(rules::checkFlags(removeFlags, 0, "virDomainManagedSaveRemove"));
   XVIRT_ASSIGN_OR_RETURN(auto dom, find(ref));
   XVIRT_ASSIGN_OR_RETURN(JobGuard job, JobGuard::acquire(dom, "managedSaveRemove"));
   std::string image = store_.managedSavePath(dom->name());
@@ -189,9 +185,7 @@ Status DomainManager::managedSaveRemove(const DomainRef& ref, unsigned removeFla
 }
 
 Result<std::string> DomainManager::saveImageXml(const std::string& path, unsigned xmlFlags) const {
-  if (xmlFlags & ~flags::kSaveImageXmlSecure)
-    return makeError(ErrorCode::InvalidArgument, "unsupported flags (0x" + std::to_string(xmlFlags) +
-                                                     ") in function xvirtDomainSaveImageGetXMLDesc");
+  XVIRT_TRY(rules::checkFlags(xmlFlags, flags::kSaveImageXmlSecure, "virDomainSaveImageGetXMLDesc"));
   XVIRT_TRY(checkPath(path));
   XVIRT_ASSIGN_OR_RETURN(saveimg::SaveImageInfo info, saveimg::readSaveImage(path, false));
   if (info.domainXml.empty())
@@ -202,7 +196,7 @@ Result<std::string> DomainManager::saveImageXml(const std::string& path, unsigne
 }
 
 Status DomainManager::saveImageDefineXml(const std::string& path, const std::string& xml, unsigned defineFlags) {
-  XVIRT_TRY(checkSaveFlags(defineFlags, "xvirtDomainSaveImageDefineXML"));
+  XVIRT_TRY(checkSaveFlags(defineFlags, "virDomainSaveImageDefineXML"));
   XVIRT_TRY(checkPath(path));
   XVIRT_ASSIGN_OR_RETURN(saveimg::SaveImageInfo info, saveimg::readSaveImage(path, true));
   XVIRT_ASSIGN_OR_RETURN(dom::DomainDef saved, dom::parseDomainXml(info.domainXml, dom::kParseInactive));

@@ -1,14 +1,12 @@
 // Definition changes for the tuning procedures (vCPU pinning, vCPU counts, memory): libvirt's
 // LIVE/CONFIG/CURRENT rules, one job per change, and all-or-nothing persistence.
 #include "domain-xml/DomainXml.h"
+#include "driver/LibvirtRules.h"
 #include "driver/domain/DomainManager.h"
 
 namespace xvirt::driver {
 
 namespace {
-
-constexpr unsigned kAffectLive = 1;    // VIR_DOMAIN_AFFECT_LIVE
-constexpr unsigned kAffectConfig = 2;  // VIR_DOMAIN_AFFECT_CONFIG
 
 // An edited persistent definition must still be one xvirtd can load: format it and parse it back,
 // so that no change ever leaves a config file behind that fails at the next daemon start.
@@ -38,7 +36,7 @@ Result<DomainDefinitions> DomainManager::definitions(const DomainRef& ref) const
 
 Status DomainManager::modifyDefinitions(const DomainRef& ref, unsigned affect, const std::string& jobName,
                                         const DefinitionEdit& edit) {
-  if (affect & ~(kAffectLive | kAffectConfig))
+  if (affect & ~affect::kAll)
     return makeError(ErrorCode::Internal, "modifyDefinitions was given flags beyond LIVE and CONFIG.");
   XVIRT_ASSIGN_OR_RETURN(auto dom, find(ref));
   XVIRT_ASSIGN_OR_RETURN(JobGuard job, JobGuard::acquire(dom, jobName));
@@ -46,15 +44,10 @@ Status DomainManager::modifyDefinitions(const DomainRef& ref, unsigned affect, c
   int domid = -1;
   {
     std::lock_guard lock(dom->mu());
-    if (affect == 0) affect = dom->isActive() ? kAffectLive : kAffectConfig;
-    if ((affect & kAffectLive) && !dom->isActive())
-      return makeError(ErrorCode::OperationInvalid, "Domain '" + dom->name() + "' is not running.");
-    if ((affect & kAffectConfig) && !dom->isPersistent())
-      return makeError(ErrorCode::OperationInvalid,
-                       "Domain '" + dom->name() + "' is transient, so it has no persistent configuration to change.");
+    XVIRT_ASSIGN_OR_RETURN(rules::Affect which, rules::resolveAffect(affect, dom->isActive(), dom->isPersistent()));
     domid = dom->id;
-    if (affect & kAffectLive) live = liveBefore = dom->liveDef;
-    if (affect & kAffectConfig) persistent = dom->persistentDef;
+    if (which.live) live = liveBefore = dom->liveDef;
+    if (which.config) persistent = dom->persistentDef;
   }
   if (persistent) {
     XVIRT_TRY(edit(*persistent, false, -1));

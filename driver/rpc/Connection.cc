@@ -15,6 +15,7 @@
 
 #include "common/Clock.h"
 #include "common/Log.h"
+#include "driver/LibvirtConstants.h"
 #include "driver/rpc/ProcedureNumbers.h"
 #include "driver/rpc/WorkerPool.h"
 
@@ -23,7 +24,8 @@ namespace xvirt::rpc {
 namespace {
 // Events queued faster than a client reads them are not kept forever: past this the client is dropped.
 constexpr size_t kMaxQueuedBytes = kMaxPacket * 3;
-constexpr int32_t kErrInternal = 1, kErrRpc = 39, kFromRpc = 7;
+constexpr int32_t kErrInternal = driver::virerr::kInternalError, kErrRpc = driver::virerr::kRpc,
+                  kFromRpc = driver::virfrom::kRpc;
 constexpr size_t kReadChunk = 64 * 1024;  // what one read() may bring: many small calls at once
 constexpr size_t kMaxBatch = 64;          // queued packets the writer sends with one sendmsg()
 

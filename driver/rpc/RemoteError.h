@@ -8,17 +8,16 @@
 #include <vector>
 
 #include "common/Result.h"
+#include "driver/LibvirtConstants.h"
 #include "driver/rpc/Xdr.h"
 
 namespace xvirt::rpc {
-
-inline constexpr int kErrLevelError = 2;  // VIR_ERR_ERROR
 
 struct RemoteError {
   int32_t code = 1;    // virErrorNumber
   int32_t domain = 0;  // virErrorDomain
   std::optional<std::string> message;
-  int32_t level = kErrLevelError;
+  int32_t level = driver::kErrLevelError;
   // dom and net are always sent as NULL: libvirtd leaves them empty too.
   std::optional<std::string> str1, str2, str3;
   int32_t int1 = 0, int2 = 0;

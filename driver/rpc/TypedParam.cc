@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include "driver/LibvirtConstants.h"
+
 namespace xvirt::rpc {
 
 void encodeTypedParams(XdrWriter& w, const std::vector<TypedParam>& params) {
@@ -49,7 +51,7 @@ std::vector<TypedParam> decodeTypedParams(XdrReader& r, uint32_t max) {
 }
 
 std::vector<TypedParam> filterTypedParams(std::vector<TypedParam> params, uint32_t callFlags) {
-  if (callFlags & kTypedParamStringOkay) return params;
+  if (callFlags & driver::flags::kTypedParamStringOkay) return params;
   std::erase_if(params, [](const TypedParam& p) { return p.type == TypedParamType::String; });
   return params;
 }

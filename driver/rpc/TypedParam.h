@@ -11,7 +11,6 @@
 
 namespace xvirt::rpc {
 
-inline constexpr uint32_t kTypedParamStringOkay = 4;  // VIR_TYPED_PARAM_STRING_OKAY
 inline constexpr uint32_t kTypedParamFieldMax = 80;   // VIR_TYPED_PARAM_FIELD_LENGTH incl. NUL
 
 enum class TypedParamType : int32_t { Int = 1, UInt = 2, LLong = 3, ULLong = 4, Double = 5, Boolean = 6, String = 7 };

@@ -14,13 +14,13 @@
 #include <thread>
 
 #include "common/UniqueFd.h"
-#include "driver/DomainRegistry.h"
 #include "driver/ErrorMap.h"
 #include "driver/EventBus.h"
 #include "driver/RemoteDispatch.h"
 #include "driver/rpc/Packet.h"
 #include "driver/rpc/ProcedureNumbers.h"
 #include "driver/rpc/Server.h"
+#include "tests/driver/FakeDomains.h"
 #include "tests/driver/FakeHypervisor.h"
 #include "tests/lib/TestUtil.h"
 
@@ -100,10 +100,12 @@ class RpcServerTest : public ::testing::Test {
   void SetUp() override {
     dir_ = xvirt::test::makeTempDir("xvirt-rpc-test");
     ASSERT_FALSE(dir_.empty());
+    domains_ = std::make_unique<test::FakeDomains>(dir_ + "/state", hv_, events_);
+    ctx_ = std::make_unique<DriverContext>(hv_, domains_->manager, events_, false);
     rpc::ServerOptions options;
     options.keepalive = rpc::KeepaliveConfig{1, 2};
     server_ = std::make_unique<rpc::Server>(options, [this](rpc::Connection& conn) {
-      return std::make_unique<ClientSession>(ctx_, conn);
+      return std::make_unique<ClientSession>(*ctx_, conn);
     });
     ASSERT_TRUE(server_->listenUnix(sock(), 0600, false).ok());
     ASSERT_TRUE(server_->listenUnix(sock() + "-ro", 0666, true).ok());
@@ -111,15 +113,18 @@ class RpcServerTest : public ::testing::Test {
   }
   void TearDown() override {
     server_->stop();
+    server_.reset();
+    ctx_.reset();
+    domains_.reset();
     xvirt::test::removeTree(dir_);
   }
   std::string sock() const { return dir_ + "/sock"; }
 
   std::string dir_;
   test::FakeHypervisor hv_;
-  EmptyDomainRegistry domains_;
   EventBus events_;
-  DriverContext ctx_{hv_, domains_, events_, false};
+  std::unique_ptr<test::FakeDomains> domains_;  // no domains: the manager over an empty temp dir
+  std::unique_ptr<DriverContext> ctx_;
   std::unique_ptr<rpc::Server> server_;
 };
 
@@ -138,7 +143,7 @@ TEST_F(RpcServerTest, LifecycleEventFollowsTheRegisterReply) {
   ASSERT_TRUE(r.finish().ok());
   ASSERT_TRUE(waitUntil([&] { return events_.activeSize() == 1; }));
 
-  rpc::RemoteDomain dom{"vm1", *Uuid::parse("c7a5fdbd-edaf-9455-926a-d65c16db1809"), 3};
+  DomainRef dom{"vm1", *Uuid::parse("c7a5fdbd-edaf-9455-926a-d65c16db1809"), 3};
   events_.publishLifecycle(dom, 2, 0);
   auto ev = c.read();
   ASSERT_TRUE(ev.has_value());
@@ -146,7 +151,7 @@ TEST_F(RpcServerTest, LifecycleEventFollowsTheRegisterReply) {
                            MessageStatus::Ok}));
   rpc::XdrReader er(ev->payload);
   EXPECT_EQ(er.i32(), callbackId);
-  EXPECT_EQ(rpc::RemoteDomain::decode(er), dom);
+  EXPECT_EQ(DomainRef::decode(er), dom);
   EXPECT_EQ(er.i32(), 2);
   EXPECT_EQ(er.i32(), 0);
   EXPECT_TRUE(er.finish().ok());

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "driver/LibvirtConstants.h"
 #include "driver/rpc/Packet.h"
 #include "driver/rpc/ProcedureNumbers.h"
 #include "driver/rpc/RemoteError.h"
@@ -142,7 +143,7 @@ TEST(Xdr, TypedParamsRoundTrip) {
   EXPECT_EQ(decodeTypedParams(r, 16), params);
   EXPECT_TRUE(r.finish().ok());
   EXPECT_EQ(filterTypedParams(params, 0).size(), 4u);
-  EXPECT_EQ(filterTypedParams(params, kTypedParamStringOkay).size(), 5u);
+  EXPECT_EQ(filterTypedParams(params, driver::flags::kTypedParamStringOkay).size(), 5u);
 }
 
 TEST(Golden, AuthListCallAndReply) {

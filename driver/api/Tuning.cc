@@ -1,35 +1,20 @@
 // Handlers for vCPU information and pinning, vCPU counts and memory sizes. vCPU state, CPU time and
 // affinity of a running guest come straight from the hypervisor (hypercalls on Xen), never from its
-// helper; changes to definitions go through DomainRegistry::modifyDefinitions (one job, atomic save).
+// helper; changes to definitions go through DomainManager::modifyDefinitions (one job, atomic save).
 #include <algorithm>
-#include <cstdio>
 
 #include "domain-xml/DomainXmlValues.h"
-#include "driver/TuningSupport.h"
+#include "driver/LibvirtRules.h"
+#include "driver/api/Handlers.h"
+#include "driver/api/TuningSupport.h"
+#include "driver/monitor/HelperClient.h"
 
 namespace xvirt::driver {
 
 namespace tuning {
 
-Status checkFlags(uint32_t flags, uint32_t known, const char* function) {
-  if (flags & ~known) {
-    char hex[16];
-    std::snprintf(hex, sizeof hex, "%x", flags & ~known);
-    return makeError(ErrorCode::InvalidArgument, std::string("unsupported flags (0x") + hex + ") in function " + function);
-  }
-  return okStatus();
-}
-
-Result<bool> readsLive(const RemoteDomainDefs& defs, uint32_t flags) {
-  if ((flags & kAffectLive) && (flags & kAffectConfig))
-    return makeError(ErrorCode::InvalidArgument, "Flags 'affect live' and 'affect config' are mutually exclusive.");
-  bool live = (flags & kAffectLive) || (!(flags & kAffectConfig) && defs.active());
-  if (live && (!defs.active() || !defs.live))
-    return makeError(ErrorCode::OperationInvalid, "Domain '" + defs.ref.name + "' is not running.");
-  if (!live && !defs.persistent)
-    return makeError(ErrorCode::OperationInvalid,
-                     "Domain '" + defs.ref.name + "' is transient, so it has no persistent configuration.");
-  return live;
+Result<bool> readsLive(const DomainDefinitions& defs, uint32_t flags) {
+  return rules::resolveAffectRead(flags, defs.active() && defs.live.has_value(), defs.persistent.has_value());
 }
 
 Result<unsigned> hostCpuCount(DriverContext& ctx) {
@@ -60,14 +45,10 @@ void appendCpuMap(std::vector<uint8_t>& out, const std::vector<bool>& cpus, int3
 
 namespace {
 
-using Dom = rpc::RemoteDomain;
+using Dom = DomainRef;
 using namespace tuning;
-
-constexpr uint32_t kVcpuMaximum = 4;       // VIR_DOMAIN_VCPU_MAXIMUM
-constexpr uint32_t kVcpuGuest = 8;         // VIR_DOMAIN_VCPU_GUEST
-constexpr uint32_t kVcpuHotpluggable = 16; // VIR_DOMAIN_VCPU_HOTPLUGGABLE
-constexpr uint32_t kMemMaximum = 4;        // VIR_DOMAIN_MEM_MAXIMUM
-constexpr unsigned kMaxVcpus = 128;        // Xen 4.17's HVM_MAX_VCPUS, as CONNECT_GET_MAX_VCPUS says
+using flags::kMemMaximum, flags::kVcpuGuest, flags::kVcpuHotpluggable, flags::kVcpuMaximum;
+using limits::kCpuMapMax, limits::kCpuMapsMax, limits::kVcpuInfoMax;
 
 // libvirt's virVcpuState.
 int32_t vcpuState(const hv::VcpuInfo& v) { return !v.online ? 0 : v.running ? 1 : 2; }
@@ -114,7 +95,7 @@ void setPin(dom::DomainDef& def, unsigned vcpu, const std::string& cpuset) {
 }
 
 Status pinVcpu(Call& c, const Dom& d, uint32_t vcpu, const std::vector<uint8_t>& cpumap, uint32_t flags) {
-  XVIRT_TRY(checkFlags(flags, kAffectLive | kAffectConfig, "xvirtDomainPinVcpuFlags"));
+  XVIRT_TRY(rules::checkFlags(flags, affect::kAll, "virDomainPinVcpuFlags"));
   XVIRT_ASSIGN_OR_RETURN(unsigned nrCpus, hostCpuCount(c.ctx));
   hv::CpuMap map(nrCpus, false);
   std::vector<unsigned> cpus;
@@ -141,16 +122,16 @@ Status pinVcpu(Call& c, const Dom& d, uint32_t vcpu, const std::vector<uint8_t>&
 }
 
 Status setVcpus(Call& c, const Dom& d, uint32_t n, uint32_t flags) {
-  XVIRT_TRY(checkFlags(flags, kAffectLive | kAffectConfig | kVcpuMaximum | kVcpuGuest | kVcpuHotpluggable,
-                       "xvirtDomainSetVcpusFlags"));
+  XVIRT_TRY(rules::checkFlags(flags, affect::kAll | kVcpuMaximum | kVcpuGuest | kVcpuHotpluggable,
+                              "virDomainSetVcpusFlags"));
   if (flags & kVcpuGuest)
     return makeError(ErrorCode::NoSupport, "Setting the vCPUs of domain '" + d.name +
                                                "' through a guest agent is not supported: xvirt guests have no agent channel.");
-  if (n == 0 || n > kMaxVcpus)
+  if (n == 0 || n > static_cast<uint32_t>(limits::kMaxVcpus))
     return makeError(ErrorCode::InvalidArgument, "Domain '" + d.name + "' cannot have " + std::to_string(n) +
                                                      " vCPUs; the number must be between 1 and 128.");
   const bool maximum = flags & kVcpuMaximum;
-  return c.ctx.domains.modifyDefinitions(d, flags & (kAffectLive | kAffectConfig), "setVcpus",
+  return c.ctx.domains.modifyDefinitions(d, flags & affect::kAll, "setVcpus",
                                          [&](dom::DomainDef& def, bool live, int) -> Status {
     if (live && maximum)
       return makeError(ErrorCode::OperationInvalid,
@@ -167,18 +148,18 @@ Status setVcpus(Call& c, const Dom& d, uint32_t n, uint32_t flags) {
                                                        std::to_string(def.vcpu.max) + " vCPUs online, not " +
                                                        std::to_string(n) + "; raise its maximum first.");
     // Live: the guest brings vCPUs on and off line through cpu/N/availability (its helper's set-vcpus).
-    if (live) XVIRT_TRY(c.ctx.domains.helperCommand(d, "set-vcpus", Json::object({{"count", n}})));
+    if (live) XVIRT_TRY(c.ctx.domains.helperCall(d, [&](HelperClient& h) { return h.setVcpus(n); }));
     def.vcpu.current = n == def.vcpu.max ? std::nullopt : std::optional<unsigned>(n);
     return okStatus();
   });
 }
 
 Status setMemory(Call& c, const Dom& d, uint64_t kib, uint32_t flags) {
-  XVIRT_TRY(checkFlags(flags, kAffectLive | kAffectConfig | kMemMaximum, "xvirtDomainSetMemoryFlags"));
+  XVIRT_TRY(rules::checkFlags(flags, affect::kAll | kMemMaximum, "virDomainSetMemoryFlags"));
   if (kib == 0)
     return makeError(ErrorCode::InvalidArgument, "Domain '" + d.name + "' cannot be given 0 KiB of memory.");
   const bool maximum = flags & kMemMaximum;
-  return c.ctx.domains.modifyDefinitions(d, flags & (kAffectLive | kAffectConfig), "setMemory",
+  return c.ctx.domains.modifyDefinitions(d, flags & affect::kAll, "setMemory",
                                          [&](dom::DomainDef& def, bool live, int) -> Status {
     // As libvirt's libxl driver: the maximum of a running Xen guest is fixed at its build.
     if (live && maximum)
@@ -194,7 +175,7 @@ Status setMemory(Call& c, const Dom& d, uint64_t kib, uint32_t flags) {
       return makeError(ErrorCode::InvalidArgument, "Domain '" + d.name + "' cannot have " + std::to_string(kib) +
                                                        " KiB of memory, more than its maximum of " +
                                                        std::to_string(def.memoryKib) + " KiB.");
-    if (live) XVIRT_TRY(c.ctx.domains.helperCommand(d, "balloon", Json::object({{"value", kib * 1024}})));
+    if (live) XVIRT_TRY(c.ctx.domains.helperCall(d, [&](HelperClient& h) { return h.balloon(kib * 1024); }));
     def.currentMemoryKib = kib;
     return okStatus();
   });
@@ -202,17 +183,18 @@ Status setMemory(Call& c, const Dom& d, uint64_t kib, uint32_t flags) {
 
 }  // namespace
 
+namespace api {
+
 // --- vCPU information and pinning ---
 
-Status handleDomainGetVcpus(Call& c) {
+Status domainGetVcpus(Call& c) {
   Dom d = Dom::decode(c.args);
   int32_t maxinfo = c.args.i32();
   int32_t maplen = c.args.i32();
   XVIRT_TRY(c.args.finish());
   XVIRT_TRY(checkMapArgs(maxinfo, maplen, "number of vCPUs asked for"));
-  XVIRT_ASSIGN_OR_RETURN(RemoteDomainDefs defs, c.ctx.domains.definitions(d));
-  if (!defs.active())
-    return makeError(ErrorCode::OperationInvalid, "Domain '" + d.name + "' is not running, so its vCPUs have no state.");
+  XVIRT_ASSIGN_OR_RETURN(DomainDefinitions defs, c.ctx.domains.definitions(d));
+  XVIRT_TRY(rules::requireActive(defs.active()));
   XVIRT_ASSIGN_OR_RETURN(VcpuReport r, liveVcpus(c.ctx, defs.ref.id, static_cast<unsigned>(maxinfo), maplen > 0));
   c.ret.u32(static_cast<uint32_t>(r.info.size()));
   for (const auto& v : r.info) {
@@ -231,15 +213,15 @@ Status handleDomainGetVcpus(Call& c) {
   return okStatus();
 }
 
-Status handleDomainGetVcpuPinInfo(Call& c) {
+Status domainGetVcpuPinInfo(Call& c) {
   Dom d = Dom::decode(c.args);
   int32_t ncpumaps = c.args.i32();
   int32_t maplen = c.args.i32();
   uint32_t flags = c.args.u32();
   XVIRT_TRY(c.args.finish());
-  XVIRT_TRY(checkFlags(flags, kAffectLive | kAffectConfig, "xvirtDomainGetVcpuPinInfo"));
+  XVIRT_TRY(rules::checkFlags(flags, affect::kAll, "virDomainGetVcpuPinInfo"));
   XVIRT_TRY(checkMapArgs(ncpumaps, maplen, "number of cpumaps"));
-  XVIRT_ASSIGN_OR_RETURN(RemoteDomainDefs defs, c.ctx.domains.definitions(d));
+  XVIRT_ASSIGN_OR_RETURN(DomainDefinitions defs, c.ctx.domains.definitions(d));
   XVIRT_ASSIGN_OR_RETURN(bool live, readsLive(defs, flags));
   const dom::DomainDef& def = live ? *defs.live : *defs.persistent;
   unsigned n = std::min(static_cast<unsigned>(ncpumaps), def.vcpu.max);
@@ -261,15 +243,15 @@ Status handleDomainGetVcpuPinInfo(Call& c) {
   return okStatus();
 }
 
-Status handleDomainPinVcpu(Call& c) {
+Status domainPinVcpu(Call& c) {
   Dom d = Dom::decode(c.args);
   uint32_t vcpu = c.args.u32();
   std::vector<uint8_t> cpumap = c.args.opaque(kCpuMapMax, "cpumap");
   XVIRT_TRY(c.args.finish());
-  return pinVcpu(c, d, vcpu, cpumap, kAffectLive);  // virDomainPinVcpu acts on the running guest
+  return pinVcpu(c, d, vcpu, cpumap, affect::kLive);  // virDomainPinVcpu acts on the running guest
 }
 
-Status handleDomainPinVcpuFlags(Call& c) {
+Status domainPinVcpuFlags(Call& c) {
   Dom d = Dom::decode(c.args);
   uint32_t vcpu = c.args.u32();
   std::vector<uint8_t> cpumap = c.args.opaque(kCpuMapMax, "cpumap");
@@ -280,15 +262,15 @@ Status handleDomainPinVcpuFlags(Call& c) {
 
 // --- vCPU counts ---
 
-Status handleDomainGetVcpusFlags(Call& c) {
+Status domainGetVcpusFlags(Call& c) {
   Dom d = Dom::decode(c.args);
   uint32_t flags = c.args.u32();
   XVIRT_TRY(c.args.finish());
-  XVIRT_TRY(checkFlags(flags, kAffectLive | kAffectConfig | kVcpuMaximum | kVcpuGuest, "xvirtDomainGetVcpusFlags"));
+  XVIRT_TRY(rules::checkFlags(flags, affect::kAll | kVcpuMaximum | kVcpuGuest, "virDomainGetVcpusFlags"));
   if (flags & kVcpuGuest)
     return makeError(ErrorCode::NoSupport, "Asking the guest agent of domain '" + d.name +
                                                "' for its vCPUs is not supported: xvirt guests have no agent channel.");
-  XVIRT_ASSIGN_OR_RETURN(RemoteDomainDefs defs, c.ctx.domains.definitions(d));
+  XVIRT_ASSIGN_OR_RETURN(DomainDefinitions defs, c.ctx.domains.definitions(d));
   XVIRT_ASSIGN_OR_RETURN(bool live, readsLive(defs, flags));
   const dom::DomainDef& def = live ? *defs.live : *defs.persistent;
   unsigned n = (flags & kVcpuMaximum) ? def.vcpu.max : onlineVcpus(def);
@@ -300,23 +282,23 @@ Status handleDomainGetVcpusFlags(Call& c) {
   return okStatus();
 }
 
-Status handleDomainGetMaxVcpus(Call& c) {
+Status domainGetMaxVcpus(Call& c) {
   Dom d = Dom::decode(c.args);
   XVIRT_TRY(c.args.finish());
-  XVIRT_ASSIGN_OR_RETURN(RemoteDomainDefs defs, c.ctx.domains.definitions(d));
+  XVIRT_ASSIGN_OR_RETURN(DomainDefinitions defs, c.ctx.domains.definitions(d));
   XVIRT_ASSIGN_OR_RETURN(bool live, readsLive(defs, 0));
   c.ret.i32(static_cast<int32_t>((live ? *defs.live : *defs.persistent).vcpu.max));
   return okStatus();
 }
 
-Status handleDomainSetVcpus(Call& c) {
+Status domainSetVcpus(Call& c) {
   Dom d = Dom::decode(c.args);
   uint32_t n = c.args.u32();
   XVIRT_TRY(c.args.finish());
-  return setVcpus(c, d, n, kAffectLive);  // virDomainSetVcpus acts on the running guest
+  return setVcpus(c, d, n, affect::kLive);  // virDomainSetVcpus acts on the running guest
 }
 
-Status handleDomainSetVcpusFlags(Call& c) {
+Status domainSetVcpusFlags(Call& c) {
   Dom d = Dom::decode(c.args);
   uint32_t n = c.args.u32();
   uint32_t flags = c.args.u32();
@@ -326,26 +308,28 @@ Status handleDomainSetVcpusFlags(Call& c) {
 
 // --- Memory ---
 
-Status handleDomainSetMemory(Call& c) {
+Status domainSetMemory(Call& c) {
   Dom d = Dom::decode(c.args);
   uint64_t kib = c.args.u64();
   XVIRT_TRY(c.args.finish());
-  return setMemory(c, d, kib, kAffectLive);  // as libvirt's Xen driver: the running guest's balloon
+  return setMemory(c, d, kib, affect::kLive);  // as libvirt's Xen driver: the running guest's balloon
 }
 
-Status handleDomainSetMaxMemory(Call& c) {
+Status domainSetMaxMemory(Call& c) {
   Dom d = Dom::decode(c.args);
   uint64_t kib = c.args.u64();
   XVIRT_TRY(c.args.finish());
   return setMemory(c, d, kib, kMemMaximum);  // current: the live maximum if running, else the config's
 }
 
-Status handleDomainSetMemoryFlags(Call& c) {
+Status domainSetMemoryFlags(Call& c) {
   Dom d = Dom::decode(c.args);
   uint64_t kib = c.args.u64();
   uint32_t flags = c.args.u32();
   XVIRT_TRY(c.args.finish());
   return setMemory(c, d, kib, flags);
 }
+
+}  // namespace api
 
 }  // namespace xvirt::driver

@@ -2,9 +2,10 @@
 // "xen-xm") to and from libvirt domain XML, through DomainDef (domain-xml/XlConfig.h).
 #include "domain-xml/DomainXml.h"
 #include "domain-xml/XlConfig.h"
-#include "driver/TuningSupport.h"
+#include "driver/LibvirtRules.h"
+#include "driver/api/Handlers.h"
 
-namespace xvirt::driver {
+namespace xvirt::driver::api {
 
 namespace {
 
@@ -17,12 +18,12 @@ struct NativeArgs {
 
 // Both procedures take `str nativeFormat; str text; u32 flags`. libvirt answers an unknown format
 // with VIR_ERR_INVALID_ARG; "xen-sxpr" (xend's s-expressions) is one libvirt knows but xvirt does not read.
-Result<NativeArgs> nativeArgs(Call& c, const char* textWhat, const char* function) {
+Result<NativeArgs> nativeArgs(Call& c, const char* textWhat, const char* api) {
   std::string format = c.args.str(4096, "native format");
   std::string text = c.args.str(kTextMax, textWhat);
   uint32_t flags = c.args.u32();
   XVIRT_TRY(c.args.finish());
-  XVIRT_TRY(tuning::checkFlags(flags, 0, function));
+  XVIRT_TRY(rules::checkFlags(flags, 0, api));
   if (format == "xen-sxpr")
     return makeError(ErrorCode::NoSupport, "The native format 'xen-sxpr' (xend) is not supported; use xen-xl or xen-xm.");
   XVIRT_ASSIGN_OR_RETURN(dom::NativeFormat fmt, dom::parseNativeFormat(format));
@@ -31,19 +32,19 @@ Result<NativeArgs> nativeArgs(Call& c, const char* textWhat, const char* functio
 
 }  // namespace
 
-Status handleDomainXmlFromNative(Call& c) {
-  XVIRT_ASSIGN_OR_RETURN(NativeArgs a, nativeArgs(c, "native config", "xvirtConnectDomainXMLFromNative"));
+Status connectDomainXmlFromNative(Call& c) {
+  XVIRT_ASSIGN_OR_RETURN(NativeArgs a, nativeArgs(c, "native config", "virConnectDomainXMLFromNative"));
   XVIRT_ASSIGN_OR_RETURN(dom::DomainDef def, dom::parseXlConfig(a.text, a.format));
   c.ret.str(dom::formatDomainXml(def, dom::kFormatInactive | dom::kFormatSecure));
   return okStatus();
 }
 
-Status handleDomainXmlToNative(Call& c) {
-  XVIRT_ASSIGN_OR_RETURN(NativeArgs a, nativeArgs(c, "domain XML", "xvirtConnectDomainXMLToNative"));
+Status connectDomainXmlToNative(Call& c) {
+  XVIRT_ASSIGN_OR_RETURN(NativeArgs a, nativeArgs(c, "domain XML", "virConnectDomainXMLToNative"));
   XVIRT_ASSIGN_OR_RETURN(dom::DomainDef def, dom::parseDomainXml(a.text, dom::kParseInactive));
   XVIRT_ASSIGN_OR_RETURN(std::string native, dom::formatXlConfig(def, a.format));
   c.ret.str(native);
   return okStatus();
 }
 
-}  // namespace xvirt::driver
+}  // namespace xvirt::driver::api

@@ -8,16 +8,16 @@
 #include "domain-xml/DeviceXml.h"
 #include "domain-xml/GuestConfigBuilder.h"
 #include "domain-xml/VdevName.h"
-#include "driver/TuningSupport.h"
+#include "driver/LibvirtRules.h"
+#include "driver/api/Handlers.h"
+#include "driver/monitor/HelperClient.h"
 
 namespace xvirt::driver {
 
 namespace {
 
-using Dom = rpc::RemoteDomain;
-using namespace tuning;
-
-constexpr uint32_t kDeviceModifyForce = 4;  // VIR_DOMAIN_DEVICE_MODIFY_FORCE (update-device)
+using Dom = DomainRef;
+using flags::kDeviceModifyForce;
 
 bool sameTarget(const dom::DiskDef& a, const std::string& target) {
   if (a.targetDev == target) return true;
@@ -83,17 +83,17 @@ Result<Json> attachLive(DriverContext& ctx, const Dom& d, const dom::DomainDef& 
                               {"backend", disk.backend}});
     if (!disk.path.empty()) args.set("source", disk.path);
     if (!disk.script.empty()) args.set("script", disk.script);
-    return ctx.domains.helperCommand(d, "disk_add", args);
+    return ctx.domains.helperCall(d, [&](HelperClient& h) { return h.diskAdd(args); });
   }
   const dom::InterfaceDef& n = dev.nic;
   Json args = Json::object({{"mac", toLower(n.mac)}, {"model", n.model.empty() ? "netfront" : n.model}});
   if (n.type == "bridge" || n.type == "network") args.set("bridge", n.source);
   if (!n.script.empty()) args.set("script", n.script);
-  return ctx.domains.helperCommand(d, "nic_add", args);
+  return ctx.domains.helperCall(d, [&](HelperClient& h) { return h.nicAdd(args); });
 }
 
 Status attachDevice(Call& c, const Dom& d, const std::string& xml, uint32_t flags) {
-  XVIRT_TRY(checkFlags(flags, kAffectLive | kAffectConfig, "xvirtDomainAttachDeviceFlags"));
+  XVIRT_TRY(rules::checkFlags(flags, affect::kAll, "virDomainAttachDeviceFlags"));
   XVIRT_ASSIGN_OR_RETURN(dom::DeviceDef dev, dom::parseDeviceXml(xml));
   return c.ctx.domains.modifyDefinitions(d, flags, "attachDevice", [&](dom::DomainDef& def, bool live, int domid) -> Status {
     if (dev.kind == dom::DeviceDef::Kind::Disk) {
@@ -126,7 +126,7 @@ Status attachDevice(Call& c, const Dom& d, const std::string& xml, uint32_t flag
 }
 
 Status detachDevice(Call& c, const Dom& d, const std::string& xml, uint32_t flags) {
-  XVIRT_TRY(checkFlags(flags, kAffectLive | kAffectConfig, "xvirtDomainDetachDeviceFlags"));
+  XVIRT_TRY(rules::checkFlags(flags, affect::kAll, "virDomainDetachDeviceFlags"));
   XVIRT_ASSIGN_OR_RETURN(dom::DeviceDef dev, dom::parseDeviceXml(xml));
   return c.ctx.domains.modifyDefinitions(d, flags, "detachDevice", [&](dom::DomainDef& def, bool live, int) -> Status {
     const char* which = live ? "" : " in its persistent configuration";
@@ -137,7 +137,7 @@ Status detachDevice(Call& c, const Dom& d, const std::string& xml, uint32_t flag
                                                         dev.disk.targetDev + which + ".");
       if (live) {
         XVIRT_TRY(checkHotpluggable(def, dev, d.name));
-        XVIRT_TRY(c.ctx.domains.helperCommand(d, "disk_remove", Json::object({{"target", it->targetDev}})));
+        XVIRT_TRY(c.ctx.domains.helperCall(d, [&](HelperClient& h) { return h.diskRemove(it->targetDev); }));
       }
       def.disks.erase(it);
       return okStatus();
@@ -147,7 +147,7 @@ Status detachDevice(Call& c, const Dom& d, const std::string& xml, uint32_t flag
       dom::DeviceDef found = dev;
       found.nic = *it;
       XVIRT_TRY(checkHotpluggable(def, found, d.name));
-      XVIRT_TRY(c.ctx.domains.helperCommand(d, "nic_remove", Json::object({{"mac", toLower(it->mac)}})));
+      XVIRT_TRY(c.ctx.domains.helperCall(d, [&](HelperClient& h) { return h.nicRemove(toLower(it->mac)); }));
     }
     def.interfaces.erase(it);
     return okStatus();
@@ -155,12 +155,12 @@ Status detachDevice(Call& c, const Dom& d, const std::string& xml, uint32_t flag
 }
 
 Status updateDevice(Call& c, const Dom& d, const std::string& xml, uint32_t flags) {
-  XVIRT_TRY(checkFlags(flags, kAffectLive | kAffectConfig | kDeviceModifyForce, "xvirtDomainUpdateDeviceFlags"));
+  XVIRT_TRY(rules::checkFlags(flags, affect::kAll | kDeviceModifyForce, "virDomainUpdateDeviceFlags"));
   XVIRT_ASSIGN_OR_RETURN(dom::DeviceDef dev, dom::parseDeviceXml(xml));
   if (dev.kind != dom::DeviceDef::Kind::Disk)
     return makeError(ErrorCode::ConfigUnsupported,
                      "Updating an interface of domain '" + d.name + "' is not supported; detach and attach it instead.");
-  return c.ctx.domains.modifyDefinitions(d, flags & (kAffectLive | kAffectConfig), "updateDevice",
+  return c.ctx.domains.modifyDefinitions(d, flags & (affect::kAll), "updateDevice",
                                          [&](dom::DomainDef& def, bool live, int) -> Status {
     auto it = findDisk(def, dev.disk.targetDev);
     if (it == def.disks.end())
@@ -173,7 +173,7 @@ Status updateDevice(Call& c, const Dom& d, const std::string& xml, uint32_t flag
     if (live) {
       Json args = Json::object({{"target", it->targetDev}, {"source", dev.disk.source}});
       if (!dev.disk.source.empty()) args.set("format", dev.disk.driverType.empty() ? "raw" : dev.disk.driverType);
-      XVIRT_TRY(c.ctx.domains.helperCommand(d, "blockdev-change-medium", args));
+      XVIRT_TRY(c.ctx.domains.helperCall(d, [&](HelperClient& h) { return h.blockdevChangeMedium(args); }));
     }
     it->source = dev.disk.source;
     it->type = dev.disk.type;
@@ -192,17 +192,21 @@ using DeviceOp = Status (*)(Call&, const Dom&, const std::string&, uint32_t);
 Status runDeviceCall(Call& c, bool withFlags, DeviceOp op) {
   Dom d = Dom::decode(c.args);
   std::string xml = c.args.str(rpc::kXdrStringMax, "device XML");
-  uint32_t flags = withFlags ? c.args.u32() : kAffectLive;
+  uint32_t flags = withFlags ? c.args.u32() : affect::kLive;
   XVIRT_TRY(c.args.finish());
   return op(c, d, xml, flags);
 }
 
 }  // namespace
 
-Status handleDomainAttachDevice(Call& c) { return runDeviceCall(c, false, attachDevice); }
-Status handleDomainAttachDeviceFlags(Call& c) { return runDeviceCall(c, true, attachDevice); }
-Status handleDomainDetachDevice(Call& c) { return runDeviceCall(c, false, detachDevice); }
-Status handleDomainDetachDeviceFlags(Call& c) { return runDeviceCall(c, true, detachDevice); }
-Status handleDomainUpdateDeviceFlags(Call& c) { return runDeviceCall(c, true, updateDevice); }
+namespace api {
+
+Status domainAttachDevice(Call& c) { return runDeviceCall(c, false, attachDevice); }
+Status domainAttachDeviceFlags(Call& c) { return runDeviceCall(c, true, attachDevice); }
+Status domainDetachDevice(Call& c) { return runDeviceCall(c, false, detachDevice); }
+Status domainDetachDeviceFlags(Call& c) { return runDeviceCall(c, true, detachDevice); }
+Status domainUpdateDeviceFlags(Call& c) { return runDeviceCall(c, true, updateDevice); }
+
+}  // namespace api
 
 }  // namespace xvirt::driver

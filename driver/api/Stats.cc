@@ -5,30 +5,26 @@
 #include <map>
 #include <optional>
 
-#include "driver/TuningSupport.h"
+#include "driver/LibvirtRules.h"
+#include "driver/api/Handlers.h"
+#include "driver/api/TuningSupport.h"
 #include "driver/rpc/TypedParam.h"
 
 namespace xvirt::driver {
 
 namespace {
 
-using Dom = rpc::RemoteDomain;
+using Dom = DomainRef;
 using rpc::TypedParam;
 using namespace tuning;
+using limits::kCpuStatsNcpusMax, limits::kMemoryStatsMax, limits::kNodeCpuStatsMax;
 
-constexpr uint32_t kNodeCpuStatsMax = 16;      // REMOTE_NODE_CPU_STATS_MAX: params per CPU asked for
-constexpr uint32_t kCpuStatsNcpusMax = 128;    // REMOTE_DOMAIN_GET_CPU_STATS_NCPUS_MAX
-constexpr uint32_t kMemoryStatsMax = 1024;     // REMOTE_DOMAIN_MEMORY_STATS_MAX
+using flags::kStatsBalloon, flags::kStatsBlock, flags::kStatsCpuTotal, flags::kStatsInterface, flags::kStatsState,
+    flags::kStatsVcpu, flags::kStatsBacking, flags::kStatsEnforce, flags::kStatsListFilters, flags::kStatsNowait;
+using flags::kMemStatActualBalloon, flags::kMemStatAvailable;
 
-// virDomainStatsTypes xvirt serves, and CONNECT_GET_ALL_DOMAIN_STATS's own flags.
-constexpr uint32_t kStatsState = 1, kStatsCpuTotal = 2, kStatsBalloon = 4, kStatsVcpu = 8, kStatsInterface = 16,
-                   kStatsBlock = 32;
+// The virDomainStatsTypes xvirt serves.
 constexpr uint32_t kStatsSupported = kStatsState | kStatsCpuTotal | kStatsBalloon | kStatsVcpu | kStatsInterface | kStatsBlock;
-constexpr uint32_t kListFilters = 0xff;  // VIR_CONNECT_GET_ALL_DOMAINS_STATS_{ACTIVE..OTHER}: listAll's bits
-constexpr uint32_t kStatsNowait = 1u << 29, kStatsBacking = 1u << 30, kStatsEnforce = 1u << 31;
-
-// virDomainMemoryStatTags.
-constexpr int32_t kMemStatAvailable = 5, kMemStatActualBalloon = 6;
 
 struct LiveFigures {
   hv::DomainInfo info;
@@ -53,21 +49,20 @@ std::optional<LiveFigures> liveFigures(DriverContext& ctx, int domid, bool withV
   return std::move(r).value();
 }
 
-Result<RemoteDomainDefs> runningDefs(Call& c, const Dom& d, const char* what) {
-  XVIRT_ASSIGN_OR_RETURN(RemoteDomainDefs defs, c.ctx.domains.definitions(d));
-  if (!defs.active())
-    return makeError(ErrorCode::OperationInvalid, "Domain '" + d.name + "' is not running, so it has no " + what + ".");
+Result<DomainDefinitions> runningDefs(Call& c, const Dom& d) {
+  XVIRT_ASSIGN_OR_RETURN(DomainDefinitions defs, c.ctx.domains.definitions(d));
+  XVIRT_TRY(rules::requireActive(defs.active()));
   return defs;
 }
 
-std::vector<TypedParam> domainStats(DriverContext& ctx, const RemoteDomainDefs& defs, uint32_t stats) {
+std::vector<TypedParam> domainStats(DriverContext& ctx, const DomainDefinitions& defs, uint32_t stats) {
   const dom::DomainDef& def = defs.live ? *defs.live : *defs.persistent;
   std::optional<LiveFigures> live;
   if (defs.active() && (stats & (kStatsCpuTotal | kStatsBalloon | kStatsVcpu)))
     live = liveFigures(ctx, defs.ref.id, stats & kStatsVcpu);
   std::vector<TypedParam> p;
   if (stats & kStatsState) {
-    p.push_back(TypedParam::makeInt("state.state", defs.state));
+    p.push_back(TypedParam::makeInt("state.state", static_cast<int>(defs.state)));
     p.push_back(TypedParam::makeInt("state.reason", defs.reason));
   }
   if ((stats & kStatsCpuTotal) && live) p.push_back(TypedParam::makeULLong("cpu.time", live->info.cpuTimeNs));
@@ -112,14 +107,16 @@ std::vector<TypedParam> domainStats(DriverContext& ctx, const RemoteDomainDefs& 
 
 }  // namespace
 
-Status handleDomainGetCpuStats(Call& c) {
+namespace api {
+
+Status domainGetCpuStats(Call& c) {
   Dom d = Dom::decode(c.args);
   uint32_t nparams = c.args.u32();
   int32_t startCpu = c.args.i32();
   uint32_t ncpus = c.args.u32();
   uint32_t flags = c.args.u32();
   XVIRT_TRY(c.args.finish());
-  XVIRT_TRY(checkFlags(flags, rpc::kTypedParamStringOkay, "xvirtDomainGetCPUStats"));
+  XVIRT_TRY(rules::checkFlags(flags, flags::kTypedParamStringOkay, "virDomainGetCPUStats"));
   if (nparams > kNodeCpuStatsMax)
     return makeError(ErrorCode::InvalidArgument, "At most 16 CPU statistics can be asked for at once, not " +
                                                      std::to_string(nparams) + ".");
@@ -127,7 +124,7 @@ Status handleDomainGetCpuStats(Call& c) {
     return makeError(ErrorCode::InvalidArgument, "At most 128 CPUs can be asked for at once, not " + std::to_string(ncpus) + ".");
   if (startCpu < -1 || (startCpu == -1 && ncpus != 1))
     return makeError(ErrorCode::InvalidArgument, "The totals take start_cpu -1 with ncpus 1; per-CPU figures a start_cpu from 0.");
-  XVIRT_ASSIGN_OR_RETURN(RemoteDomainDefs defs, runningDefs(c, d, "CPU statistics"));
+  XVIRT_ASSIGN_OR_RETURN(DomainDefinitions defs, runningDefs(c, d));
 
   std::vector<TypedParam> params;
   int32_t returned = 0;
@@ -168,16 +165,16 @@ Status handleDomainGetCpuStats(Call& c) {
   return okStatus();
 }
 
-Status handleDomainMemoryStats(Call& c) {
+Status domainMemoryStats(Call& c) {
   Dom d = Dom::decode(c.args);
   uint32_t maxStats = c.args.u32();
   uint32_t flags = c.args.u32();
   XVIRT_TRY(c.args.finish());
-  XVIRT_TRY(checkFlags(flags, 0, "xvirtDomainMemoryStats"));
+  XVIRT_TRY(rules::checkFlags(flags, 0, "virDomainMemoryStats"));
   if (maxStats > kMemoryStatsMax)
     return makeError(ErrorCode::InvalidArgument, "At most 1024 memory statistics can be asked for, not " +
                                                      std::to_string(maxStats) + ".");
-  XVIRT_ASSIGN_OR_RETURN(RemoteDomainDefs defs, runningDefs(c, d, "memory statistics"));
+  XVIRT_ASSIGN_OR_RETURN(DomainDefinitions defs, runningDefs(c, d));
   auto info = c.ctx.withHypervisor([&](hv::Hypervisor& h) { return h.domainInfo(static_cast<hv::DomId>(defs.ref.id)); });
   if (!info.ok()) return info.takeError();
   // What the hypervisor knows, as libvirt's Xen driver reports it; the guest's own figures need a
@@ -193,15 +190,15 @@ Status handleDomainMemoryStats(Call& c) {
   return okStatus();
 }
 
-Status handleConnectGetAllDomainStats(Call& c) {
+Status connectGetAllDomainStats(Call& c) {
   std::vector<Dom> doms;
-  uint32_t n = c.args.count(rpc::kDomainListMax, "domain list");
+  uint32_t n = c.args.count(limits::kDomainListMax, "domain list");
   for (uint32_t i = 0; i < n && c.args.ok(); ++i) doms.push_back(Dom::decode(c.args));
   uint32_t stats = c.args.u32();
   uint32_t flags = c.args.u32();
   XVIRT_TRY(c.args.finish());
-  XVIRT_TRY(checkFlags(flags, kListFilters | kStatsNowait | kStatsBacking | kStatsEnforce, "xvirtConnectGetAllDomainStats"));
-  if (!doms.empty() && (flags & kListFilters))
+  XVIRT_TRY(rules::checkFlags(flags, kStatsListFilters | kStatsNowait | kStatsBacking | kStatsEnforce, "virConnectGetAllDomainStats"));
+  if (!doms.empty() && (flags & kStatsListFilters))
     return makeError(ErrorCode::InvalidArgument, "Domain list filters cannot be combined with a list of domains.");
   if ((flags & kStatsEnforce) && (stats & ~kStatsSupported))
     return makeError(ErrorCode::NoSupport, "xvirtd serves the statistics groups state, cpu-total, balloon, vcpu, "
@@ -210,9 +207,7 @@ Status handleConnectGetAllDomainStats(Call& c) {
   stats = stats == 0 ? kStatsSupported : (stats & kStatsSupported);
 
   const bool listed = doms.empty();
-  if (listed) {
-    XVIRT_ASSIGN_OR_RETURN(doms, c.ctx.domains.listAll(flags & kListFilters));
-  }
+  if (listed) doms = c.ctx.domains.listAll(flags & kStatsListFilters);
   std::vector<std::pair<Dom, std::vector<TypedParam>>> records;
   for (const auto& d : doms) {
     auto defs = c.ctx.domains.definitions(d);
@@ -231,5 +226,7 @@ Status handleConnectGetAllDomainStats(Call& c) {
   }
   return okStatus();
 }
+
+}  // namespace api
 
 }  // namespace xvirt::driver

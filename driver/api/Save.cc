@@ -1,26 +1,28 @@
 // Handlers of the save and restore procedures: save and restore with and without flags, managed
 // save, and the save-image XML procedures. Each decodes its args struct as remote_protocol.x lays
 // it out; flag checks and libvirt's error rules live in the domain manager (DomainSave.cc).
-#include "driver/RemoteDispatch.h"
+#include "driver/LibvirtRules.h"
+#include "driver/api/Args.h"
+#include "driver/api/Handlers.h"
 
-namespace xvirt::driver {
+namespace xvirt::driver::api {
 
 namespace {
 
-using Dom = rpc::RemoteDomain;
+using Dom = DomainRef;
 constexpr uint32_t kPathMax = 4096;
 constexpr uint32_t kXmlMax = rpc::kXdrStringMax;
 
 }  // namespace
 
-Status handleDomainSave(Call& c) {  // remote_domain_save_args { dom; to; }
+Status domainSave(Call& c) {  // remote_domain_save_args { dom; to; }
   Dom d = Dom::decode(c.args);
   std::string to = c.args.str(kPathMax, "save file");
   XVIRT_TRY(c.args.finish());
   return c.ctx.domains.save(d, to, "", 0);
 }
 
-Status handleDomainSaveFlags(Call& c) {  // { dom; to; remote_string dxml; flags; }
+Status domainSaveFlags(Call& c) {  // { dom; to; remote_string dxml; flags; }
   Dom d = Dom::decode(c.args);
   std::string to = c.args.str(kPathMax, "save file");
   auto xml = c.args.optStr(kXmlMax, "domain XML");
@@ -29,14 +31,14 @@ Status handleDomainSaveFlags(Call& c) {  // { dom; to; remote_string dxml; flags
   return c.ctx.domains.save(d, to, xml.value_or(""), flags);
 }
 
-Status handleDomainRestore(Call& c) {  // { from; }
+Status domainRestore(Call& c) {  // { from; }
   std::string from = c.args.str(kPathMax, "save file");
   XVIRT_TRY(c.args.finish());
   XVIRT_TRY(c.ctx.domains.restore(from, "", 0));
   return okStatus();
 }
 
-Status handleDomainRestoreFlags(Call& c) {  // { from; remote_string dxml; flags; }
+Status domainRestoreFlags(Call& c) {  // { from; remote_string dxml; flags; }
   std::string from = c.args.str(kPathMax, "save file");
   auto xml = c.args.optStr(kXmlMax, "domain XML");
   uint32_t flags = c.args.u32();
@@ -45,21 +47,23 @@ Status handleDomainRestoreFlags(Call& c) {  // { from; remote_string dxml; flags
   return okStatus();
 }
 
-Status handleDomainManagedSave(Call& c) {  // { dom; flags; }
-  Dom d = Dom::decode(c.args);
-  uint32_t flags = c.args.u32();
-  XVIRT_TRY(c.args.finish());
-  return c.ctx.domains.managedSave(d, flags);
+Status domainManagedSave(Call& c) {  // { dom; flags; }
+  XVIRT_ASSIGN_OR_RETURN(auto a, domFlagsArgs(c));
+  return c.ctx.domains.managedSave(a.first, a.second);
 }
 
-Status handleDomainManagedSaveRemove(Call& c) {  // { dom; flags; }
-  Dom d = Dom::decode(c.args);
-  uint32_t flags = c.args.u32();
-  XVIRT_TRY(c.args.finish());
-  return c.ctx.domains.managedSaveRemove(d, flags);
+Status domainHasManagedSaveImage(Call& c) {  // { dom; flags; } -> { result; }
+  XVIRT_ASSIGN_OR_RETURN(auto a, domFlagsArgs(c));
+  XVIRT_TRY(rules::checkFlags(a.second, 0, "virDomainHasManagedSaveImage"));
+  return boolRet(c, c.ctx.domains.hasManagedSave(a.first));
 }
 
-Status handleDomainSaveImageGetXmlDesc(Call& c) {  // { file; flags; } -> { xml; }
+Status domainManagedSaveRemove(Call& c) {  // { dom; flags; }
+  XVIRT_ASSIGN_OR_RETURN(auto a, domFlagsArgs(c));
+  return c.ctx.domains.managedSaveRemove(a.first, a.second);
+}
+
+Status domainSaveImageGetXmlDesc(Call& c) {  // { file; flags; } -> { xml; }
   std::string file = c.args.str(kPathMax, "save file");
   uint32_t flags = c.args.u32();
   XVIRT_TRY(c.args.finish());
@@ -68,7 +72,7 @@ Status handleDomainSaveImageGetXmlDesc(Call& c) {  // { file; flags; } -> { xml;
   return okStatus();
 }
 
-Status handleDomainSaveImageDefineXml(Call& c) {  // { file; dxml; flags; }
+Status domainSaveImageDefineXml(Call& c) {  // { file; dxml; flags; }
   std::string file = c.args.str(kPathMax, "save file");
   std::string xml = c.args.str(kXmlMax, "domain XML");
   uint32_t flags = c.args.u32();
@@ -76,4 +80,4 @@ Status handleDomainSaveImageDefineXml(Call& c) {  // { file; dxml; flags; }
   return c.ctx.domains.saveImageDefineXml(file, xml, flags);
 }
 
-}  // namespace xvirt::driver
+}  // namespace xvirt::driver::api

@@ -1,5 +1,5 @@
-// What the tuning and statistics handlers share: libvirt's flag rules (unknown flags, LIVE/CONFIG/
-// CURRENT for reads), the host's CPU count, and the wire limits of cpumaps.
+// What the tuning and statistics handlers share: the host's CPU count, configured vCPU affinity and
+// the cpumap encoding. libvirt's flag rules are in driver/LibvirtRules.h.
 #pragma once
 
 #include <cstdint>
@@ -9,18 +9,9 @@
 
 namespace xvirt::driver::tuning {
 
-inline constexpr uint32_t kAffectLive = 1;    // VIR_DOMAIN_AFFECT_LIVE
-inline constexpr uint32_t kAffectConfig = 2;  // VIR_DOMAIN_AFFECT_CONFIG
-inline constexpr int32_t kVcpuInfoMax = 16384;        // REMOTE_VCPUINFO_MAX
-inline constexpr int64_t kCpuMapsMax = 8388608;       // REMOTE_CPUMAPS_MAX
-inline constexpr uint32_t kCpuMapMax = 2048;          // REMOTE_CPUMAP_MAX
-
-// libvirt's "unsupported flags (0x…) in function …" for anything outside `known`.
-Status checkFlags(uint32_t flags, uint32_t known, const char* function);
-
 // For a query with VIR_DOMAIN_AFFECT_* flags: true for the live definition, false for the persistent
-// one, with libvirt's errors (both bits, LIVE on an inactive domain, CONFIG on a transient one).
-Result<bool> readsLive(const RemoteDomainDefs& defs, uint32_t flags);
+// one (rules::resolveAffectRead, with a live definition required for live).
+Result<bool> readsLive(const DomainDefinitions& defs, uint32_t flags);
 
 // The number of host CPUs, from the hypervisor.
 Result<unsigned> hostCpuCount(DriverContext& ctx);

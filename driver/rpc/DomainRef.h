@@ -1,5 +1,5 @@
-// remote_nonnull_domain: how the wire protocol names a domain (name, UUID, live id or -1), shared by
-// lookups, listings and events.
+// DomainRef: how libvirt names a domain (remote_nonnull_domain: name, UUID, live id or -1), the one
+// type the procedures, the domain manager and the events share, with its XDR encoding.
 #pragma once
 
 #include <algorithm>
@@ -11,28 +11,33 @@
 
 namespace xvirt::rpc {
 
-inline constexpr uint32_t kDomainNameMax = 4u << 20;  // a remote_nonnull_string
-inline constexpr uint32_t kDomainListMax = 16384;     // REMOTE_DOMAIN_LIST_MAX
+inline constexpr uint32_t kDomainNameMax = kXdrStringMax;  // a remote_nonnull_string
 
-struct RemoteDomain {
+struct DomainRef {
   std::string name;
   Uuid uuid;
   int32_t id = -1;  // -1 while inactive; the client caches it, so it must be right at lookup time
+
+  bool active() const { return id >= 0; }
 
   void encode(XdrWriter& w) const {
     w.str(name);
     w.fixedOpaque(uuid.bytes);
     w.i32(id);
   }
-  static RemoteDomain decode(XdrReader& r) {
-    RemoteDomain d;
+  static DomainRef decode(XdrReader& r) {
+    DomainRef d;
     d.name = r.str(kDomainNameMax, "domain name");
     auto bytes = r.fixedOpaque(16);
     if (bytes.size() == 16) std::copy(bytes.begin(), bytes.end(), d.uuid.bytes.begin());
     d.id = r.i32();
     return d;
   }
-  bool operator==(const RemoteDomain&) const = default;
+  bool operator==(const DomainRef&) const = default;
 };
 
 }  // namespace xvirt::rpc
+
+namespace xvirt::driver {
+using rpc::DomainRef;
+}  // namespace xvirt::driver
