@@ -69,7 +69,7 @@ void EventBus::publishLifecycle(const DomainRef& dom, int32_t event, int32_t det
     dom.encode(w);
     w.i32(event);
     w.i32(detail);
-    conn->sendMessage(rpc::kRemoteProgram, rpc::proc::kDomainEventCallbackLifecycle, w.bytes());
+    conn->sendMessage(rpc::kRemoteProgram, rpc::proc::REMOTE_PROC_DOMAIN_EVENT_CALLBACK_LIFECYCLE, w.bytes());
   }
 }
 
@@ -83,7 +83,7 @@ void EventBus::publishDevice(const DomainRef& dom, bool added, const std::string
     dom.encode(w);
     w.str(alias);
     conn->sendMessage(rpc::kRemoteProgram,
-                      added ? rpc::proc::kDomainEventCallbackDeviceAdded : rpc::proc::kDomainEventCallbackDeviceRemoved,
+                      added ? rpc::proc::REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DEVICE_ADDED : rpc::proc::REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DEVICE_REMOVED,
                       w.bytes());
   }
 }
@@ -97,7 +97,7 @@ void EventBus::publishBalloon(const DomainRef& dom, uint64_t actualKib) {
     w.i32(id);
     dom.encode(w);
     w.u64(actualKib);
-    conn->sendMessage(rpc::kRemoteProgram, rpc::proc::kDomainEventCallbackBalloonChange, w.bytes());
+    conn->sendMessage(rpc::kRemoteProgram, rpc::proc::REMOTE_PROC_DOMAIN_EVENT_CALLBACK_BALLOON_CHANGE, w.bytes());
   }
 }
 

@@ -60,6 +60,7 @@ struct Call {
 using ProcedureHandler = Status (*)(Call& call);
 
 namespace procflag {
+inline constexpr unsigned kQuery = 0;     // none of the below: read-only, on the worker pool
 inline constexpr unsigned kPreOpen = 1;   // allowed before CONNECT_OPEN
 inline constexpr unsigned kMutating = 2;  // denied on read-only connections
 inline constexpr unsigned kNoArgs = 4;    // the args struct is empty (checked before the handler runs)

@@ -3,7 +3,6 @@
 // packet overtakes it. The stream protocol itself is in ConsoleStream.
 #include "driver/LibvirtRules.h"
 #include "driver/api/Handlers.h"
-#include "driver/rpc/ProcedureNumbers.h"
 
 namespace xvirt::driver::api {
 
@@ -19,7 +18,7 @@ Status domainOpenConsole(Call& c) {
   // SAFE: xvirtd always locks the console, so it is always honoured.
   XVIRT_TRY(rules::checkFlags(flags, flags::kConsoleForce | flags::kConsoleSafe, "virDomainOpenConsole"));
   XVIRT_ASSIGN_OR_RETURN(std::string pty, c.ctx.domains.consolePty(d, devName.value_or("")));
-  XVIRT_ASSIGN_OR_RETURN(auto stream, ConsoleStream::open(c.conn, rpc::proc::kDomainOpenConsole, c.serial, pty,
+  XVIRT_ASSIGN_OR_RETURN(auto stream, ConsoleStream::open(c.conn, rpc::proc::REMOTE_PROC_DOMAIN_OPEN_CONSOLE, c.serial, pty,
                                                           "domain '" + d.name + "'"));
   XVIRT_TRY(c.ctx.consoles.claim(d.uuid, d.name, stream, (flags & flags::kConsoleForce) != 0));
   c.session.addStream(stream);

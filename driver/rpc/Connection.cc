@@ -162,7 +162,7 @@ void Connection::keepaliveTick(uint64_t now, const KeepaliveConfig& config) {
     return;
   }
   pingsSent_ = sent + 1;
-  sendMessage(kKeepaliveProgram, proc::kKeepalivePing, {});
+  sendMessage(kKeepaliveProgram, proc::KEEPALIVE_PROC_PING, {});
 }
 
 bool Connection::fill() {
@@ -254,8 +254,8 @@ void Connection::readLoop() {
 void Connection::dispatch(const Header& h, std::span<const uint8_t> packet) {
   if (h.prog == kKeepaliveProgram) {
     // Any packet already counted as traffic above; a PING wants a PONG, everything else is ignored.
-    if (h.type == MessageType::Message && h.proc == proc::kKeepalivePing)
-      sendMessage(kKeepaliveProgram, proc::kKeepalivePong, {});
+    if (h.type == MessageType::Message && h.proc == proc::KEEPALIVE_PROC_PING)
+      sendMessage(kKeepaliveProgram, proc::KEEPALIVE_PROC_PONG, {});
     return;
   }
   if (h.type == MessageType::CallWithFds) {

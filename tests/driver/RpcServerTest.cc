@@ -17,6 +17,7 @@
 #include "driver/ErrorMap.h"
 #include "driver/EventBus.h"
 #include "driver/RemoteDispatch.h"
+#include "driver/RemoteProcedures.h"
 #include "driver/rpc/Packet.h"
 #include "driver/rpc/ProcedureNumbers.h"
 #include "driver/rpc/Server.h"
@@ -71,7 +72,7 @@ class RawClient {
     rpc::XdrWriter w;
     w.u32(0);  // name: NULL
     w.u32(flags);
-    call(rpc::proc::kConnectOpen, 1, w.bytes());
+    call(rpc::proc::REMOTE_PROC_CONNECT_OPEN, 1, w.bytes());
     auto r = readReply();
     ASSERT_TRUE(r.has_value());
     ASSERT_EQ(r->h.status, MessageStatus::Ok);
@@ -134,7 +135,7 @@ TEST_F(RpcServerTest, LifecycleEventFollowsTheRegisterReply) {
   rpc::XdrWriter args;
   args.i32(kEventIdLifecycle);
   args.u32(0);  // all domains
-  c.call(rpc::proc::kConnectDomainEventCallbackRegisterAny, 2, args.bytes());
+  c.call(rpc::proc::REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY, 2, args.bytes());
   auto reply = c.read();
   ASSERT_TRUE(reply.has_value());
   ASSERT_EQ(reply->h.type, MessageType::Reply);
@@ -147,7 +148,7 @@ TEST_F(RpcServerTest, LifecycleEventFollowsTheRegisterReply) {
   events_.publishLifecycle(dom, 2, 0);
   auto ev = c.read();
   ASSERT_TRUE(ev.has_value());
-  EXPECT_EQ(ev->h, (Header{rpc::kRemoteProgram, 1, rpc::proc::kDomainEventCallbackLifecycle, MessageType::Message, 0,
+  EXPECT_EQ(ev->h, (Header{rpc::kRemoteProgram, 1, rpc::proc::REMOTE_PROC_DOMAIN_EVENT_CALLBACK_LIFECYCLE, MessageType::Message, 0,
                            MessageStatus::Ok}));
   rpc::XdrReader er(ev->payload);
   EXPECT_EQ(er.i32(), callbackId);
@@ -163,7 +164,7 @@ TEST_F(RpcServerTest, RegistrationsAreDroppedOnEof) {
   rpc::XdrWriter args;
   args.i32(kEventIdLifecycle);
   args.u32(0);
-  c.call(rpc::proc::kConnectDomainEventCallbackRegisterAny, 2, args.bytes());
+  c.call(rpc::proc::REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY, 2, args.bytes());
   ASSERT_TRUE(c.readReply().has_value());
   EXPECT_EQ(events_.size(), 1u);
   c.closeSocket();
@@ -175,7 +176,7 @@ TEST_F(RpcServerTest, DeregisterOfAForeignIdFails) {
   c.open();
   rpc::XdrWriter args;
   args.i32(12345);
-  c.call(rpc::proc::kConnectDomainEventCallbackDeregisterAny, 2, args.bytes());
+  c.call(rpc::proc::REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY, 2, args.bytes());
   auto r = c.readReply();
   ASSERT_TRUE(r.has_value());
   EXPECT_EQ(r->h.status, MessageStatus::Error);
@@ -185,14 +186,14 @@ TEST_F(RpcServerTest, ServerPingsOnlyClientsThatProbedKeepalive) {
   RawClient c(sock());
   rpc::XdrWriter args;
   args.i32(rpc::feature::kProgramKeepalive);
-  c.call(rpc::proc::kConnectSupportsFeature, 0, args.bytes());
+  c.call(rpc::proc::REMOTE_PROC_CONNECT_SUPPORTS_FEATURE, 0, args.bytes());
   auto r = c.readReply();
   ASSERT_TRUE(r.has_value());
   rpc::XdrReader rr(r->payload);
   EXPECT_EQ(rr.i32(), 1);
   auto ping = c.read(std::chrono::seconds(5));
   ASSERT_TRUE(ping.has_value());
-  EXPECT_EQ(ping->h, (Header{rpc::kKeepaliveProgram, 1, rpc::proc::kKeepalivePing, MessageType::Message, 0,
+  EXPECT_EQ(ping->h, (Header{rpc::kKeepaliveProgram, 1, rpc::proc::KEEPALIVE_PROC_PING, MessageType::Message, 0,
                              MessageStatus::Ok}));
   // Not answering: after `count` unanswered pings the server closes the connection.
   std::optional<Packet> p;
@@ -205,7 +206,7 @@ TEST_F(RpcServerTest, ServerPingsOnlyClientsThatProbedKeepalive) {
 TEST_F(RpcServerTest, NodeInfoModelIs128Bytes) {
   RawClient c(sock());
   c.open();
-  c.call(rpc::proc::kNodeGetInfo, 2);
+  c.call(rpc::proc::REMOTE_PROC_NODE_GET_INFO, 2);
   auto r = c.readReply();
   ASSERT_TRUE(r.has_value());
   ASSERT_EQ(r->payload.size(), 128u + 8 + 6 * 4);
@@ -219,7 +220,7 @@ TEST_F(RpcServerTest, NodeInfoModelIs128Bytes) {
 TEST_F(RpcServerTest, SecurityModelIsEmptyCountedChars) {
   RawClient c(sock());
   c.open();
-  c.call(rpc::proc::kNodeGetSecurityModel, 2);
+  c.call(rpc::proc::REMOTE_PROC_NODE_GET_SECURITY_MODEL, 2);
   auto r = c.readReply();
   ASSERT_TRUE(r.has_value());
   EXPECT_EQ(r->payload, (std::vector<uint8_t>{0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0}));

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "driver/LibvirtConstants.h"
+#include "driver/RemoteProcedures.h"
 #include "driver/rpc/Packet.h"
 #include "driver/rpc/ProcedureNumbers.h"
 #include "driver/rpc/RemoteError.h"
@@ -148,15 +149,15 @@ TEST(Xdr, TypedParamsRoundTrip) {
 
 TEST(Golden, AuthListCallAndReply) {
   auto bytes = hex("0000001c 20008086 00000001 00000042 00000000 00000000 00000000");
-  EXPECT_EQ(packet(call(proc::kAuthList, 0)), bytes);
+  EXPECT_EQ(packet(call(proc::REMOTE_PROC_AUTH_LIST, 0)), bytes);
   auto h = decodeHeader(std::span(bytes).subspan(4));
   ASSERT_TRUE(h.ok());
-  EXPECT_EQ(h.value(), call(proc::kAuthList, 0));
+  EXPECT_EQ(h.value(), call(proc::REMOTE_PROC_AUTH_LIST, 0));
 
   XdrWriter ret;
   ret.u32(1);
   ret.i32(0);
-  EXPECT_EQ(packet(reply(proc::kAuthList, 0), ret.bytes()),
+  EXPECT_EQ(packet(reply(proc::REMOTE_PROC_AUTH_LIST, 0), ret.bytes()),
             hex("00000024 20008086 00000001 00000042 00000001 00000000 00000000 00000001 00000000"));
 }
 
@@ -164,7 +165,7 @@ TEST(Golden, SupportsFeatureKeepalive) {
   XdrWriter args;
   args.i32(feature::kProgramKeepalive);
   auto bytes = hex("00000020 20008086 00000001 0000003c 00000000 00000001 00000000 0000000a");
-  EXPECT_EQ(packet(call(proc::kConnectSupportsFeature, 1), args.bytes()), bytes);
+  EXPECT_EQ(packet(call(proc::REMOTE_PROC_CONNECT_SUPPORTS_FEATURE, 1), args.bytes()), bytes);
   XdrReader r(std::span<const uint8_t>(bytes).subspan(kMinPacket));
   EXPECT_EQ(r.i32(), 10);
   EXPECT_TRUE(r.finish().ok());
@@ -177,7 +178,7 @@ TEST(Golden, ConnectOpen) {
   XdrWriter args;
   args.optStr(&name);
   args.u32(0);
-  EXPECT_EQ(packet(call(proc::kConnectOpen, 2), args.bytes()), bytes);
+  EXPECT_EQ(packet(call(proc::REMOTE_PROC_CONNECT_OPEN, 2), args.bytes()), bytes);
   auto len = decodeLength(std::span<const uint8_t, 4>(bytes.data(), 4));
   ASSERT_TRUE(len.ok());
   EXPECT_EQ(len.value(), bytes.size());
@@ -188,7 +189,7 @@ TEST(Golden, ConnectOpen) {
 }
 
 TEST(Golden, VoidReply) {
-  EXPECT_EQ(packet(reply(proc::kConnectOpen, 2)),
+  EXPECT_EQ(packet(reply(proc::REMOTE_PROC_CONNECT_OPEN, 2)),
             hex("0000001c 20008086 00000001 00000001 00000001 00000002 00000000"));
 }
 
@@ -208,8 +209,8 @@ TEST(Golden, ErrorReply) {
 }
 
 TEST(Golden, KeepalivePingPong) {
-  Header ping{kKeepaliveProgram, 1, proc::kKeepalivePing, MessageType::Message, 0, MessageStatus::Ok};
-  Header pong{kKeepaliveProgram, 1, proc::kKeepalivePong, MessageType::Message, 0, MessageStatus::Ok};
+  Header ping{kKeepaliveProgram, 1, proc::KEEPALIVE_PROC_PING, MessageType::Message, 0, MessageStatus::Ok};
+  Header pong{kKeepaliveProgram, 1, proc::KEEPALIVE_PROC_PONG, MessageType::Message, 0, MessageStatus::Ok};
   EXPECT_EQ(packet(ping), hex("0000001c 6b656570 00000001 00000001 00000002 00000000 00000000"));
   EXPECT_EQ(packet(pong), hex("0000001c 6b656570 00000001 00000002 00000002 00000000 00000000"));
 }
