@@ -3,9 +3,9 @@
 
 domain-xml and xl-config take the golden inputs and examples as they are; monitor takes every
 transcript line of schemas/monitor/monitor.json; rpc, xenstore and save-image get messages built
-field by field as docs/libvirt-rpc.md, xs_wire.h and docs/save-image.md describe them, carrying the
-golden domain XML, xl configs and GuestConfigs. Each file starts with the target's option byte
-(see the target's header comment). Rerun after the test data changes:  /usr/bin/python3 fuzz/make_seeds.py
+field by field as libvirt's remote_protocol.x (docs/rpc.md), xs_wire.h and docs/save-image.md
+describe them, carrying the golden domain XML, xl configs and GuestConfigs. Each file starts with
+the target's option byte (see the target's header comment). Rerun after the test data changes:  /usr/bin/python3 fuzz/make_seeds.py
 """
 import json
 import pathlib

@@ -1,6 +1,6 @@
 // XenstoreLayout: the xenstore entries a toolstack writes for a guest — its /local/domain/N tree,
 // /vm/UUID, and the backend/frontend pairs of its disks, NICs and console — the way xl/libxl lay
-// them out (../shared/docs/xen-facts.md), so guests, backends and `xenstore-ls` users see the same.
+// them out (Xen's docs/misc/xenstore-paths.pandoc; docs/design.md), so guests, backends and `xenstore-ls` users see the same.
 #pragma once
 
 #include <cstdint>

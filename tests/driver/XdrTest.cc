@@ -1,5 +1,5 @@
-// XDR primitives and packet framing, including libvirt's traps, checked against the golden bytes
-// captured from virsh 9.0.0 (docs/libvirt-rpc.md §9).
+// XDR primitives and packet framing, including libvirt's traps, checked against golden bytes that
+// virsh 9.0.0 sent on the wire.
 #include <gtest/gtest.h>
 
 #include <string>

@@ -60,7 +60,7 @@ class VirtInstallTest(ClientTestCase):
         xml = self.d.virsh("dumpxml", "vi1").stdout
         self.assertIn(f"<initrd>{self.initrd}</initrd>", xml)
         self.assertIn("<cmdline>console=hvc0</cmdline>", xml)
-        # What virt-install asked for, in the order libvirt-rpc.md observed it.
+        # What virt-install asked for, in the order virt-install 4.1 calls it.
         log = self.d.logtext()
         self.assertLess(log.rindex("calls DOMAIN_CREATE_XML"), log.rindex("calls DOMAIN_DEFINE_XML"))
         # A second install of the same name is refused by virt-install's own check.

@@ -1,4 +1,4 @@
-// VdevName: every numbering example of xen-facts.md, both directions, and the rejected ranges.
+// VdevName: every numbering example of Xen's docs/man/xen-vbd-interface.7.pandoc, both directions, and the rejected ranges.
 #include <gtest/gtest.h>
 
 #include "domain-xml/VdevName.h"

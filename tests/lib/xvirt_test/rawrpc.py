@@ -1,6 +1,6 @@
 """A minimal libvirt RPC client for byte-level tests: framing, XDR helpers, packet reading.
 
-It speaks exactly what docs/libvirt-rpc.md describes, so tests can send what real clients send
+It speaks libvirt's wire protocol as docs/rpc.md describes it, so tests can send what real clients send
 (and malformed things they never would) and check the daemon's replies field by field.
 """
 import socket
