@@ -6,6 +6,7 @@ Usage: test_domain_metadata.py [XVIRTD [XVIRT_XL]]; the fixtures are in tests/li
 """
 import os
 import queue
+import signal
 import struct
 import sys
 import uuid as uuidlib
@@ -244,6 +245,25 @@ class RenameTest(DomainTestCase):
         # Nothing changed.
         for n in (a, b, "rn4"):
             self.virsh("dominfo", n)
+
+    def test_a_rename_interrupted_by_a_crash_is_finished_at_start_up(self):
+        # The state DomainStore::renameConfig passes through: the new content already written over the
+        # old file, not yet renamed. xvirtd SIGKILLed there must come back with the domain renamed.
+        old, new, uuid = "rn5", "rn5-new", "6b1d0f9e-1e2d-4c3b-9a4f-000000000025"
+        self.addCleanup(self.cleanup_domain, new)
+        self.addCleanup(self.cleanup_domain, old)
+        self.virsh("define", self.xml_file(old, uuid))
+        confdir = os.path.join(self.d.dir, "config", "xvirt", "domains")
+        self.d.kill(signal.SIGKILL)
+        path = os.path.join(confdir, old + ".xml")
+        with open(path) as f:
+            text = f.read().replace(f"<name>{old}</name>", f"<name>{new}</name>")
+        with open(path, "w") as f:
+            f.write(text)
+        self.d.start()
+        self.assertIn(uuid, self.virsh("dominfo", new).stdout)
+        self.assertNotEqual(self.virsh("dominfo", old, check=False).returncode, 0)
+        self.assertEqual(sorted(f for f in os.listdir(confdir) if f.startswith("rn5")), [new + ".xml"])
 
     def define_pair(self, a, b):
         self.addCleanup(self.cleanup_domain, a)
