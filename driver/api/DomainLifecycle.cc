@@ -89,7 +89,9 @@ Status domainRename(Call& c) {
   std::optional<std::string> newName = c.args.optStr(kXmlMax, "new name");
   uint32_t flags = c.args.u32();
   XVIRT_TRY(c.args.finish());
-  XVIRT_TRY(c.ctx.domains.rename(d, newName.value_or(""), flags));
+  // libvirt's client checks this; raw clients may still send NULL.
+  if (!newName) return makeError(ErrorCode::InvalidArgument, "invalid argument: new_name in virDomainRename must not be NULL");
+  XVIRT_TRY(c.ctx.domains.rename(d, *newName, flags));
   c.ret.i32(0);
   return okStatus();
 }

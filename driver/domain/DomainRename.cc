@@ -18,7 +18,7 @@ Error invalid(const std::string& sentence) {
 
 Status DomainManager::rename(const DomainRef& ref, const std::string& newName, unsigned renameFlags) {
   if (newName.empty())
-    return makeError(ErrorCode::InvalidArgument, "invalid argument: new_name in virDomainRename must not be empty");
+    return makeError(ErrorCode::InvalidArgument, "invalid argument: string new_name in virDomainRename must not be empty");
   XVIRT_TRY(rules::checkFlags(renameFlags, 0, "virDomainRename"));
   XVIRT_ASSIGN_OR_RETURN(auto dom, find(ref));
   XVIRT_ASSIGN_OR_RETURN(JobGuard job, JobGuard::acquire(dom, "rename"));
@@ -29,10 +29,12 @@ Status DomainManager::rename(const DomainRef& ref, const std::string& newName, u
     if (dom->removed)
       return makeError(ErrorCode::NoDomain, "Domain not found: no domain with matching uuid '" + ref.uuid.str() + "' (" +
                                                 ref.name + ")");
+    // libvirt's order: active first, so a transient domain (always active) hears that.
+    if (dom->isActive()) return invalid("cannot rename active domain");
     if (!dom->isPersistent()) return invalid("cannot rename a transient domain");
-    if (dom->isActive() || dom->state != DomainState::Shutoff) return invalid("domain has to be shutoff before renaming");
     if (dom->hasManagedSave || pathExists(store_.managedSavePath(oldName)))
       return invalid("domain with a managed saved state can't be renamed");
+    if (dom->state != DomainState::Shutoff) return invalid("domain has to be shutoff before renaming");
     if (newName == oldName) return invalid("Can't rename domain to itself");
     renamedDef = *dom->persistentDef;
   }

@@ -232,7 +232,7 @@ class RenameTest(DomainTestCase):
         self.assertIn("Can't rename domain to itself", r.stderr)
         self.virsh("start", a)
         r = self.virsh("domrename", a, "rn2-x", check=False)
-        self.assertIn("Requested operation is not valid: domain has to be shutoff before renaming", r.stderr)
+        self.assertIn("Requested operation is not valid: cannot rename active domain", r.stderr)
         self.virsh("managedsave", a)
         r = self.virsh("domrename", a, "rn2-x", check=False)
         self.assertIn("domain with a managed saved state can't be renamed", r.stderr)
@@ -241,7 +241,7 @@ class RenameTest(DomainTestCase):
         self.addCleanup(self.cleanup_domain, "rn4")
         self.virsh("suspend", "rn4")
         r = self.virsh("domrename", "rn4", "rn4-x", check=False)
-        self.assertIn("cannot rename a transient domain", r.stderr)
+        self.assertIn("cannot rename active domain", r.stderr)  # a transient domain is always active
         # Nothing changed.
         for n in (a, b, "rn4"):
             self.virsh("dominfo", n)
@@ -264,6 +264,27 @@ class RenameTest(DomainTestCase):
         self.assertIn(uuid, self.virsh("dominfo", new).stdout)
         self.assertNotEqual(self.virsh("dominfo", old, check=False).returncode, 0)
         self.assertEqual(sorted(f for f in os.listdir(confdir) if f.startswith("rn5")), [new + ".xml"])
+
+    def test_raw_rename_without_a_name(self):
+        name, uuid = "rn6", "6b1d0f9e-1e2d-4c3b-9a4f-000000000026"
+        self.addCleanup(self.cleanup_domain, name)
+        self.virsh("define", self.xml_file(name, uuid))
+        c = self.raw()
+        c.handshake()
+        dom = rawrpc.xdr_str(name) + uuidlib.UUID(uuid).bytes + struct.pack(">i", -1)
+        c.send(rawrpc.call(358, 2, dom + struct.pack(">I", 0) + struct.pack(">I", 0)))  # new_name NULL
+        hdr, body = c.read_reply()
+        self.assertEqual(c.error_of(body)["message"], "invalid argument: new_name in virDomainRename must not be NULL")
+        c.send(rawrpc.call(358, 3, dom + struct.pack(">I", 1) + rawrpc.xdr_str("") + struct.pack(">I", 0)))
+        hdr, body = c.read_reply()
+        self.assertEqual(c.error_of(body)["message"],
+                         "invalid argument: string new_name in virDomainRename must not be empty")
+        c.send(rawrpc.call(358, 4, dom + struct.pack(">I", 1) + rawrpc.xdr_str("rn6-raw") + struct.pack(">I", 0)))
+        hdr, body = c.read_reply()
+        self.assertEqual(hdr[5], rawrpc.OK)
+        self.assertEqual(rawrpc.Reader(body).i32(), 0)
+        self.addCleanup(self.cleanup_domain, "rn6-raw")
+        self.assertIn(uuid, self.virsh("dominfo", "rn6-raw").stdout)
 
     def define_pair(self, a, b):
         self.addCleanup(self.cleanup_domain, a)
