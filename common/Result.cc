@@ -18,6 +18,7 @@ const char* errorCodeName(ErrorCode code) {
     case ErrorCode::Timeout: return "timeout";
     case ErrorCode::Denied: return "denied";
     case ErrorCode::Corrupt: return "corrupt";
+    case ErrorCode::NoMetadata: return "no-metadata";
   }
   return "unknown";
 }

@@ -28,6 +28,7 @@ enum class ErrorCode {
   Timeout,           // gave up waiting
   Denied,            // not allowed for this client
   Corrupt,           // a file or message failed its integrity checks
+  NoMetadata,        // the domain has no such title, description or metadata element
 };
 
 const char* errorCodeName(ErrorCode code);

@@ -20,6 +20,7 @@ int32_t libvirtErrorNumber(ErrorCode code) {
     case ErrorCode::Timeout: return virerr::kOperationTimeout;
     case ErrorCode::Denied: return virerr::kOperationDenied;
     case ErrorCode::Corrupt: return virerr::kOperationFailed;
+    case ErrorCode::NoMetadata: return virerr::kNoDomainMetadata;
   }
   return virerr::kInternalError;
 }

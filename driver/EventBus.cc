@@ -32,6 +32,25 @@ Status EventBus::remove(uint64_t connectionId, int32_t callbackId) {
   return okStatus();
 }
 
+Result<int32_t> EventBus::addLegacy(const std::shared_ptr<rpc::Connection>& conn, int32_t eventId) {
+  std::unique_lock lock(mu_);
+  for (auto& [id, reg] : regs_)
+    if (reg.legacy && reg.connectionId == conn->id() && reg.eventId == eventId)
+      return makeError(ErrorCode::Internal, "internal error: domain event " + std::to_string(eventId) + " already registered");
+  int32_t id = nextId_++;
+  regs_[id] = Registration{conn, conn->id(), eventId, std::nullopt, false, true};
+  return id;
+}
+
+Status EventBus::removeLegacy(uint64_t connectionId, int32_t eventId) {
+  std::unique_lock lock(mu_);
+  auto n = std::erase_if(regs_, [&](const auto& kv) {
+    return kv.second.legacy && kv.second.connectionId == connectionId && kv.second.eventId == eventId;
+  });
+  if (n == 0) return makeError(ErrorCode::Internal, "internal error: domain event " + std::to_string(eventId) + " not registered");
+  return okStatus();
+}
+
 void EventBus::removeConnection(uint64_t connectionId) {
   std::unique_lock lock(mu_);
   std::erase_if(regs_, [&](const auto& kv) { return kv.second.connectionId == connectionId; });
@@ -52,7 +71,7 @@ EventBus::Targets EventBus::targetsLocked(const DomainRef& dom, int32_t eventId)
   for (auto& [id, reg] : regs_) {
     if (!reg.active || reg.eventId != eventId) continue;
     if (reg.domain && *reg.domain != dom.uuid) continue;
-    if (auto conn = reg.conn.lock()) out.emplace_back(id, std::move(conn));
+    if (auto conn = reg.conn.lock()) out.push_back(Target{id, reg.legacy, std::move(conn)});
   }
   return out;
 }
@@ -63,13 +82,16 @@ void EventBus::publishLifecycle(const DomainRef& dom, int32_t event, int32_t det
   Targets targets;
   std::shared_lock lock(mu_);
   targets = targetsLocked(dom, kEventIdLifecycle);
-  for (auto& [id, conn] : targets) {
+  for (auto& t : targets) {
     rpc::XdrWriter w;
-    w.i32(id);
+    if (!t.legacy) w.i32(t.id);
     dom.encode(w);
     w.i32(event);
     w.i32(detail);
-    conn->sendMessage(rpc::kRemoteProgram, rpc::proc::REMOTE_PROC_DOMAIN_EVENT_CALLBACK_LIFECYCLE, w.bytes());
+    t.conn->sendMessage(rpc::kRemoteProgram,
+                        t.legacy ? rpc::proc::REMOTE_PROC_DOMAIN_EVENT_LIFECYCLE
+                                 : rpc::proc::REMOTE_PROC_DOMAIN_EVENT_CALLBACK_LIFECYCLE,
+                        w.bytes());
   }
 }
 
@@ -77,12 +99,13 @@ void EventBus::publishDevice(const DomainRef& dom, bool added, const std::string
   Targets targets;
   std::shared_lock lock(mu_);
   targets = targetsLocked(dom, added ? kEventIdDeviceAdded : kEventIdDeviceRemoved);
-  for (auto& [id, conn] : targets) {
+  for (auto& t : targets) {
+    if (t.legacy) continue;  // the legacy DEVICE_REMOVED message is not sent (docs/rpc.md "Events")
     rpc::XdrWriter w;
-    w.i32(id);
+    w.i32(t.id);
     dom.encode(w);
     w.str(alias);
-    conn->sendMessage(rpc::kRemoteProgram,
+    t.conn->sendMessage(rpc::kRemoteProgram,
                       added ? rpc::proc::REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DEVICE_ADDED : rpc::proc::REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DEVICE_REMOVED,
                       w.bytes());
   }
@@ -92,12 +115,30 @@ void EventBus::publishBalloon(const DomainRef& dom, uint64_t actualKib) {
   Targets targets;
   std::shared_lock lock(mu_);
   targets = targetsLocked(dom, kEventIdBalloonChange);
-  for (auto& [id, conn] : targets) {
+  for (auto& t : targets) {
     rpc::XdrWriter w;
-    w.i32(id);
+    if (!t.legacy) w.i32(t.id);
     dom.encode(w);
     w.u64(actualKib);
-    conn->sendMessage(rpc::kRemoteProgram, rpc::proc::REMOTE_PROC_DOMAIN_EVENT_CALLBACK_BALLOON_CHANGE, w.bytes());
+    t.conn->sendMessage(rpc::kRemoteProgram,
+                        t.legacy ? rpc::proc::REMOTE_PROC_DOMAIN_EVENT_BALLOON_CHANGE
+                                 : rpc::proc::REMOTE_PROC_DOMAIN_EVENT_CALLBACK_BALLOON_CHANGE,
+                        w.bytes());
+  }
+}
+
+void EventBus::publishMetadata(const DomainRef& dom, int32_t type, const std::optional<std::string>& nsUri) {
+  Targets targets;
+  std::shared_lock lock(mu_);
+  targets = targetsLocked(dom, kEventIdMetadataChange);
+  for (auto& t : targets) {
+    if (t.legacy) continue;  // libvirtd accepts no legacy registration for it
+    rpc::XdrWriter w;
+    w.i32(t.id);
+    dom.encode(w);
+    w.i32(type);
+    w.optStr(nsUri ? &*nsUri : nullptr);
+    t.conn->sendMessage(rpc::kRemoteProgram, rpc::proc::REMOTE_PROC_DOMAIN_EVENT_CALLBACK_METADATA_CHANGE, w.bytes());
   }
 }
 

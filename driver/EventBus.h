@@ -1,5 +1,5 @@
-// EventBus: the domain event registrations of all clients (server-chosen callback ids) and the
-// delivery of lifecycle events to them as DOMAIN_EVENT_CALLBACK_LIFECYCLE messages.
+// EventBus: the domain event registrations of all clients (server-chosen callback ids, and the
+// legacy per-connection ones) and the delivery of domain events to them.
 #pragma once
 
 #include <cstdint>
@@ -26,6 +26,12 @@ class EventBus {
   void activate(int32_t callbackId);
   // InvalidArgument when the id is not one of this connection's registrations.
   Status remove(uint64_t connectionId, int32_t callbackId);
+  // Legacy registrations (CONNECT_DOMAIN_EVENT_REGISTER / _REGISTER_ANY): at most one per event id
+  // and connection, for every domain, events sent without a callback id. addLegacy returns the
+  // registration's internal id for activate(); Internal "domain event N already registered" for a
+  // second one, as libvirtd. removeLegacy: Internal "domain event N not registered".
+  Result<int32_t> addLegacy(const std::shared_ptr<rpc::Connection>& conn, int32_t eventId);
+  Status removeLegacy(uint64_t connectionId, int32_t eventId);
   void removeConnection(uint64_t connectionId);  // on CONNECT_CLOSE and EOF
   size_t size() const;
   size_t activeSize() const;  // registrations already delivering events
@@ -37,6 +43,8 @@ class EventBus {
   void publishDevice(const DomainRef& dom, bool added, const std::string& alias);
   // Sends BALLOON_CHANGE (the guest's memory in KiB).
   void publishBalloon(const DomainRef& dom, uint64_t actualKib);
+  // Sends METADATA_CHANGE (virDomainMetadataType, and the namespace of an element, else none).
+  void publishMetadata(const DomainRef& dom, int32_t type, const std::optional<std::string>& nsUri);
 
  private:
   struct Registration {
@@ -45,6 +53,7 @@ class EventBus {
     int32_t eventId = 0;
     std::optional<Uuid> domain;
     bool active = false;
+    bool legacy = false;  // its events carry no callback id
   };
   // Publishers hold it shared while they send, so remove() returns (and the DEREGISTER reply goes
   // out) only after every event already on its way to that registration has been queued: no event
@@ -52,7 +61,12 @@ class EventBus {
   // CONNECT_CLOSE.) Sending never blocks: Connection queues what the socket does not take.
   mutable std::shared_mutex mu_;
   // The active registrations for eventId that match dom, with their connections; the caller holds mu_.
-  using Targets = std::vector<std::pair<int32_t, std::shared_ptr<rpc::Connection>>>;
+  struct Target {
+    int32_t id;
+    bool legacy;
+    std::shared_ptr<rpc::Connection> conn;
+  };
+  using Targets = std::vector<Target>;
   Targets targetsLocked(const DomainRef& dom, int32_t eventId) const;
   std::map<int32_t, Registration> regs_;
   int32_t nextId_ = 1;

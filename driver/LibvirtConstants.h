@@ -24,6 +24,7 @@ inline constexpr int32_t kNoDomain = 42;
 inline constexpr int32_t kOperationInvalid = 55;
 inline constexpr int32_t kConfigUnsupported = 67;
 inline constexpr int32_t kOperationTimeout = 68;
+inline constexpr int32_t kNoDomainMetadata = 80;  // VIR_ERR_NO_DOMAIN_METADATA
 inline constexpr int32_t kDeviceMissing = 99;
 }  // namespace virerr
 
@@ -81,6 +82,8 @@ inline constexpr unsigned kStatsState = 1, kStatsCpuTotal = 2, kStatsBalloon = 4
 inline constexpr unsigned kStatsListFilters = 0xff, kStatsNowait = 1u << 29, kStatsBacking = 1u << 30,
                           kStatsEnforce = 1u << 31;
 inline constexpr int32_t kMemStatAvailable = 5, kMemStatActualBalloon = 6;  // virDomainMemoryStatTags
+// virDomainMetadataType
+inline constexpr int32_t kMetadataDescription = 0, kMetadataTitle = 1, kMetadataElement = 2;
 }  // namespace flags
 
 // virDomainState, the state reasons (virDomain*Reason), virDomainEventType and its details, with
@@ -125,7 +128,7 @@ enum class LifecycleEvent : int {
 
 namespace detail {
 inline constexpr int kDefinedAdded = 0, kDefinedUpdated = 1, kDefinedRenamed = 2, kDefinedFromSnapshot = 3;
-inline constexpr int kUndefinedRemoved = 0;
+inline constexpr int kUndefinedRemoved = 0, kUndefinedRenamed = 1;
 inline constexpr int kStartedBooted = 0, kStartedRestored = 2;
 inline constexpr int kSuspendedPaused = 0;
 inline constexpr int kResumedUnpaused = 0;
@@ -140,6 +143,8 @@ inline constexpr int32_t kEventIdLifecycle = 0;       // VIR_DOMAIN_EVENT_ID_LIF
 inline constexpr int32_t kEventIdBalloonChange = 13;  // VIR_DOMAIN_EVENT_ID_BALLOON_CHANGE
 inline constexpr int32_t kEventIdDeviceRemoved = 15;  // VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED
 inline constexpr int32_t kEventIdDeviceAdded = 19;    // VIR_DOMAIN_EVENT_ID_DEVICE_ADDED
+inline constexpr int32_t kEventIdMetadataChange = 23; // VIR_DOMAIN_EVENT_ID_METADATA_CHANGE
+inline constexpr int32_t kEventIdLast = 25;           // VIR_DOMAIN_EVENT_ID_LAST in libvirt 9.0
 
 // remote_protocol.x's limits (REMOTE_STRING_MAX is rpc::kXdrStringMax), and Xen's.
 namespace limits {

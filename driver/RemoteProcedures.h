@@ -55,6 +55,8 @@
   P( 60, CONNECT_SUPPORTS_FEATURE, connectSupportsFeature, kPreOpen | kInline) \
   P( 66, AUTH_LIST, authList, kPreOpen | kNoArgs | kInline) \
   P(102, NODE_GET_FREE_MEMORY, nodeGetFreeMemory, kNoArgs | kInline) \
+  P(105, CONNECT_DOMAIN_EVENT_REGISTER, connectDomainEventRegister, kNoArgs | kInline) \
+  P(106, CONNECT_DOMAIN_EVENT_DEREGISTER, connectDomainEventDeregister, kNoArgs | kInline) \
   P(110, CONNECT_GET_URI, connectGetUri, kNoArgs | kInline) \
   P(122, NODE_GET_SECURITY_MODEL, nodeGetSecurityModel, kNoArgs) \
   /* libvirt denies it read-only: */ \
@@ -67,6 +69,8 @@
   P(159, DOMAIN_MEMORY_STATS, domainMemoryStats, kQuery) \
   P(160, DOMAIN_ATTACH_DEVICE_FLAGS, domainAttachDeviceFlags, kMutating) \
   P(161, DOMAIN_DETACH_DEVICE_FLAGS, domainDetachDeviceFlags, kMutating) \
+  P(167, CONNECT_DOMAIN_EVENT_REGISTER_ANY, connectDomainEventRegisterAny, kInline) \
+  P(168, CONNECT_DOMAIN_EVENT_DEREGISTER_ANY, connectDomainEventDeregisterAny, kInline) \
   P(174, DOMAIN_UPDATE_DEVICE_FLAGS, domainUpdateDeviceFlags, kMutating) \
   P(182, DOMAIN_MANAGED_SAVE, domainManagedSave, kMutating) \
   P(183, DOMAIN_HAS_MANAGED_SAVE_IMAGE, domainHasManagedSaveImage, kQuery) \
@@ -87,8 +91,11 @@
   /* libvirt denies it read-only: */ \
   P(235, DOMAIN_SAVE_IMAGE_GET_XML_DESC, domainSaveImageGetXmlDesc, kMutating) \
   P(236, DOMAIN_SAVE_IMAGE_DEFINE_XML, domainSaveImageDefineXml, kMutating) \
+  P(245, DOMAIN_RESET, domainReset, kMutating) \
   P(258, DOMAIN_SHUTDOWN_FLAGS, domainShutdownFlags, kMutating) \
   P(262, DOMAIN_GET_CPU_STATS, domainGetCpuStats, kQuery) \
+  P(264, DOMAIN_SET_METADATA, domainSetMetadata, kMutating) \
+  P(265, DOMAIN_GET_METADATA, domainGetMetadata, kQuery) \
   P(273, CONNECT_LIST_ALL_DOMAINS, connectListAllDomains, kInline) \
   /* libvirt denies it read-only (a guest agent call may change the guest): */ \
   P(277, DOMAIN_GET_HOSTNAME, domainGetHostname, kMutating) \
@@ -98,6 +105,7 @@
   P(342, CONNECT_GET_DOMAIN_CAPABILITIES, connectGetDomainCapabilities, kQuery) \
   P(344, CONNECT_GET_ALL_DOMAIN_STATS, connectGetAllDomainStats, kQuery) \
   P(350, DOMAIN_DEFINE_XML_FLAGS, domainDefineXmlFlags, kMutating) \
+  P(358, DOMAIN_RENAME, domainRename, kMutating) \
   P(360, CONNECT_REGISTER_CLOSE_CALLBACK, connectRegisterCloseCallback, kNoArgs | kInline) \
   P(361, CONNECT_UNREGISTER_CLOSE_CALLBACK, connectUnregisterCloseCallback, kNoArgs | kInline) \
   /* end of the list */

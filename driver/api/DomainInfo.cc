@@ -1,5 +1,5 @@
 // Handlers of a domain's state and information: is-active/persistent/updated, info, state, OS type,
-// maximum memory, autostart, its XML and its hostname.
+// maximum memory, autostart, its XML, its hostname, and its title, description and metadata.
 #include "driver/LibvirtRules.h"
 #include "driver/api/Args.h"
 #include "driver/api/Handlers.h"
@@ -80,6 +80,30 @@ Status domainGetHostname(Call& c) {  // { dom; flags } -> { hostname }
   return makeError(ErrorCode::NoSupport, "this function is not supported by the connection driver: the hostname of "
                                          "domain '" + a.first.name + "' needs the guest agent, which xvirt guests "
                                          "do not have.");
+}
+
+// remote_domain_set_metadata_args { dom; int type; remote_string metadata, key, uri; flags }
+Status domainSetMetadata(Call& c) {
+  DomainRef d = DomainRef::decode(c.args);
+  int32_t type = c.args.i32();
+  std::optional<std::string> metadata = c.args.optStr(rpc::kXdrStringMax, "metadata");
+  std::optional<std::string> key = c.args.optStr(rpc::kXdrStringMax, "metadata key");
+  std::optional<std::string> uri = c.args.optStr(rpc::kXdrStringMax, "metadata URI");
+  uint32_t flags = c.args.u32();
+  XVIRT_TRY(c.args.finish());
+  return c.ctx.domains.setMetadata(d, type, metadata, key, uri, flags);
+}
+
+// remote_domain_get_metadata_args { dom; int type; remote_string uri; flags } -> { string metadata }
+Status domainGetMetadata(Call& c) {
+  DomainRef d = DomainRef::decode(c.args);
+  int32_t type = c.args.i32();
+  std::optional<std::string> uri = c.args.optStr(rpc::kXdrStringMax, "metadata URI");
+  uint32_t flags = c.args.u32();
+  XVIRT_TRY(c.args.finish());
+  XVIRT_ASSIGN_OR_RETURN(std::string metadata, c.ctx.domains.getMetadata(d, type, uri, flags));
+  c.ret.str(metadata);
+  return okStatus();
 }
 
 }  // namespace xvirt::driver::api

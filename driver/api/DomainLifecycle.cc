@@ -1,5 +1,5 @@
-// Handlers of definitions and the lifecycle: define, undefine, create, shutdown, reboot, destroy,
-// suspend, resume and autostart. The DomainManager checks their flags and state (libvirt's rules).
+// Handlers of definitions and the lifecycle: define, undefine, rename, create, shutdown, reboot,
+// reset, destroy, suspend, resume and autostart. The DomainManager checks their flags and state (libvirt's rules).
 #include "driver/api/Args.h"
 #include "driver/api/Handlers.h"
 
@@ -76,6 +76,24 @@ Status domainShutdownFlags(Call& c) {
 Status domainReboot(Call& c) {
   XVIRT_ASSIGN_OR_RETURN(auto a, domFlagsArgs(c));
   return c.ctx.domains.reboot(a.first, a.second);
+}
+
+Status domainReset(Call& c) {
+  XVIRT_ASSIGN_OR_RETURN(auto a, domFlagsArgs(c));
+  return c.ctx.domains.reset(a.first, a.second);
+}
+
+// remote_domain_rename_args { dom; remote_string new_name; flags } -> { int retcode }
+Status domainRename(Call& c) {
+  DomainRef d = DomainRef::decode(c.args);
+  std::optional<std::string> newName = c.args.optStr(kXmlMax, "new name");
+  uint32_t flags = c.args.u32();
+  XVIRT_TRY(c.args.finish());
+  // libvirt's client checks this; raw clients may still send NULL.
+  if (!newName) return makeError(ErrorCode::InvalidArgument, "invalid argument: new_name in virDomainRename must not be NULL");
+  XVIRT_TRY(c.ctx.domains.rename(d, *newName, flags));
+  c.ret.i32(0);
+  return okStatus();
 }
 
 Status domainDestroy(Call& c) {

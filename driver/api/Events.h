@@ -20,6 +20,9 @@ class EventBusSink final : public DomainEventSink {
     bus_.publishDevice(dom, added, alias);
   }
   void balloon(const DomainRef& dom, uint64_t actualKib) override { bus_.publishBalloon(dom, actualKib); }
+  void metadata(const DomainRef& dom, int type, const std::optional<std::string>& nsUri) override {
+    bus_.publishMetadata(dom, type, nsUri);
+  }
 
  private:
   EventBus& bus_;

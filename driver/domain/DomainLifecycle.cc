@@ -320,7 +320,27 @@ Status DomainManager::shutdown(const DomainRef& ref, unsigned shutdownFlags) {
 
 Status DomainManager::reboot(const DomainRef& ref, unsigned rebootFlags) {
   XVIRT_TRY(rules::checkFlags(rebootFlags, flags::kShutdownModesAll, "virDomainReboot"));
-  return helperJob(ref, "reboot", [](HelperClient& helper) { return helper.systemReset(); });
+  return helperJob(ref, "reboot", [&](HelperClient& helper) { return systemReset(ref, helper); });
+}
+
+Status DomainManager::reset(const DomainRef& ref, unsigned resetFlags) {
+  XVIRT_TRY(rules::checkFlags(resetFlags, 0, "virDomainReset"));
+  return helperJob(ref, "reset", [&](HelperClient& helper) { return systemReset(ref, helper); });
+}
+
+Status DomainManager::systemReset(const DomainRef& ref, HelperClient& helper) {
+  XVIRT_TRY(helper.systemReset());
+  // The helper rebuilt the domain, which has a new id now: record it, as a start does.
+  XVIRT_ASSIGN_OR_RETURN(Json info, helper.queryDomain());
+  int domid = static_cast<int>(info.getInt("domid", -1));
+  XVIRT_ASSIGN_OR_RETURN(auto dom, find(ref));
+  std::lock_guard lock(dom->mu());
+  if (domid >= 0 && dom->isActive() && dom->id != domid) {
+    dom->id = domid;
+    if (dom->liveDef) dom->liveDef->id = domid;
+    writeStatus(*dom);
+  }
+  return okStatus();
 }
 
 Status DomainManager::suspend(const DomainRef& ref) {

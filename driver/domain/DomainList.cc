@@ -58,4 +58,16 @@ void DomainList::remove(const std::shared_ptr<DomainObject>& dom) {
   if (ut != byUuid_.end() && ut->second == dom) byUuid_.erase(ut);
 }
 
+Status DomainList::replace(const std::shared_ptr<DomainObject>& dom, const std::shared_ptr<DomainObject>& renamed) {
+  std::lock_guard lock(mu_);
+  if (byName_.count(renamed->name()))
+    return makeError(ErrorCode::OperationInvalid,
+                     "Requested operation is not valid: domain with name '" + renamed->name() + "' already exists");
+  auto it = byName_.find(dom->name());
+  if (it != byName_.end() && it->second == dom) byName_.erase(it);
+  byName_[renamed->name()] = renamed;
+  byUuid_[renamed->uuid()] = renamed;
+  return okStatus();
+}
+
 }  // namespace xvirt::driver

@@ -24,6 +24,9 @@ class DomainList {
   // Adds a new domain; DomainExists if the name or UUID is taken (the message says which).
   Result<std::shared_ptr<DomainObject>> add(const std::string& name, const Uuid& uuid);
   void remove(const std::shared_ptr<DomainObject>& dom);
+  // Puts `renamed` (same UUID, the new name) in the place of `dom` in one step, so a lookup finds
+  // one or the other, never neither; OperationInvalid "domain with name 'X' already exists".
+  Status replace(const std::shared_ptr<DomainObject>& dom, const std::shared_ptr<DomainObject>& renamed);
 
  private:
   mutable std::mutex mu_;

@@ -36,6 +36,8 @@ class DomainEventSink {
   virtual void device(const DomainRef& /*dom*/, bool /*added*/, const std::string& /*alias*/) {}
   // A running guest's balloon reached (or stopped short of) its target.
   virtual void balloon(const DomainRef& /*dom*/, uint64_t /*actualKib*/) {}
+  // A title, description (nsUri absent) or metadata element (its namespace) was set or removed.
+  virtual void metadata(const DomainRef& /*dom*/, int /*type*/, const std::optional<std::string>& /*nsUri*/) {}
 };
 
 struct DomainInfoReply {
@@ -125,6 +127,18 @@ class DomainManager {
   Status destroy(const DomainRef& ref, unsigned flags);
   Status suspend(const DomainRef& ref);
   Status resume(const DomainRef& ref);
+  // virDomainReset: the reset button, no guest cooperation (the helper's system_reset).
+  Status reset(const DomainRef& ref, unsigned flags);
+  // virDomainRename (DomainRename.cc): an inactive persistent domain gets a new name; its config
+  // file and autostart mark move with it, the UUID stays.
+  Status rename(const DomainRef& ref, const std::string& newName, unsigned flags);
+
+  // Title, description and namespaced <metadata> elements (DomainMetadata.cc); virDomainMetadataType
+  // and the AFFECT flags as libvirt. An absent or empty `metadata` removes it.
+  Status setMetadata(const DomainRef& ref, int type, const std::optional<std::string>& metadata,
+                     const std::optional<std::string>& key, const std::optional<std::string>& uri, unsigned flags);
+  Result<std::string> getMetadata(const DomainRef& ref, int type, const std::optional<std::string>& uri,
+                                  unsigned flags) const;
 
   // Save and restore (DomainSave.cc; docs/rpc.md "Save and restore").
   Status save(const DomainRef& ref, const std::string& path, const std::string& xml, unsigned flags);
@@ -180,6 +194,8 @@ class DomainManager {
   void markStopped(DomainObject& dom, int reason);  // mu() held
   // After its helper was stopped on request: the domain is recorded stopped, a transient one forgotten.
   void recordStopped(const std::shared_ptr<DomainObject>& dom, int stopReason, int stopDetail);
+  // The helper's system_reset (reboot, reset), then the rebuilt domain's new id recorded.
+  Status systemReset(const DomainRef& ref, HelperClient& helper);
   // Runs `call` on an active domain's helper under the job `job` (shutdown, reboot).
   Status helperJob(const DomainRef& ref, const char* job, const std::function<Status(HelperClient&)>& call);
   // The files of a running guest: status, helper config, pidfile, monitor socket.

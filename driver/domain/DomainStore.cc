@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
@@ -93,8 +95,16 @@ std::vector<dom::DomainDef> DomainStore::loadConfigs(std::vector<std::string>* p
       continue;
     }
     if (def->name != name) {
-      if (problems) problems->push_back("Ignoring " + configPath(name) + ": it defines domain '" + def->name + "'.");
-      continue;
+      // A rename that a crash interrupted after the new content was written: finish the move.
+      bool finished = !pathExists(configPath(def->name)) &&
+                      ::rename(configPath(name).c_str(), configPath(def->name).c_str()) == 0 &&
+                      syncDir(paths_.configDir).ok();
+      if (!finished) {
+        if (problems) problems->push_back("Ignoring " + configPath(name) + ": it defines domain '" + def->name + "'.");
+        continue;
+      }
+      if (problems) problems->push_back("Finished renaming domain '" + name + "' to '" + def->name + "'.");
+      (void)setAutostart(name, false);  // the old mark; the new one was made first
     }
     defs.push_back(std::move(def).value());
   }
@@ -110,6 +120,25 @@ Status DomainStore::removeConfig(const std::string& name) const {
   if (::unlink(configPath(name).c_str()) < 0 && errno != ENOENT)
     return Error::system("Cannot remove " + configPath(name), errno);
   return setAutostart(name, false);
+}
+
+Status DomainStore::renameConfig(const std::string& oldName, const dom::DomainDef& def) const {
+  bool autostart = isAutostart(oldName);
+  // The new mark first: it dangles (and so does not count) until the file is in its place.
+  if (autostart) XVIRT_TRY(setAutostart(def.name, true));
+  Status moved = writeFileAtomic(configPath(oldName),
+                                 dom::formatDomainXml(def, dom::kFormatSecure | dom::kFormatInactive), fileMode());
+  if (moved.ok() && ::rename(configPath(oldName).c_str(), configPath(def.name).c_str()) < 0)
+    moved = Error::system("Cannot rename " + configPath(oldName) + " to " + configPath(def.name), errno);
+  if (!moved.ok()) {
+    // The new mark must not make a later domain of that name autostart.
+    if (autostart) (void)setAutostart(def.name, false);
+    return moved;
+  }
+  XVIRT_TRY(syncDir(paths_.configDir));
+  std::string oldLink = paths_.autostartDir + "/" + oldName + ".xml";
+  if (::unlink(oldLink.c_str()) < 0 && errno != ENOENT) return Error::system("Cannot remove " + oldLink, errno);
+  return okStatus();
 }
 
 bool DomainStore::isAutostart(const std::string& name) const {

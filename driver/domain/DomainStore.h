@@ -51,6 +51,11 @@ class DomainStore {
   std::vector<dom::DomainDef> loadConfigs(std::vector<std::string>* problems) const;
   Status saveConfig(const dom::DomainDef& def) const;
   Status removeConfig(const std::string& name) const;
+  // Moves the config of `oldName` to def.name (def is the renamed definition) and its autostart mark
+  // with it. Crash-safe: the new content is first written over the old file, then the file is
+  // renamed, so exactly one file holds the domain at every moment; loadConfigs completes a move a
+  // crash interrupted.
+  Status renameConfig(const std::string& oldName, const dom::DomainDef& def) const;
 
   bool isAutostart(const std::string& name) const;
   Status setAutostart(const std::string& name, bool on) const;

@@ -7,11 +7,15 @@
 
 namespace xvirt::rpc::proc {
 
-// REMOTE_PROGRAM messages from the server: domain events.
+// REMOTE_PROGRAM messages from the server: domain events. The legacy ones (no callback id) go to
+// registrations made with CONNECT_DOMAIN_EVENT_REGISTER(_ANY).
+inline constexpr int32_t REMOTE_PROC_DOMAIN_EVENT_LIFECYCLE = 107;
+inline constexpr int32_t REMOTE_PROC_DOMAIN_EVENT_BALLOON_CHANGE = 276;
 inline constexpr int32_t REMOTE_PROC_DOMAIN_EVENT_CALLBACK_LIFECYCLE = 318;
 inline constexpr int32_t REMOTE_PROC_DOMAIN_EVENT_CALLBACK_BALLOON_CHANGE = 331;
 inline constexpr int32_t REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DEVICE_REMOVED = 333;
 inline constexpr int32_t REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DEVICE_ADDED = 354;
+inline constexpr int32_t REMOTE_PROC_DOMAIN_EVENT_CALLBACK_METADATA_CHANGE = 379;
 
 // KEEPALIVE_PROGRAM
 inline constexpr int32_t KEEPALIVE_PROC_PING = 1;

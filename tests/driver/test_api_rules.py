@@ -100,6 +100,10 @@ class ApiRulesTest(unittest.TestCase):
             "virDomainDetachDeviceFlags": lambda f: dom.detachDeviceFlags(NIC_XML, f),
             "virDomainUpdateDeviceFlags": lambda f: dom.updateDeviceFlags(NIC_XML, f),
             "virDomainOpenConsole": lambda f: dom.openConsole(None, stream, f),
+            "virDomainReset": lambda f: dom.reset(f),
+            "virDomainRename": lambda f: dom.rename("rules-renamed", f),
+            "virDomainSetMetadata": lambda f: dom.setMetadata(self.libvirt.VIR_DOMAIN_METADATA_TITLE, "t", None, None, f),
+            "virDomainGetMetadata": lambda f: dom.metadata(self.libvirt.VIR_DOMAIN_METADATA_TITLE, None, f),
         }
         for api, call in calls.items():
             with self.subTest(api=api):
