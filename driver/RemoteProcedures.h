@@ -54,6 +54,7 @@
   P( 59, CONNECT_GET_HOSTNAME, connectGetHostname, kNoArgs | kInline) \
   P( 60, CONNECT_SUPPORTS_FEATURE, connectSupportsFeature, kPreOpen | kInline) \
   P( 66, AUTH_LIST, authList, kPreOpen | kNoArgs | kInline) \
+  P(101, NODE_GET_CELLS_FREE_MEMORY, nodeGetCellsFreeMemory, kQuery) \
   P(102, NODE_GET_FREE_MEMORY, nodeGetFreeMemory, kNoArgs | kInline) \
   P(105, CONNECT_DOMAIN_EVENT_REGISTER, connectDomainEventRegister, kNoArgs | kInline) \
   P(106, CONNECT_DOMAIN_EVENT_DEREGISTER, connectDomainEventDeregister, kNoArgs | kInline) \
@@ -75,14 +76,18 @@
   P(182, DOMAIN_MANAGED_SAVE, domainManagedSave, kMutating) \
   P(183, DOMAIN_HAS_MANAGED_SAVE_IMAGE, domainHasManagedSaveImage, kQuery) \
   P(184, DOMAIN_MANAGED_SAVE_REMOVE, domainManagedSaveRemove, kMutating) \
+  P(194, DOMAIN_GET_BLOCK_INFO, domainGetBlockInfo, kQuery) \
   P(196, DOMAIN_CREATE_WITH_FLAGS, domainCreateWithFlags, kMutating) \
   P(199, DOMAIN_SET_VCPUS_FLAGS, domainSetVcpusFlags, kMutating) \
   P(200, DOMAIN_GET_VCPUS_FLAGS, domainGetVcpusFlags, kQuery) \
   P(201, DOMAIN_OPEN_CONSOLE, domainOpenConsole, kMutating) \
   P(202, DOMAIN_IS_UPDATED, domainIsUpdated, kInline) \
+  P(203, CONNECT_GET_SYSINFO, connectGetSysinfo, kQuery) \
   P(204, DOMAIN_SET_MEMORY_FLAGS, domainSetMemoryFlags, kMutating) \
   P(212, DOMAIN_GET_STATE, domainGetState, kInline) \
   P(225, DOMAIN_PIN_VCPU_FLAGS, domainPinVcpuFlags, kMutating) \
+  P(227, NODE_GET_CPU_STATS, nodeGetCpuStats, kQuery) \
+  P(228, NODE_GET_MEMORY_STATS, nodeGetMemoryStats, kQuery) \
   P(230, DOMAIN_GET_VCPU_PIN_INFO, domainGetVcpuPinInfo, kQuery) \
   P(231, DOMAIN_UNDEFINE_FLAGS, domainUndefineFlags, kMutating) \
   P(232, DOMAIN_SAVE_FLAGS, domainSaveFlags, kMutating) \

@@ -49,6 +49,11 @@ struct PhysInfo {
   std::string xenCaps;                 // "xen-3.0-x86_64 hvm-3.0-x86_32 ..." (xen_caps)
 };
 
+struct NodeMemory {
+  uint64_t totalKib = 0;
+  uint64_t freeKib = 0;
+};
+
 struct CreateParams {
   DomainKind kind = DomainKind::PV;
   Uuid uuid;
@@ -141,6 +146,12 @@ class Hypervisor {
   // Where this backend's xenstored listens; "" for libxenstore's default (a Xen dom0's).
   virtual std::string xenstorePath() const { return ""; }
   virtual Result<PhysInfo> physInfo() = 0;
+  // Each host CPU's idle time in ns since it came up, indexed by CPU (xc_getcpuinfo on Xen). Xen
+  // accounts nothing else per physical CPU: no user/kernel split.
+  virtual Result<std::vector<uint64_t>> pcpuIdleNs() = 0;
+  // Each NUMA node's memory, indexed by node (xc_numainfo); zeros for a node Xen reports as
+  // invalid, as libxl does.
+  virtual Result<std::vector<NodeMemory>> nodeMemory() = 0;
 
   virtual Result<DomId> createDomain(const CreateParams& params) = 0;
   virtual Status setMaxMemory(DomId domid, uint64_t kib) = 0;

@@ -27,6 +27,8 @@ class LockedHypervisor final : public Hypervisor {
   bool runsHotplugScripts() const override { return inner_->runsHotplugScripts(); }
   std::string xenstorePath() const override { return inner_->xenstorePath(); }
   Result<PhysInfo> physInfo() override { return locked([&] { return inner_->physInfo(); }); }
+  Result<std::vector<uint64_t>> pcpuIdleNs() override { return locked([&] { return inner_->pcpuIdleNs(); }); }
+  Result<std::vector<NodeMemory>> nodeMemory() override { return locked([&] { return inner_->nodeMemory(); }); }
 
   Result<DomId> createDomain(const CreateParams& p) override { return locked([&] { return inner_->createDomain(p); }); }
   Status setMaxMemory(DomId d, uint64_t kib) override { return locked([&] { return inner_->setMaxMemory(d, kib); }); }

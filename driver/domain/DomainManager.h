@@ -58,6 +58,13 @@ struct DomainDefinitions {
   bool active() const { return ref.active(); }
 };
 
+// virDomainGetBlockInfo's figures of one disk's source, in bytes.
+struct BlockInfo {
+  uint64_t capacity = 0;    // what the guest sees: a file's size, a qcow2 image's virtual size, a device's size
+  uint64_t allocation = 0;  // what the host has allocated for it: a file's blocks
+  uint64_t physical = 0;    // the source's size on the host
+};
+
 // Changes one copy of a definition: `live` says which, `domid` is the running domain's id (else -1).
 using DefinitionEdit = std::function<Status(dom::DomainDef& def, bool live, int domid)>;
 
@@ -113,6 +120,9 @@ class DomainManager {
   // definitions (config first, as it has no side effects, then live). Only when every edit succeeded
   // is the persistent one saved atomically and the live one recorded in the status file.
   Result<DomainDefinitions> definitions(const DomainRef& ref) const;
+  // The sizes of the disk named by its target ("xvda") or its source path, in the live definition
+  // while the domain runs, else the persistent one (DomainBlockInfo.cc).
+  Result<BlockInfo> blockInfo(const DomainRef& ref, const std::string& path) const;
   Status modifyDefinitions(const DomainRef& ref, unsigned affect, const std::string& job, const DefinitionEdit& edit);
   // Runs commands on a running guest's helper through its typed client (DomainHotplug.cc):
   // helperCall(ref, [&](HelperClient& h) { return h.balloon(bytes); }). Needs no job of its own, so

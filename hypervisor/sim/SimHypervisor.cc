@@ -126,6 +126,20 @@ class SimConsole final : public ConsoleChannel {
   bool closed_ = false;
 };
 
+// A reply's list of non-negative integers under `key` (pcpu_info, numa_info).
+Result<std::vector<uint64_t>> u64List(const Json& j, const char* key, const char* op) {
+  const Json* list = j.get(key);
+  if (!list || !list->isArray())
+    return makeError(ErrorCode::OperationFailed, std::string("The simulated host's '") + op + "' reply has no list '" + key + "'.");
+  std::vector<uint64_t> out;
+  for (const auto& v : list->asArray()) {
+    if (!v.isInt() || v.asInt() < 0)
+      return makeError(ErrorCode::OperationFailed, std::string("The simulated host's '") + op + "' reply holds a value that is no count.");
+    out.push_back(static_cast<uint64_t>(v.asInt()));
+  }
+  return out;
+}
+
 Result<uint64_t> fileSize(int fd, const std::string& path) {
   struct stat st {};
   if (::fstat(fd, &st) < 0) return Error::system("Reading the size of " + path, errno);
@@ -233,6 +247,22 @@ Result<PhysInfo> SimHypervisor::physInfo() {
   XVIRT_ASSIGN_OR_RETURN(PhysInfo p, physInfoFromJson(j));
   nrCpus_ = p.nrCpus;
   return p;
+}
+
+Result<std::vector<uint64_t>> SimHypervisor::pcpuIdleNs() {
+  XVIRT_ASSIGN_OR_RETURN(Json j, call("pcpu_info", Json::object()));
+  return u64List(j, "idle_ns", "pcpu_info");
+}
+
+Result<std::vector<NodeMemory>> SimHypervisor::nodeMemory() {
+  XVIRT_ASSIGN_OR_RETURN(Json j, call("numa_info", Json::object()));
+  XVIRT_ASSIGN_OR_RETURN(std::vector<uint64_t> total, u64List(j, "total_kib", "numa_info"));
+  XVIRT_ASSIGN_OR_RETURN(std::vector<uint64_t> freeKib, u64List(j, "free_kib", "numa_info"));
+  if (total.size() != freeKib.size())
+    return makeError(ErrorCode::OperationFailed, "The simulated host's 'numa_info' reply has lists of different lengths.");
+  std::vector<NodeMemory> out;
+  for (size_t i = 0; i < total.size(); ++i) out.push_back(NodeMemory{total[i], freeKib[i]});
+  return out;
 }
 
 Result<DomId> SimHypervisor::createDomain(const CreateParams& params) {

@@ -49,6 +49,8 @@ class SimHypervisor final : public Hypervisor {
   std::string backendName() const override { return "sim"; }
   std::string xenstorePath() const override;
   Result<PhysInfo> physInfo() override;
+  Result<std::vector<uint64_t>> pcpuIdleNs() override;
+  Result<std::vector<NodeMemory>> nodeMemory() override;
   Result<DomId> createDomain(const CreateParams& params) override;
   Status setMaxMemory(DomId domid, uint64_t kib) override;
   Status setMaxVcpus(DomId domid, unsigned n) override;

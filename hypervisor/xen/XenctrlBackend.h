@@ -28,6 +28,8 @@ class XenctrlHypervisor final : public Hypervisor {
   bool vbdNeedsPhysicalDevice() const override { return true; }
   bool runsHotplugScripts() const override { return true; }
   Result<PhysInfo> physInfo() override;
+  Result<std::vector<uint64_t>> pcpuIdleNs() override;
+  Result<std::vector<NodeMemory>> nodeMemory() override;
 
   Result<DomId> createDomain(const CreateParams& params) override;
   Status setMaxMemory(DomId domid, uint64_t kib) override;

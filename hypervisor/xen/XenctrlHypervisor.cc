@@ -2,6 +2,7 @@
 // Building, guest memory, console and save/restore live in the other files of this folder.
 #include "hypervisor/xen/XenctrlHypervisor.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -134,6 +135,54 @@ Result<PhysInfo> XenctrlHypervisor::physInfo() {
   // PVH guests run in an HVM container, so every HVM-capable host can run them.
   if (phys.capabilities & XEN_SYSCTL_PHYSCAP_hvm) p.capabilities.push_back("pvh");
   return p;
+}
+
+Result<std::vector<uint64_t>> XenctrlHypervisor::pcpuIdleNs() {
+  // As xl/xenpm do: ask for as many CPUs as physinfo counts; Xen fills min(max_cpus, nr_cpu_ids)
+  // entries and says how many in nr_cpus (offline CPUs read 0).
+  xc_physinfo_t phys{};
+  if (xc_physinfo(xch_.get(), &phys) != 0) {
+    int err = errno;
+    return Error::system("xc_physinfo failed", err);
+  }
+  int maxCpus = static_cast<int>(std::max<uint32_t>(phys.max_cpu_id + 1, phys.nr_cpus));
+  std::vector<xc_cpuinfo_t> info(static_cast<size_t>(maxCpus));
+  int nr = 0;
+  if (xc_getcpuinfo(xch_.get(), maxCpus, info.data(), &nr) != 0) {
+    int err = errno;
+    return Error::system("xc_getcpuinfo failed", err);
+  }
+  std::vector<uint64_t> idle;
+  for (int i = 0; i < nr && i < maxCpus; ++i) idle.push_back(info[static_cast<size_t>(i)].idletime);
+  return idle;
+}
+
+Result<std::vector<NodeMemory>> XenctrlHypervisor::nodeMemory() {
+  // xc_numainfo takes both arrays or neither: first the node count, then meminfo and the
+  // nodes x nodes distance matrix libxl_get_numainfo also fetches.
+  unsigned nodes = 0;
+  if (xc_numainfo(xch_.get(), &nodes, nullptr, nullptr) != 0) {
+    int err = errno;
+    return Error::system("xc_numainfo failed", err);
+  }
+  if (nodes == 0) return std::vector<NodeMemory>{};
+  std::vector<xc_meminfo_t> mem(nodes);
+  std::vector<uint32_t> distance(size_t(nodes) * nodes);
+  unsigned got = nodes;
+  if (xc_numainfo(xch_.get(), &got, mem.data(), distance.data()) != 0) {
+    int err = errno;
+    return Error::system("xc_numainfo failed", err);
+  }
+  std::vector<NodeMemory> out;
+  for (unsigned i = 0; i < got && i < nodes; ++i) {
+    NodeMemory n;
+    if (mem[i].memsize != XEN_INVALID_MEM_SZ) {  // Xen counts bytes
+      n.totalKib = mem[i].memsize / 1024;
+      n.freeKib = mem[i].memfree / 1024;
+    }
+    out.push_back(n);
+  }
+  return out;
 }
 
 Result<DomId> XenctrlHypervisor::createDomain(const CreateParams& params) {

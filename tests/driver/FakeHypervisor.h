@@ -26,6 +26,11 @@ class FakeHypervisor : public hv::Hypervisor {
 
   std::string backendName() const override { return "fake"; }
   Result<hv::PhysInfo> physInfo() override { return info; }
+  std::vector<uint64_t> idleNs = {1000, 2000, 3000, 4000};
+  Result<std::vector<uint64_t>> pcpuIdleNs() override { return idleNs; }
+  Result<std::vector<hv::NodeMemory>> nodeMemory() override {
+    return std::vector<hv::NodeMemory>{{info.totalKib, info.freeKib}};
+  }
 
   Result<hv::DomId> createDomain(const hv::CreateParams&) override { return no(); }
   Status setMaxMemory(hv::DomId, uint64_t) override { return no(); }

@@ -69,6 +69,10 @@ class ApiRulesTest(unittest.TestCase):
         calls = {  # libvirt's API name (virXxx) -> the call with an unknown flag
             "virConnectListAllDomains": lambda f: conn.listAllDomains(f),
             "virNodeGetCPUMap": lambda f: conn.getCPUMap(f),
+            "virNodeGetMemoryStats": lambda f: conn.getMemoryStats(-1, f),
+            "virNodeGetCPUStats": lambda f: conn.getCPUStats(-1, f),
+            "virConnectGetSysinfo": lambda f: conn.getSysinfo(f),
+            "virDomainGetBlockInfo": lambda f: dom.blockInfo("xvda", f),
             "virConnectGetDomainCapabilities": lambda f: conn.getDomainCapabilities(None, None, None, None, f),
             "virConnectGetAllDomainStats": lambda f: conn.getAllDomainStats(0, f),
             "virConnectDomainXMLFromNative": lambda f: conn.domainXMLFromNative("xen-xl", "name = 'x'\n", f),

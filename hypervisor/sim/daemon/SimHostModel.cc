@@ -1,6 +1,7 @@
 // The simulated host's hypercalls (docs/sim.md, "The host", "Guests", "Fault injection").
 #include "hypervisor/sim/daemon/SimHostModel.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "common/Log.h"
@@ -25,7 +26,8 @@ std::string faultName(const std::string& op) {
 }  // namespace
 
 SimHostModel::SimHostModel(std::string dir, unsigned nrCpus, xvirt::sim::XsStore& store, const Clock& clock)
-    : dir_(std::move(dir)), nrCpus_(nrCpus), store_(store), clock_(clock) {
+    : dir_(std::move(dir)), nrCpus_(nrCpus), store_(store), clock_(clock),
+      idleNs_(nrCpus, 0), idleSinceNs_(clock.monotonicNs()) {
   auto dom0 = std::make_unique<SimGuest>(0, DomainKind::PV, Uuid{}, nrCpus_, nrCpus_);
   dom0->paused = false;
   dom0->maxMemKib = dom0->memKib = kDom0Kib;
@@ -34,6 +36,7 @@ SimHostModel::SimHostModel(std::string dir, unsigned nrCpus, xvirt::sim::XsStore
   (void)store_.write("/local/domain/0/name", "Domain-0");
   (void)store_.write("/local/domain/0/domid", "0");
   watchId_ = store_.addWatch("/local/domain", [this](const std::string& path) {
+    settleIdle();  // a guest may shut down or take a vCPU off line
     onXenstoreChange(path);
     // What a guest reads from its own tree (control/shutdown, memory/target, cpu/N/availability)
     // changes only that guest's info.
@@ -64,6 +67,37 @@ PhysInfo SimHostModel::physInfo() const {
   return p;
 }
 
+// Each CPU is busy with the sum of the loads of the running, online vCPUs placed on it, at most
+// 100 %; the rest of the time it idles. vCPUs that share a CPU still each accrue their own load
+// (the sim models no contention), so a crowded CPU is simply never idle.
+std::vector<uint64_t> SimHostModel::idleAt(uint64_t t) const {
+  std::vector<uint64_t> idle = idleNs_;
+  if (t <= idleSinceNs_) return idle;
+  std::vector<unsigned> load(nrCpus_, 0);
+  for (const auto& [id, g] : guests_) {
+    if (!g->active() || g->load == 0) continue;
+    for (unsigned v = 0; v < g->vcpus.size(); ++v) {
+      int cpu = g->vcpus[v].online ? g->vcpuCpu(v) : -1;
+      if (cpu >= 0 && static_cast<unsigned>(cpu) < nrCpus_) load[static_cast<unsigned>(cpu)] += g->load;
+    }
+  }
+  uint64_t dt = t - idleSinceNs_;
+  for (unsigned c = 0; c < nrCpus_; ++c) idle[c] += cpuShare(dt, 100 - std::min(100u, load[c]));
+  return idle;
+}
+
+void SimHostModel::settleIdle() {
+  uint64_t t = now();
+  idleNs_ = idleAt(t);
+  idleSinceNs_ = t;
+}
+
+Json SimHostModel::pcpuInfo() const {
+  Json idle = Json::array();
+  for (uint64_t ns : idleAt(now())) idle.push(ns);
+  return Json::object({{"idle_ns", std::move(idle)}});
+}
+
 unsigned SimHostModel::slowMs(const std::string& op) const {
   auto it = slow_.find(faultName(op));
   if (it == slow_.end()) it = slow_.find(op);
@@ -71,6 +105,11 @@ unsigned SimHostModel::slowMs(const std::string& op) const {
 }
 
 Result<Json> SimHostModel::call(const std::string& op, const Json& req) {
+  // The queries change no guest's run state, so they need not settle the CPUs' idle time (which
+  // walks every guest).
+  static const std::set<std::string> kQueries = {"physinfo", "pcpu_info", "numa_info", "list", "info", "vcpu_info",
+                                                 "get_affinity", "get_context"};
+  if (!kQueries.count(op)) settleIdle();
   Result<Json> reply = [&]() -> Result<Json> {
     for (const std::string& name : {op, faultName(op)}) {
       auto it = failNext_.find(name);
@@ -117,6 +156,15 @@ Result<SimGuest*> SimHostModel::guest(const Json& req, bool allowDom0) {
 
 Result<Json> SimHostModel::dispatch(const std::string& op, const Json& req) {
   if (op == "physinfo") return physInfoToJson(physInfo());
+  if (op == "pcpu_info") return pcpuInfo();
+  // One NUMA node holding all the host's memory.
+  if (op == "numa_info") {
+    PhysInfo p = physInfo();
+    Json total = Json::array(), freeKib = Json::array();
+    total.push(p.totalKib);
+    freeKib.push(p.freeKib);
+    return Json::object({{"total_kib", std::move(total)}, {"free_kib", std::move(freeKib)}});
+  }
   if (op == "create") return create(req);
   if (op == "set_max_mem") return setMaxMem(req);
   if (op == "set_max_vcpus") return setMaxVcpus(req);

@@ -8,6 +8,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "common/Clock.h"
 #include "common/Json.h"
@@ -57,6 +58,12 @@ class SimHostModel {
   Result<Json> setContext(const Json& req);
   Result<Json> fault(const Json& req);
   PhysInfo physInfo() const;
+  // Each host CPU's idle time since the host started (pcpu_info). It accrues at a rate set by the
+  // guests' state, so settleIdle() folds the time so far in before anything may change that state:
+  // every hypercall but the pure queries, and every xenstore change.
+  Json pcpuInfo() const;
+  std::vector<uint64_t> idleAt(uint64_t nowNs) const;
+  void settleIdle();
   uint64_t now() const { return clock_.monotonicNs(); }
   void shutdownGuest(SimGuest& g, ShutdownReason reason);
   void consoleOut(SimGuest& g, std::string_view text);
@@ -77,6 +84,8 @@ class SimHostModel {
   std::multiset<std::string> failNext_;
   std::map<std::string, unsigned> slow_;
   std::optional<InfoTableWriter> infoTable_;
+  std::vector<uint64_t> idleNs_;  // per host CPU: idle time settled at idleSinceNs_
+  uint64_t idleSinceNs_ = 0;
 };
 
 }  // namespace xvirt::hv::sim

@@ -199,6 +199,55 @@ TEST_F(HypervisorConformance, PhysInfoIsSane) {
   EXPECT_TRUE(pv) << "capabilities lack pv";
 }
 
+// Per-CPU idle time (virNodeGetCPUStats): one figure per host CPU, and it grows while the host is
+// idle (no guest of this suite runs; dom0 leaves every CPU idle most of the time).
+TEST_F(HypervisorConformance, PcpuIdleTimeGrowsWhileIdle) {
+  auto p = hv_->physInfo();
+  ASSERT_TRUE(p.ok()) << p.error().message;
+  auto first = hv_->pcpuIdleNs();
+  ASSERT_TRUE(first.ok()) << first.error().message;
+  ASSERT_GE(first->size(), p->nrCpus);
+  auto total = [](const std::vector<uint64_t>& v) {
+    uint64_t t = 0;
+    for (uint64_t x : v) t += x;
+    return t;
+  };
+  EXPECT_GT(total(*first), 0u) << "no host CPU has been idle since boot";
+  std::vector<uint64_t> later;
+  EXPECT_TRUE(waitUntil([&] {
+    auto now = hv_->pcpuIdleNs();
+    if (!now.ok() || now->size() != first->size()) return false;
+    later = *now;
+    return total(later) > total(*first);
+  })) << "idle time did not grow";
+  // Idle time never runs backwards on any CPU.
+  for (size_t i = 0; i < later.size() && i < first->size(); ++i) EXPECT_GE(later[i], (*first)[i]) << "CPU " << i;
+}
+
+// Per-node memory (virNodeGetCellsFreeMemory): a figure for each NUMA node, each node's free
+// memory within its size, and together what physinfo calls free.
+TEST_F(HypervisorConformance, NodeFreeMemoryMatchesPhysInfo) {
+  auto p = hv_->physInfo();
+  ASSERT_TRUE(p.ok()) << p.error().message;
+  auto nodes = hv_->nodeMemory();
+  ASSERT_TRUE(nodes.ok()) << nodes.error().message;
+  // xc_numainfo counts node ids up to the last online node; physinfo counts online nodes.
+  ASSERT_GE(nodes->size(), p->nrNodes);
+  uint64_t sum = 0;
+  for (const NodeMemory& n : *nodes) {
+    EXPECT_LE(n.freeKib, n.totalKib);
+    sum += n.freeKib;
+  }
+  EXPECT_GT(sum, 0u);
+  EXPECT_LE(sum, p->totalKib);
+  // Xen's free memory moves (scrubbing, dom0's balloon) between the two calls, and physinfo leaves
+  // out the pages Xen keeps back for mid-size allocations (up to 1/128 of the heap), which the
+  // nodes' figures include.
+  constexpr uint64_t kSlackKib = 64 * 1024;
+  EXPECT_GE(sum + kSlackKib, p->freeKib) << "nodes' free " << sum << " KiB, physinfo's " << p->freeKib << " KiB";
+  EXPECT_LE(sum, p->freeKib + p->totalKib / 64 + kSlackKib) << "nodes' free " << sum << " KiB, physinfo's " << p->freeKib << " KiB";
+}
+
 TEST_F(HypervisorConformance, Domain0IsListed) {
   auto list = hv_->listDomains();
   ASSERT_TRUE(list.ok()) << list.error().message;

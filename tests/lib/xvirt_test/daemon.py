@@ -1,6 +1,7 @@
 """xvirtd in a private directory (its own XDG dirs, sockets and simulated host), and the test case
 that runs one daemon per class.
 """
+import contextlib
 import os
 import shutil
 import signal
@@ -13,6 +14,21 @@ from . import paths, rawrpc
 from .wait import connectable, wait_for
 
 _event_loop_started = False
+
+
+@contextlib.contextmanager
+def environment(name, value):
+    """Sets the environment variable `name` for what starts inside (a Daemon copies os.environ),
+    then puts back what was there."""
+    old = os.environ.get(name)
+    os.environ[name] = value
+    try:
+        yield
+    finally:
+        if old is None:
+            del os.environ[name]
+        else:
+            os.environ[name] = old
 
 
 def start_libvirt_event_loop():

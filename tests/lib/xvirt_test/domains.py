@@ -4,7 +4,7 @@
 import os
 import re
 
-from .daemon import XvirtdTestCase
+from .daemon import XvirtdTestCase, environment
 from .wait import wait_for
 
 # A PV guest with a disk and a console; {name}, {uuid}, {kernel}, {disk} filled in.
@@ -149,15 +149,8 @@ class FourCpuTestCase(DomainTestCase):
 
     @classmethod
     def setUpClass(cls):
-        old = os.environ.get("XVIRT_SIM_CPUS")
-        os.environ["XVIRT_SIM_CPUS"] = "4"
-        try:
+        with environment("XVIRT_SIM_CPUS", "4"):
             super().setUpClass()
-        finally:
-            if old is None:
-                del os.environ["XVIRT_SIM_CPUS"]
-            else:
-                os.environ["XVIRT_SIM_CPUS"] = old
 
 
 def vcpuinfo(text):
