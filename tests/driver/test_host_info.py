@@ -154,10 +154,13 @@ class BlockInfoTest(FourCpuTestCase):
     def own_disk(self, name, size):
         return write_file(os.path.join(self.d.dir, name), size=size)
 
-    def guest_with_disk(self, name, disk, start=True, driver=""):
+    def guest_with_disk(self, name, disk, start=True, driver="", empty_cdrom=False):
         xml = SMALL_DOMAIN_XML.format(name=name, uuid=str(uuid.uuid4()), kernel=self.kernel, disk=disk)
         if driver:
             xml = xml.replace("<source file=", f"<driver name='qemu' type='{driver}'/><source file=")
+        if empty_cdrom:
+            xml = xml.replace("<console ", "<disk type='file' device='cdrom'><target dev='xvdc' bus='xen'/><readonly/></disk>"
+                              "<console ")
         path = os.path.join(self.d.dir, name + ".xml")
         with open(path, "w") as f:
             f.write(xml)
@@ -188,10 +191,15 @@ class BlockInfoTest(FourCpuTestCase):
     def test_inactive_domain_and_qcow2_virtual_size(self):
         header = b"QFI\xfb" + struct.pack(">I", 3) + bytes(16) + struct.pack(">Q", 5 << 30) + bytes(72)
         disk = write_file(os.path.join(self.d.dir, "blk2.qcow2"), header, size=256 << 10)
-        self.guest_with_disk("blk2", disk, start=False, driver="qcow2")
+        self.guest_with_disk("blk2", disk, start=False, driver="qcow2", empty_cdrom=True)
         st = os.stat(disk)
         self.assertEqual(self.blkinfo("blk2", "xvda"),
                          {"Capacity": 5 << 30, "Allocation": st.st_blocks * 512, "Physical": 256 << 10})
+        # A cdrom without a medium has nothing to measure: virsh --all shows dashes, by name an error.
+        out = self.virsh("domblkinfo", "blk2", "--all").stdout
+        self.assertRegex(out, r"xvdc\s+-\s+-\s+-")
+        err = self.virsh("domblkinfo", "blk2", "xvdc", check=False)
+        self.assertIn("invalid argument: disk 'xvdc' does not currently have a source assigned", err.stderr)
         os.unlink(disk)
         err = self.virsh("domblkinfo", "blk2", "xvda", check=False)
         self.assertIn(f"cannot stat file '{disk}': No such file or directory", err.stderr)
