@@ -37,13 +37,16 @@ uint64_t SimGuest::vcpuTimeNs(unsigned vcpu, uint64_t nowNs) const {
   return t;
 }
 
+// Without allocating: the host model asks this for every vCPU of every guest whenever it settles
+// the CPUs' idle time.
 int SimGuest::vcpuCpu(unsigned vcpu) const {
-  std::vector<unsigned> allowed;
   const CpuMap& aff = vcpus[vcpu].affinity;
+  auto allowed = static_cast<unsigned>(std::count(aff.begin(), aff.end(), true));
+  if (allowed == 0) return -1;
+  unsigned skip = vcpu % allowed;  // vCPU v runs on the (v mod k)-th of its k allowed CPUs
   for (unsigned c = 0; c < aff.size(); ++c)
-    if (aff[c]) allowed.push_back(c);
-  if (allowed.empty()) return -1;
-  return static_cast<int>(allowed[vcpu % allowed.size()]);
+    if (aff[c] && skip-- == 0) return static_cast<int>(c);
+  return -1;
 }
 
 void SimGuest::setVcpuCount(unsigned n, uint64_t nowNs) {
