@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "driver/LibvirtRules.h"
 #include "driver/rpc/Packet.h"
 #include "driver/rpc/ProcedureNumbers.h"
 
@@ -36,7 +37,7 @@ Result<int32_t> EventBus::addLegacy(const std::shared_ptr<rpc::Connection>& conn
   std::unique_lock lock(mu_);
   for (auto& [id, reg] : regs_)
     if (reg.legacy && reg.connectionId == conn->id() && reg.eventId == eventId)
-      return makeError(ErrorCode::Internal, "internal error: domain event " + std::to_string(eventId) + " already registered");
+      return rules::internalError("domain event " + std::to_string(eventId) + " already registered");
   int32_t id = nextId_++;
   regs_[id] = Registration{conn, conn->id(), eventId, std::nullopt, false, true};
   return id;
@@ -47,7 +48,7 @@ Status EventBus::removeLegacy(uint64_t connectionId, int32_t eventId) {
   auto n = std::erase_if(regs_, [&](const auto& kv) {
     return kv.second.legacy && kv.second.connectionId == connectionId && kv.second.eventId == eventId;
   });
-  if (n == 0) return makeError(ErrorCode::Internal, "internal error: domain event " + std::to_string(eventId) + " not registered");
+  if (n == 0) return rules::internalError("domain event " + std::to_string(eventId) + " not registered");
   return okStatus();
 }
 

@@ -8,15 +8,17 @@
 
 namespace xvirt::driver::rules {
 
-namespace {
-
-Error invalidArg(const std::string& what) { return makeError(ErrorCode::InvalidArgument, "invalid argument: " + what); }
-
-Error operationInvalid(const std::string& what) {
-  return makeError(ErrorCode::OperationInvalid, "Requested operation is not valid: " + what);
+Error invalidArg(std::string_view sentence) {
+  return makeError(ErrorCode::InvalidArgument, "invalid argument: " + std::string(sentence));
 }
 
-}  // namespace
+Error operationInvalid(std::string_view sentence) {
+  return makeError(ErrorCode::OperationInvalid, "Requested operation is not valid: " + std::string(sentence));
+}
+
+Error internalError(std::string_view sentence) {
+  return makeError(ErrorCode::Internal, "internal error: " + std::string(sentence));
+}
 
 Status checkFlags(unsigned flags, unsigned known, std::string_view api) {
   const unsigned unknown = flags & ~known;

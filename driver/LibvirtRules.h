@@ -11,6 +11,10 @@ namespace xvirt::driver::rules {
 
 // Every message is libvirt's whole sentence, with the prefix its error number gives it there
 // ("invalid argument: ", "Requested operation is not valid: "), so clients see libvirt's text.
+// These three put the prefix before one of libvirt's sentences, for the checks of a single API.
+Error invalidArg(std::string_view sentence);        // VIR_ERR_INVALID_ARG
+Error operationInvalid(std::string_view sentence);  // VIR_ERR_OPERATION_INVALID
+Error internalError(std::string_view sentence);     // VIR_ERR_INTERNAL_ERROR
 
 // virCheckFlags: the bits of `flags` outside `known` are VIR_ERR_INVALID_ARG
 // "invalid argument: unsupported flags (0x100) in function libxlDomainShutdownFlags" — in hex, the

@@ -1,5 +1,6 @@
 // Handlers of definitions and the lifecycle: define, undefine, rename, create, shutdown, reboot,
 // reset, destroy, suspend, resume and autostart. The DomainManager checks their flags and state (libvirt's rules).
+#include "driver/LibvirtRules.h"
 #include "driver/api/Args.h"
 #include "driver/api/Handlers.h"
 
@@ -90,7 +91,7 @@ Status domainRename(Call& c) {
   uint32_t flags = c.args.u32();
   XVIRT_TRY(c.args.finish());
   // libvirt's client checks this; raw clients may still send NULL.
-  if (!newName) return makeError(ErrorCode::InvalidArgument, "invalid argument: new_name in virDomainRename must not be NULL");
+  if (!newName) return rules::invalidArg("new_name in virDomainRename must not be NULL");
   XVIRT_TRY(c.ctx.domains.rename(d, *newName, flags));
   c.ret.i32(0);
   return okStatus();

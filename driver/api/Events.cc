@@ -2,6 +2,7 @@
 // DEREGISTER_ANY, and the legacy CONNECT_DOMAIN_EVENT_(DE)REGISTER(_ANY) of older clients. A
 // registration is activated only once its reply is queued, so no event overtakes it (docs/rpc.md
 // "Events").
+#include "driver/LibvirtRules.h"
 #include "driver/api/Events.h"
 
 #include "driver/api/Handlers.h"
@@ -16,7 +17,7 @@ constexpr int32_t kLegacyEventIdMax = kEventIdDeviceRemoved;
 
 Status registerLegacy(Call& c, int32_t eventId) {
   if (eventId < 0 || eventId > kLegacyEventIdMax)
-    return makeError(ErrorCode::Internal, "internal error: unsupported event ID " + std::to_string(eventId));
+    return rules::internalError("unsupported event ID " + std::to_string(eventId));
   XVIRT_ASSIGN_OR_RETURN(int32_t id, c.ctx.events.addLegacy(c.conn.shared_from_this(), eventId));
   EventBus& bus = c.ctx.events;
   c.afterReply = [&bus, id] { bus.activate(id); };

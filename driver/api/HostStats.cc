@@ -15,9 +15,8 @@ namespace xvirt::driver::api {
 
 namespace {
 
+using rules::invalidArg, rules::internalError;
 using limits::kNodeCpuStatsMax, limits::kNodeMaxCells, limits::kNodeMemoryStatsMax;
-
-Error invalidArg(const std::string& sentence) { return makeError(ErrorCode::InvalidArgument, "invalid argument: " + sentence); }
 
 // remote_node_get_cpu_stats / remote_node_get_memory_stats: `string field; unsigned hyper value`,
 // as a counted array, then `int nparams`.
@@ -53,7 +52,7 @@ Status nodeGetMemoryStats(Call& c) {
   int32_t cellNum = c.args.i32();
   uint32_t flags = c.args.u32();
   XVIRT_TRY(c.args.finish());
-  if (nparams > kNodeMemoryStatsMax) return makeError(ErrorCode::Internal, "internal error: nparams too large");
+  if (nparams > kNodeMemoryStatsMax) return internalError("nparams too large");
   if (nparams < 0) return invalidArg("nparams in virNodeGetMemoryStats must be zero or greater");
   if (cellNum < 0 && cellNum != -1)  // VIR_NODE_MEMORY_STATS_ALL_CELLS
     return invalidArg("cellNum in virNodeGetMemoryStats only accepts -1 as a negative value");
@@ -82,7 +81,7 @@ Status nodeGetCpuStats(Call& c) {
   int32_t nparams = c.args.i32();
   uint32_t flags = c.args.u32();
   XVIRT_TRY(c.args.finish());
-  if (nparams > static_cast<int32_t>(kNodeCpuStatsMax)) return makeError(ErrorCode::Internal, "internal error: nparams too large");
+  if (nparams > static_cast<int32_t>(kNodeCpuStatsMax)) return internalError("nparams too large");
   if (nparams < 0) return invalidArg("nparams in virNodeGetCPUStats must be zero or greater");
   if (cpuNum < 0 && cpuNum != -1)  // VIR_NODE_CPU_STATS_ALL_CPUS
     return invalidArg("cpuNum in virNodeGetCPUStats only accepts -1 as a negative value");
@@ -115,8 +114,8 @@ Status nodeGetCellsFreeMemory(Call& c) {
   if (!nodes.ok()) return nodes.takeError();
   int32_t nrNodes = static_cast<int32_t>(nodes->size());
   if (startCell >= nrNodes)  // libxlNodeGetCellsFreeMemory's words
-    return makeError(ErrorCode::Internal, "internal error: start cell " + std::to_string(startCell) + " out of range (0-" +
-                                              std::to_string(nrNodes - 1) + ")");
+    return internalError("start cell " + std::to_string(startCell) + " out of range (0-" +
+                         std::to_string(nrNodes - 1) + ")");
   int64_t last = std::min<int64_t>(nrNodes - 1, int64_t(startCell) + maxCells - 1);
   c.ret.u32(static_cast<uint32_t>(last - startCell + 1));
   for (int64_t i = startCell; i <= last; ++i) c.ret.u64((*nodes)[static_cast<size_t>(i)].freeKib * 1024);  // bytes

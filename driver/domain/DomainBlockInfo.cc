@@ -12,6 +12,7 @@
 #include <optional>
 
 #include "common/UniqueFd.h"
+#include "driver/LibvirtRules.h"
 #include "driver/domain/DomainManager.h"
 
 namespace xvirt::driver {
@@ -80,10 +81,9 @@ Result<BlockInfo> DomainManager::blockInfo(const DomainRef& ref, const std::stri
       break;
     }
   if (!disk)
-    return makeError(ErrorCode::InvalidArgument, "invalid argument: invalid path " + path + " not assigned to domain");
+    return rules::invalidArg("invalid path " + path + " not assigned to domain");
   if (disk->source.empty())
-    return makeError(ErrorCode::InvalidArgument,
-                     "invalid argument: disk '" + path + "' does not currently have a source assigned");
+    return rules::invalidArg("disk '" + path + "' does not currently have a source assigned");
   return sourceSizes(*disk);
 }
 

@@ -251,8 +251,7 @@ Result<DomainRef> DomainManager::startFromDef(const dom::DomainDef& def, bool pa
     std::lock_guard lock(dom->mu());
     // libvirt's wording for this case (virDomainObjListAdd), with its error number's prefix.
     if (dom->isActive())
-      return makeError(ErrorCode::OperationInvalid,
-                       "Requested operation is not valid: domain '" + def.name + "' is already active");
+      return rules::operationInvalid("domain '" + def.name + "' is already active");
   }
   Status started = startLocked(dom, def, paused, restoreFrom);
   if (!started.ok()) {

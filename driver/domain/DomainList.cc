@@ -1,3 +1,4 @@
+#include "driver/LibvirtRules.h"
 #include "driver/domain/DomainList.h"
 
 namespace xvirt::driver {
@@ -61,8 +62,7 @@ void DomainList::remove(const std::shared_ptr<DomainObject>& dom) {
 Status DomainList::replace(const std::shared_ptr<DomainObject>& dom, const std::shared_ptr<DomainObject>& renamed) {
   std::lock_guard lock(mu_);
   if (byName_.count(renamed->name()))
-    return makeError(ErrorCode::OperationInvalid,
-                     "Requested operation is not valid: domain with name '" + renamed->name() + "' already exists");
+    return rules::operationInvalid("domain with name '" + renamed->name() + "' already exists");
   auto it = byName_.find(dom->name());
   if (it != byName_.end() && it->second == dom) byName_.erase(it);
   byName_[renamed->name()] = renamed;

@@ -8,7 +8,7 @@ namespace xvirt::driver {
 
 namespace {
 
-Error invalidArg(const std::string& sentence) { return makeError(ErrorCode::InvalidArgument, "invalid argument: " + sentence); }
+using rules::invalidArg;
 
 Error unknownType(int type) { return invalidArg("unknown metadata type '" + std::to_string(type) + "'"); }
 

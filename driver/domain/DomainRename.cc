@@ -8,17 +8,9 @@
 
 namespace xvirt::driver {
 
-namespace {
-
-Error invalid(const std::string& sentence) {
-  return makeError(ErrorCode::OperationInvalid, "Requested operation is not valid: " + sentence);
-}
-
-}  // namespace
-
 Status DomainManager::rename(const DomainRef& ref, const std::string& newName, unsigned renameFlags) {
   if (newName.empty())
-    return makeError(ErrorCode::InvalidArgument, "invalid argument: string new_name in virDomainRename must not be empty");
+    return rules::invalidArg("string new_name in virDomainRename must not be empty");
   XVIRT_TRY(rules::checkFlags(renameFlags, 0, "virDomainRename"));
   XVIRT_ASSIGN_OR_RETURN(auto dom, find(ref));
   XVIRT_ASSIGN_OR_RETURN(JobGuard job, JobGuard::acquire(dom, "rename"));
@@ -30,16 +22,16 @@ Status DomainManager::rename(const DomainRef& ref, const std::string& newName, u
       return makeError(ErrorCode::NoDomain, "Domain not found: no domain with matching uuid '" + ref.uuid.str() + "' (" +
                                                 ref.name + ")");
     // libvirt's order: active first, so a transient domain (always active) hears that.
-    if (dom->isActive()) return invalid("cannot rename active domain");
-    if (!dom->isPersistent()) return invalid("cannot rename a transient domain");
+    if (dom->isActive()) return rules::operationInvalid("cannot rename active domain");
+    if (!dom->isPersistent()) return rules::operationInvalid("cannot rename a transient domain");
     if (dom->hasManagedSave || pathExists(store_.managedSavePath(oldName)))
-      return invalid("domain with a managed saved state can't be renamed");
-    if (dom->state != DomainState::Shutoff) return invalid("domain has to be shutoff before renaming");
-    if (newName == oldName) return invalid("Can't rename domain to itself");
+      return rules::operationInvalid("domain with a managed saved state can't be renamed");
+    if (dom->state != DomainState::Shutoff) return rules::operationInvalid("domain has to be shutoff before renaming");
+    if (newName == oldName) return rules::operationInvalid("Can't rename domain to itself");
     renamedDef = *dom->persistentDef;
   }
   XVIRT_TRY(dom::checkDomainName(newName));
-  if (list_.byName(newName)) return invalid("domain with name '" + newName + "' already exists");
+  if (list_.byName(newName)) return rules::operationInvalid("domain with name '" + newName + "' already exists");
   renamedDef.name = newName;
 
   // The new object takes the old one's place in the index first, which reserves the name against a
